@@ -1,0 +1,71 @@
+"""Test-wide guards.
+
+Rule 0 of the project: no test may open a connection to anything but loopback. The
+guard below wraps ``socket.connect`` for the whole run, so a stray request to a real
+Azure host or to the instance-metadata address fails loudly instead of leaving the box.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("NO_COLOR", "")
+os.environ.pop("NO_COLOR", None)
+# Managed-identity probing and real credential discovery stay off in tests.
+os.environ["VMSSDASH_DISABLE_MANAGED_IDENTITY"] = "1"
+for _var in (
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "IDENTITY_ENDPOINT",
+    "MSI_ENDPOINT",
+):
+    os.environ.pop(_var, None)
+
+
+class NonLoopbackConnection(RuntimeError):
+    """Raised when a test tries to leave the machine."""
+
+
+def _is_loopback(address: Any) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    host = address[0]
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if not _is_loopback(address):
+        raise NonLoopbackConnection(f"test tried to connect to non-loopback address {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+    if not _is_loopback(address):
+        raise NonLoopbackConnection(f"test tried to connect to non-loopback address {address!r}")
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_only() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]

@@ -1,0 +1,305 @@
+"""Pydantic models of the Compute REST API payloads vmssdash reads.
+
+They are deliberately partial: every model ignores fields it does not know, and the
+top-level resources keep the JSON they were parsed from (``raw``) so that a PUT built
+from them can round-trip whatever we did not model. Field names follow the wire
+(camelCase) through an alias generator; Python code uses snake_case.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic.alias_generators import to_camel
+
+
+class ArmModel(BaseModel):
+    """Base: camelCase on the wire, unknown fields ignored, never frozen by accident."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+    )
+
+
+class RawModel(ArmModel):
+    """A top-level resource that remembers the exact JSON it came from."""
+
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        obj = cls.model_validate(data)
+        obj._raw = copy.deepcopy(data)
+        return obj
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """A deep copy of the JSON this model was parsed from (safe to mutate)."""
+        return copy.deepcopy(self._raw)
+
+
+# --------------------------------------------------------------------------- common
+
+
+class Sku(ArmModel):
+    name: str | None = None
+    tier: str | None = None
+    capacity: int | None = None
+
+
+class SubResource(ArmModel):
+    id: str | None = None
+
+
+class InstanceViewStatus(ArmModel):
+    code: str | None = None
+    level: str | None = None
+    display_status: str | None = None
+    message: str | None = None
+    time: datetime | None = None
+
+
+class ImageReference(ArmModel):
+    """One of the image forms: platform (publisher/offer/sku/version), or an ``id``."""
+
+    id: str | None = None
+    publisher: str | None = None
+    offer: str | None = None
+    sku: str | None = None
+    version: str | None = None
+    exact_version: str | None = None
+    shared_gallery_image_id: str | None = None
+    community_gallery_image_id: str | None = None
+
+
+class VirtualHardDisk(ArmModel):
+    uri: str | None = None
+
+
+class OsDisk(ArmModel):
+    name: str | None = None
+    create_option: str | None = None
+    os_type: str | None = None
+    image: VirtualHardDisk | None = None
+    disk_size_gb: int | None = Field(default=None, alias="diskSizeGB")
+
+
+class StorageProfile(ArmModel):
+    image_reference: ImageReference | None = None
+    os_disk: OsDisk | None = None
+
+
+class ProtectionPolicy(ArmModel):
+    protect_from_scale_in: bool = False
+    protect_from_scale_set_actions: bool = False
+
+
+# --------------------------------------------------------------------------- scale set
+
+
+class RollingUpgradePolicy(ArmModel):
+    max_batch_instance_percent: int = 20
+    max_unhealthy_instance_percent: int = 20
+    max_unhealthy_upgraded_instance_percent: int = 20
+    pause_time_between_batches: str = "PT0S"
+    enable_cross_zone_upgrade: bool | None = None
+    prioritize_unhealthy_instances: bool | None = None
+    rollback_failed_instances_on_policy_breach: bool | None = None
+    max_surge: bool | None = None
+
+
+class AutomaticOSUpgradePolicy(ArmModel):
+    enable_automatic_os_upgrade: bool | None = Field(default=None, alias="enableAutomaticOSUpgrade")
+    disable_automatic_rollback: bool | None = None
+
+
+class UpgradePolicy(ArmModel):
+    mode: str = "Manual"
+    rolling_upgrade_policy: RollingUpgradePolicy | None = None
+    automatic_os_upgrade_policy: AutomaticOSUpgradePolicy | None = Field(
+        default=None, alias="automaticOSUpgradePolicy"
+    )
+
+
+class HardwareProfile(ArmModel):
+    vm_size: str | None = None
+
+
+class OsProfile(ArmModel):
+    computer_name_prefix: str | None = None
+    computer_name: str | None = None
+
+
+class VirtualMachineProfile(ArmModel):
+    storage_profile: StorageProfile | None = None
+    os_profile: OsProfile | None = None
+    hardware_profile: HardwareProfile | None = None
+
+
+class ScaleSetProperties(ArmModel):
+    upgrade_policy: UpgradePolicy | None = None
+    virtual_machine_profile: VirtualMachineProfile | None = None
+    provisioning_state: str | None = None
+    overprovision: bool | None = None
+    single_placement_group: bool | None = None
+    platform_fault_domain_count: int | None = None
+    orchestration_mode: str | None = None
+    unique_id: str | None = None
+    time_created: datetime | None = None
+
+
+class ScaleSet(RawModel):
+    id: str
+    name: str
+    type: str | None = None
+    location: str
+    tags: dict[str, str] = Field(default_factory=dict)
+    sku: Sku | None = None
+    zones: list[str] = Field(default_factory=list)
+    etag: str | None = None
+    properties: ScaleSetProperties = Field(default_factory=ScaleSetProperties)
+
+    @property
+    def image_reference(self) -> ImageReference | None:
+        vmp = self.properties.virtual_machine_profile
+        sp = vmp.storage_profile if vmp else None
+        return sp.image_reference if sp else None
+
+    @property
+    def os_disk_image_uri(self) -> str | None:
+        vmp = self.properties.virtual_machine_profile
+        sp = vmp.storage_profile if vmp else None
+        disk = sp.os_disk if sp else None
+        return disk.image.uri if disk and disk.image else None
+
+    @property
+    def upgrade_mode(self) -> str:
+        up = self.properties.upgrade_policy
+        return up.mode if up else "Manual"
+
+    @property
+    def capacity(self) -> int:
+        return self.sku.capacity or 0 if self.sku else 0
+
+
+# --------------------------------------------------------------------------- VMs
+
+
+class VMHealth(ArmModel):
+    status: InstanceViewStatus | None = None
+
+
+class VMInstanceView(ArmModel):
+    platform_update_domain: int | None = None
+    platform_fault_domain: int | None = None
+    placement_group_id: str | None = None
+    computer_name: str | None = None
+    os_name: str | None = None
+    os_version: str | None = None
+    statuses: list[InstanceViewStatus] = Field(default_factory=list)
+    vm_health: VMHealth | None = None
+
+    def status_with_prefix(self, prefix: str) -> InstanceViewStatus | None:
+        """Find a status by code prefix; position in the list is not reliable."""
+        low = prefix.lower()
+        for status in self.statuses:
+            if status.code and status.code.lower().startswith(low):
+                return status
+        return None
+
+
+class ScaleSetVMProperties(ArmModel):
+    latest_model_applied: bool | None = None
+    model_definition_applied: str | None = None
+    vm_id: str | None = None
+    provisioning_state: str | None = None
+    protection_policy: ProtectionPolicy | None = None
+    instance_view: VMInstanceView | None = None
+    storage_profile: StorageProfile | None = None
+    hardware_profile: HardwareProfile | None = None
+    os_profile: OsProfile | None = None
+    time_created: datetime | None = None
+
+
+class ScaleSetVM(RawModel):
+    id: str
+    name: str
+    instance_id: str
+    location: str | None = None
+    zones: list[str] = Field(default_factory=list)
+    sku: Sku | None = None
+    etag: str | None = None
+    properties: ScaleSetVMProperties = Field(default_factory=ScaleSetVMProperties)
+
+
+# --------------------------------------------------------------------------- LROs & errors
+
+
+class ErrorDetail(ArmModel):
+    code: str | None = None
+    message: str | None = None
+    target: str | None = None
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+class ArmErrorBody(ArmModel):
+    """ARM's error envelope ``{"error": {...}}``."""
+
+    error: ErrorDetail
+
+
+class OperationStatus(ArmModel):
+    """The body served at an ``Azure-AsyncOperation`` URL."""
+
+    name: str | None = None
+    status: str
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    error: ErrorDetail | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status.lower() in {"succeeded", "failed", "canceled", "cancelled"}
+
+
+class RollingUpgradeRunningStatus(ArmModel):
+    code: str | None = None
+    start_time: datetime | None = None
+    last_action: str | None = None
+    last_action_time: datetime | None = None
+
+
+class RollingUpgradeProgress(ArmModel):
+    successful_instance_count: int = 0
+    failed_instance_count: int = 0
+    in_progress_instance_count: int = 0
+    pending_instance_count: int = 0
+
+
+class RollingUpgradeStatusProperties(ArmModel):
+    policy: RollingUpgradePolicy | None = None
+    running_status: RollingUpgradeRunningStatus | None = None
+    progress: RollingUpgradeProgress | None = None
+    error: ErrorDetail | None = None
+
+
+class RollingUpgradeStatus(ArmModel):
+    """``rollingUpgrades/latest``."""
+
+    type: str | None = None
+    location: str | None = None
+    properties: RollingUpgradeStatusProperties = Field(
+        default_factory=RollingUpgradeStatusProperties
+    )
+
+
+class Page(ArmModel):
+    """One page of any ARM list."""
+
+    value: list[dict[str, Any]] = Field(default_factory=list)
+    next_link: str | None = None
