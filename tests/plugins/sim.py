@@ -1,0 +1,1 @@
+"""Simulator fixtures (owner: SIM)."""
