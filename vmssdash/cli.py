@@ -1,0 +1,381 @@
+"""Command-line entry points.
+
+`vmssdash [TARGET]` opens the dashboard on one scale set, `vmssdash demo` does the same
+against a simulator it starts and stops itself, and the other subcommands delegate to
+the module that owns them. This file only parses, resolves and reports: every expected
+failure becomes one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130
+
+# Subcommands implemented elsewhere: name -> (module, help). Each module has main(argv) -> int.
+DELEGATED: dict[str, tuple[str, str]] = {
+    "sim": ("vmssdash.sim.cli", "serve the Azure simulator"),
+    "upgrade": ("vmssdash.orch_cli", "run an upgrade plan headless (resumable)"),
+    "logout": ("vmssdash.auth_cli", "forget cached tokens"),
+    "config": ("vmssdash.auth_cli", "show the configuration (`config path`, `config show`)"),
+}
+
+
+class CliError(Exception):
+    """An expected failure: printed as one line, exit code attached."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Target:
+    endpoint: str
+    resource_id: str
+
+
+def _dashboard_parser(prog: str = "vmssdash") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Step an Azure VM scale set through an image upgrade, one domain at a time.",
+        epilog="Subcommands: "
+        + ", ".join(["demo", *DELEGATED])
+        + ". Run `vmssdash SUBCOMMAND --help` for each.",
+    )
+    parser.add_argument(
+        "target",
+        nargs="?",
+        help="the scale set: a full ARM resource id, or RESOURCE_GROUP/NAME with --subscription",
+    )
+    parser.add_argument("--resource-id", help="full ARM resource id of the scale set")
+    parser.add_argument("-s", "--subscription", help="subscription id (or AZURE_SUBSCRIPTION_ID)")
+    parser.add_argument("-g", "--resource-group", help="resource group of the scale set")
+    parser.add_argument("-n", "--name", help="name of the scale set")
+    parser.add_argument("--endpoint", help="ARM base URL (default: the cloud's, or a simulator's)")
+    parser.add_argument(
+        "--auth",
+        default=None,
+        choices=[
+            "auto",
+            "none",
+            "env",
+            "cli",
+            "managed-identity",
+            "cache",
+            "device-code",
+            "browser",
+        ],
+        help="how to get a token (default: auto)",
+    )
+    parser.add_argument(
+        "--cloud",
+        default=None,
+        help="AzureCloud, AzureChinaCloud, AzureUSGovernment or a custom one",
+    )
+    parser.add_argument("--read-only", action="store_true", help="never send anything but GET")
+    parser.add_argument("--ca-bundle", help="CA bundle to trust for a TLS endpoint")
+    parser.add_argument("--debug-log", help="write a redacted request log to this file")
+    return parser
+
+
+def _demo_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vmssdash demo",
+        description="Open the dashboard on a simulated scale set (the simulator runs as a child process).",
+    )
+    parser.add_argument("--scenario", default="demo", help="simulator scenario (default: demo)")
+    parser.add_argument(
+        "--set", dest="scale_set", default=None, help="which scale set of the scenario to open"
+    )
+    parser.add_argument(
+        "--speed", type=float, default=4.0, help="simulated clock speed factor (default: 4)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="simulator seed")
+    parser.add_argument(
+        "--faults", default=None, help="simulator fault spec (see `vmssdash sim --help`)"
+    )
+    parser.add_argument("--read-only", action="store_true", help="never send anything but GET")
+    return parser
+
+
+# --------------------------------------------------------------------------- target resolution
+
+
+def resolve_resource_id(args: argparse.Namespace, env: dict[str, str]) -> str | None:
+    """Full id from TARGET / --resource-id / -s -g -n; None means 'ask with the picker'."""
+    from vmssdash.azure.scaleset import parse_resource_id
+
+    candidate = args.resource_id or (
+        args.target if args.target and args.target.startswith("/") else None
+    )
+    if candidate:
+        try:
+            parse_resource_id(candidate)
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+        return str(candidate)
+    group, name = args.resource_group, args.name
+    if args.target:
+        if "/" not in args.target:
+            raise CliError(
+                f"target {args.target!r} is neither a resource id nor RESOURCE_GROUP/NAME",
+                EXIT_USAGE,
+            )
+        group, name = args.target.split("/", 1)
+    if not (group or name):
+        return None
+    if not (group and name):
+        raise CliError("give both --resource-group and --name (or RESOURCE_GROUP/NAME)", EXIT_USAGE)
+    sub = args.subscription or env.get("AZURE_SUBSCRIPTION_ID")
+    if not sub:
+        raise CliError(
+            "no subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID", EXIT_USAGE
+        )
+    return (
+        f"/subscriptions/{sub}/resourceGroups/{group}"
+        f"/providers/Microsoft.Compute/virtualMachineScaleSets/{name}"
+    )
+
+
+# --------------------------------------------------------------------------- error reporting
+
+
+def describe_error(exc: BaseException) -> str:
+    """One human line for any expected failure (no traceback)."""
+    from vmssdash.azure import errors
+
+    if isinstance(exc, errors.ArmConnectionError):
+        return f"cannot reach the endpoint: {exc}"
+    if isinstance(exc, errors.NotFoundError):
+        return f"not found: {exc}"
+    if isinstance(exc, errors.AuthFailedError):
+        return f"authentication failed: {exc}"
+    if isinstance(exc, errors.ArmError):
+        return str(exc)
+    return str(exc) or exc.__class__.__name__
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from vmssdash.azure import errors
+
+    extra: list[type[BaseException]] = []
+    try:
+        auth = importlib.import_module("vmssdash.azure.auth")
+        extra += [
+            getattr(auth, name)
+            for name in ("AuthError", "CredentialUnavailableError")
+            if isinstance(getattr(auth, name, None), type)
+        ]
+    except ImportError:
+        pass
+    try:
+        config = importlib.import_module("vmssdash.config")
+        extra += [
+            getattr(config, name)
+            for name in ("ConfigError",)
+            if isinstance(getattr(config, name, None), type)
+        ]
+    except ImportError:
+        pass
+    return (errors.ArmError, CliError, *extra)
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+def _build_client(
+    endpoint: str,
+    token_provider: Any,
+    *,
+    read_only: bool,
+    verify: bool | str = True,
+    debug_log: str | None = None,
+) -> Any:
+    from vmssdash.azure.client import ArmClient
+
+    kwargs: dict[str, Any] = {
+        "token_provider": token_provider,
+        "read_only": read_only,
+        "verify": verify,
+    }
+    if debug_log:
+        kwargs["debug_log"] = debug_log
+    return ArmClient(endpoint, **kwargs)
+
+
+async def _preflight(make_client: Callable[[], Any], resource_id: str) -> None:
+    """Load the scale set once before the TUI starts, so a wrong target fails clearly."""
+    from vmssdash.azure.scaleset import ScaleSetApi
+
+    async with make_client() as client:
+        await ScaleSetApi(client, resource_id).get()
+
+
+def run_dashboard(
+    *,
+    endpoint: str,
+    resource_id: str | None,
+    token_provider: Any,
+    read_only: bool,
+    verify: bool | str = True,
+    debug_log: str | None = None,
+    settings: Any = None,
+    identity: str = "",
+) -> int:
+    from vmssdash.azure.scaleset import ScaleSetApi
+
+    def make_client() -> Any:
+        return _build_client(
+            endpoint, token_provider, read_only=read_only, verify=verify, debug_log=debug_log
+        )
+
+    if resource_id is None:
+        resource_id = _pick_scale_set(make_client)
+        if resource_id is None:
+            return 0
+    asyncio.run(_preflight(make_client, resource_id))
+
+    from vmssdash.ui.app import VmssDashApp
+
+    client = make_client()
+    app = VmssDashApp(
+        ScaleSetApi(client, resource_id),
+        read_only=read_only,
+        settings=settings,
+        identity=identity or getattr(token_provider, "identity", ""),
+    )
+    app.run()
+    if app.return_code:
+        return int(app.return_code)
+    return 0
+
+
+def _pick_scale_set(make_client: Callable[[], Any]) -> str | None:
+    """No target given: let the user choose from the subscriptions they can see."""
+    try:
+        picker = importlib.import_module("vmssdash.ui.picker")
+    except ImportError:
+        raise CliError(
+            "no scale set given: pass a resource id or -s SUB -g RG -n NAME", EXIT_USAGE
+        ) from None
+    result: str | None = picker.run_picker(make_client)
+    return result
+
+
+def _settings(overrides: dict[str, Any]) -> Any:
+    try:
+        config = importlib.import_module("vmssdash.config")
+    except ImportError:
+        return None
+    return config.load_settings(overrides)
+
+
+def _token_provider(mode: str, settings: Any, cloud_name: str | None) -> tuple[Any, str]:
+    """Return the token provider and the ARM endpoint of the chosen cloud."""
+    from vmssdash.azure.tokens import NoAuth
+
+    if mode == "none":
+        return NoAuth(), ""
+    auth = importlib.import_module("vmssdash.azure.auth")
+    clouds = importlib.import_module("vmssdash.azure.clouds")
+    cloud = clouds.get_cloud(
+        cloud_name or getattr(settings, "cloud", None) or "AzureCloud", settings
+    )
+    return auth.build_token_provider(mode, cloud, settings), str(cloud.arm_endpoint)
+
+
+def main_dashboard(argv: Sequence[str], env: dict[str, str]) -> int:
+    args = _dashboard_parser().parse_args(list(argv))
+    resource_id = resolve_resource_id(args, env)
+    overrides = {
+        k: v
+        for k, v in {
+            "read_only": args.read_only or None,
+            "cloud": args.cloud,
+            "auth": args.auth,
+        }.items()
+        if v is not None
+    }
+    settings = _settings(overrides)
+    mode = args.auth or getattr(settings, "auth", None) or "auto"
+    read_only = bool(args.read_only or getattr(settings, "read_only", False))
+    token_provider, cloud_endpoint = _token_provider(mode, settings, args.cloud)
+    endpoint = args.endpoint or cloud_endpoint or "https://management.azure.com"
+    verify: bool | str = args.ca_bundle or True
+    return run_dashboard(
+        endpoint=endpoint,
+        resource_id=resource_id,
+        token_provider=token_provider,
+        read_only=read_only,
+        verify=verify,
+        debug_log=args.debug_log,
+        settings=settings,
+    )
+
+
+def main_demo(argv: Sequence[str]) -> int:
+    from vmssdash.azure.tokens import NoAuth
+    from vmssdash.demo import SimulatorStartError, run_simulator
+
+    args = _demo_parser().parse_args(list(argv))
+    try:
+        with run_simulator(
+            scenario=args.scenario, speed=args.speed, seed=args.seed, faults=args.faults
+        ) as sim:
+            if not sim.resource_ids:
+                raise CliError(f"scenario {args.scenario!r} serves no scale set")
+            resource_id = sim.resource_ids[0]
+            if args.scale_set:
+                matches = [
+                    r for r in sim.resource_ids if r.lower().endswith("/" + args.scale_set.lower())
+                ]
+                if not matches:
+                    names = ", ".join(r.rsplit("/", 1)[-1] for r in sim.resource_ids)
+                    raise CliError(
+                        f"scenario {args.scenario!r} has no scale set {args.scale_set!r} (it has: {names})",
+                        EXIT_USAGE,
+                    )
+                resource_id = matches[0]
+            return run_dashboard(
+                endpoint=sim.base_url,
+                resource_id=resource_id,
+                token_provider=NoAuth(),
+                read_only=args.read_only,
+                identity="simulator (no auth)",
+            )
+    except SimulatorStartError as exc:
+        raise CliError(str(exc)) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    env = dict(os.environ)
+    try:
+        if argv and argv[0] == "demo":
+            return main_demo(argv[1:])
+        if argv and argv[0] in DELEGATED:
+            module = importlib.import_module(DELEGATED[argv[0]][0])
+            sub_argv = argv if argv[0] == "config" or argv[0] == "logout" else argv[1:]
+            return int(module.main(sub_argv))
+        return main_dashboard(argv, env)
+    except KeyboardInterrupt:
+        print("vmssdash: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _expected_errors() as exc:
+        code = exc.code if isinstance(exc, CliError) else EXIT_FAILURE
+        print(f"vmssdash: {describe_error(exc)}", file=sys.stderr)
+        return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
