@@ -138,7 +138,7 @@ def test_demo_stops_its_simulator_on_interrupt(sig: signal.Signals, tmp_path: Pa
         proc.wait(timeout=20)
         rest = _read_until(master, b"\x00never", time.monotonic() + 1)
         assert b"Traceback" not in screen + rest
-        gone, alive = psutil.wait_procs(children, timeout=10)
+        _gone, alive = psutil.wait_procs(children, timeout=10)
         assert not alive, f"simulator left behind: {alive}"
     finally:
         if proc.poll() is None:
