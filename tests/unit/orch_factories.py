@@ -1,0 +1,114 @@
+"""Small builders of wire-shaped scale sets and VMs for the ORCH unit tests (owner: ORCH)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vmssdash.azure.models import ScaleSet, ScaleSetVM
+from vmssdash.core.snapshot import ScaleSetSnapshot
+
+SUB = "00000000-0000-0000-0000-000000000000"
+RID = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-t"
+
+
+def scale_set_json(
+    *,
+    capacity: int = 10,
+    image: dict[str, Any] | None = None,
+    os_disk: dict[str, Any] | None = None,
+    mode: str = "Manual",
+    policy: dict[str, Any] | None = None,
+    etag: str = '"1"',
+) -> dict[str, Any]:
+    storage: dict[str, Any] = {
+        "osDisk": os_disk or {"createOption": "FromImage", "caching": "ReadWrite"}
+    }
+    if image is not None or os_disk is None:
+        storage["imageReference"] = image or {
+            "publisher": "Canonical",
+            "offer": "ubuntu-24_04-lts",
+            "sku": "server",
+            "version": "24.04.202601010",
+        }
+    return {
+        "id": RID,
+        "name": "vmss-t",
+        "location": "westeurope",
+        "etag": etag,
+        "sku": {"name": "Standard_D2s_v5", "tier": "Standard", "capacity": capacity},
+        "properties": {
+            "upgradePolicy": {
+                "mode": mode,
+                "rollingUpgradePolicy": policy
+                or {
+                    "maxBatchInstancePercent": 20,
+                    "maxUnhealthyInstancePercent": 20,
+                    "maxUnhealthyUpgradedInstancePercent": 20,
+                    "pauseTimeBetweenBatches": "PT0S",
+                },
+            },
+            "virtualMachineProfile": {"storageProfile": storage},
+            "provisioningState": "Succeeded",
+            "orchestrationMode": "Uniform",
+        },
+    }
+
+
+def scale_set(**kw: Any) -> ScaleSet:
+    return ScaleSet.from_json(scale_set_json(**kw))
+
+
+def vm_json(
+    iid: int | str,
+    *,
+    ud: int | None = 0,
+    fd: int | None = 0,
+    zone: str | None = None,
+    latest: bool = False,
+    power: str = "running",
+    health: str | None = "healthy",
+    prov: str = "succeeded",
+    protected: bool = False,
+) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "statuses": [
+            {"code": f"ProvisioningState/{prov}", "level": "Info"},
+            {"code": f"PowerState/{power}", "level": "Info"},
+        ]
+    }
+    if ud is not None:
+        view["platformUpdateDomain"] = ud
+    if fd is not None:
+        view["platformFaultDomain"] = fd
+    if health is not None:
+        view["vmHealth"] = {"status": {"code": f"HealthState/{health}"}}
+    return {
+        "id": f"{RID}/virtualMachines/{iid}",
+        "name": f"vmss-t_{iid}",
+        "instanceId": str(iid),
+        "zones": [zone] if zone else [],
+        "properties": {
+            "latestModelApplied": latest,
+            "provisioningState": "Succeeded" if prov == "succeeded" else prov.capitalize(),
+            "protectionPolicy": {"protectFromScaleSetActions": protected},
+            "instanceView": view,
+        },
+    }
+
+
+def snapshot(vms: list[dict[str, Any]], **ss_kw: Any) -> ScaleSetSnapshot:
+    ss_kw.setdefault("capacity", len(vms))
+    return ScaleSetSnapshot.build(scale_set(**ss_kw), [ScaleSetVM.from_json(v) for v in vms])
+
+
+def grid(n: int, *, uds: int = 5, fds: int = 3, zones: int = 0, **kw: Any) -> list[dict[str, Any]]:
+    return [
+        vm_json(
+            i,
+            ud=i % uds,
+            fd=i % fds,
+            zone=str(i % zones + 1) if zones else None,
+            **kw,
+        )
+        for i in range(n)
+    ]
