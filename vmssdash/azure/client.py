@@ -1,0 +1,501 @@
+"""The thin async ARM client: auth header, api-version, retries, paging, LROs, guards.
+
+Everything that talks to ARM (or the simulator) goes through ``ArmClient.request``, so the
+rules live in one place: never send the token to another host, never let a write out in
+read-only mode, retry only what is safe to retry, and turn every failure into a typed
+``ArmError`` with the server's own words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt
+
+from vmssdash.azure import versions
+from vmssdash.azure.debuglog import HttpDebugLog, redact_url
+from vmssdash.azure.errors import (
+    ArmConnectionError,
+    ArmError,
+    AuthFailedError,
+    BadResponseError,
+    ReadOnlyError,
+    UntrustedHostError,
+    error_from_response,
+)
+from vmssdash.azure.events import ClientEvent, EventSink, ignore_events
+from vmssdash.azure.lro import Operation
+from vmssdash.azure.retry import RetryDecision, RetryPolicy, decide, parse_retry_after
+from vmssdash.azure.throttle import ThrottleBudget
+from vmssdash.azure.tokens import NoAuth, TokenProvider
+from vmssdash.azure.transport import SAFE_METHODS, GuardTransport
+
+Sleep = Callable[[float], Awaitable[None]]
+USER_AGENT = "vmssdash/0.1 (+httpx)"
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme.lower(), url.host.lower(), url.port)
+
+
+def build_ssl_context(verify: bool | str | Path) -> ssl.SSLContext | bool:
+    """``verify`` as httpx 0.28 wants it: a CA bundle path becomes an SSLContext."""
+    if isinstance(verify, bool):
+        return verify
+    path = Path(verify)
+    if path.is_dir():
+        return ssl.create_default_context(capath=str(path))
+    return ssl.create_default_context(cafile=str(path))
+
+
+class ArmClient:
+    """Async client for one ARM endpoint (a cloud's ARM URL or a simulator's base URL).
+
+    Keyword-only extras beyond the shared contract: ``allowed_hosts`` (refuse any other
+    host in the transport), ``debug_log`` (a file path), ``retry`` (a ``RetryPolicy``),
+    and ``sleep``/``clock``/``rng`` so tests never really wait.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        token_provider: TokenProvider | None = None,
+        read_only: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: bool | str = True,
+        events: EventSink | None = None,
+        poll_interval: float = 5.0,
+        timeout: float = 30.0,
+        allowed_hosts: Collection[str] | None = None,
+        debug_log: str | Path | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep | None = None,
+        clock: Callable[[], float] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        base = httpx.URL(endpoint.rstrip("/") + "/")
+        if base.scheme not in ("http", "https") or not base.host:
+            raise ValueError(f"not an http(s) endpoint URL: {endpoint!r}")
+        self.endpoint = str(base).rstrip("/")
+        self._base = base
+        self.token_provider: TokenProvider = token_provider or NoAuth()
+        self.read_only = read_only
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.retry_policy = retry or RetryPolicy()
+        self.events: EventSink = events or ignore_events
+        self.sleep: Sleep = sleep or asyncio.sleep
+        self.clock: Callable[[], float] = clock or time.monotonic
+        self.rng = rng or random.Random()
+        self.budget = ThrottleBudget(clock=self.clock)
+        self.request_count = 0
+        self._budget_low = False
+        inner = transport or httpx.AsyncHTTPTransport(verify=build_ssl_context(verify), retries=0)
+        self._guard = GuardTransport(inner, read_only=read_only, allowed_hosts=allowed_hosts)
+        self._http = httpx.AsyncClient(
+            transport=self._guard,
+            timeout=httpx.Timeout(timeout),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=False,
+        )
+        self._log = HttpDebugLog(debug_log) if debug_log else None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        if self._log is not None:
+            self._log.close()
+
+    @property
+    def identity(self) -> str:
+        return self.token_provider.identity
+
+    # ------------------------------------------------------------------ URLs
+
+    def url_for(self, path_or_url: str) -> httpx.URL:
+        """Absolute URL for a path, refusing absolute URLs on another origin."""
+        if path_or_url.startswith(("http://", "https://")):
+            url = httpx.URL(path_or_url)
+            if _origin(url) != _origin(self._base):
+                raise UntrustedHostError(
+                    f"refusing to follow {url.scheme}://{url.netloc.decode()} "
+                    f"(not the configured endpoint {self.endpoint}); nothing was sent",
+                    url=redact_url(url),
+                )
+            return url
+        return httpx.URL(self.endpoint + "/" + path_or_url.lstrip("/"))
+
+    def _params(
+        self, url: httpx.URL, params: Mapping[str, Any] | None, api_version: str | None
+    ) -> httpx.URL:
+        merged = url
+        if params:
+            merged = merged.copy_merge_params({k: v for k, v in params.items() if v is not None})
+        if "api-version" not in merged.params:
+            merged = merged.copy_add_param(
+                "api-version", api_version or versions.api_version_for(url.path)
+            )
+        return merged
+
+    # ------------------------------------------------------------------ events
+
+    def _emit(self, event: ClientEvent) -> None:
+        with contextlib.suppress(Exception):
+            self.events(event)
+
+    # ------------------------------------------------------------------ core request
+
+    async def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        api_version: str | None = None,
+    ) -> httpx.Response:
+        """Send one logical request (with retries); raise an ``ArmError`` on any failure."""
+        method = method.upper()
+        url = self._params(self.url_for(path_or_url), params, api_version)
+        if self.read_only and method not in SAFE_METHODS:
+            # The transport would refuse too; failing here also skips the token fetch.
+            raise ReadOnlyError(
+                f"read-only mode: refused to send {method} {url.path}", method=method, url=str(url)
+            )
+        state = _CallState()
+
+        async def attempt() -> httpx.Response:
+            return await self._attempt(method, url, json, headers, state)
+
+        def should_retry(rs: RetryCallState) -> bool:
+            outcome = rs.outcome
+            assert outcome is not None
+            error = outcome.exception()
+            if error is not None and not isinstance(error, httpx.TransportError):
+                return False
+            response = None if error is not None else outcome.result()
+            state.decision = decide(
+                method,
+                response=response,
+                error=error,
+                attempt=rs.attempt_number,
+                policy=self.retry_policy,
+                rng=self.rng,
+            )
+            if response is not None and response.status_code == 429:
+                self.budget.note_throttled(parse_retry_after(response.headers))
+            return state.decision is not None
+
+        def wait(rs: RetryCallState) -> float:
+            return state.decision.wait if state.decision else 0.0
+
+        def before_sleep(rs: RetryCallState) -> None:
+            decision = state.decision
+            if decision is None:
+                return
+            response = _result_or_none(rs)
+            self._emit_retry(method, url, decision, rs.attempt_number, response)
+
+        def give_up(rs: RetryCallState) -> httpx.Response:
+            assert rs.outcome is not None
+            result: httpx.Response = rs.outcome.result()
+            return result
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(1, self.retry_policy.max_attempts)),
+            retry=should_retry,
+            wait=wait,
+            sleep=self.sleep,
+            before_sleep=before_sleep,
+            retry_error_callback=give_up,
+            reraise=True,
+        )
+        try:
+            response: httpx.Response = await retrying(attempt)
+        except httpx.TransportError as exc:
+            conn_error = _connection_error(method, url, exc)
+            self._emit(ClientEvent("error", str(conn_error), method=method, url=str(url)))
+            raise conn_error from exc
+        if response.status_code >= 400:
+            error = error_from_response(response, retry_after=parse_retry_after(response.headers))
+            self._emit(
+                ClientEvent(
+                    "error",
+                    str(error),
+                    method=method,
+                    url=str(url),
+                    status=response.status_code,
+                    request_id=error.request_id,
+                )
+            )
+            raise error
+        return response
+
+    async def _attempt(
+        self,
+        method: str,
+        url: httpx.URL,
+        json: Any,
+        headers: Mapping[str, str] | None,
+        state: _CallState,
+    ) -> httpx.Response:
+        state.attempts += 1
+        response = await self._send(method, url, json, headers, state.attempts, force=False)
+        if response.status_code == 401 and not state.refreshed:
+            # One forced token refresh and one retry; a second 401 is final.
+            state.refreshed = True
+            self._emit(
+                ClientEvent(
+                    "retry",
+                    "HTTP 401: token rejected; refreshing it and retrying once",
+                    method=method,
+                    url=str(url),
+                    status=401,
+                    wait=0.0,
+                    request_id=response.headers.get("x-ms-request-id"),
+                )
+            )
+            response = await self._send(method, url, json, headers, state.attempts, force=True)
+        return response
+
+    async def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        json: Any,
+        headers: Mapping[str, str] | None,
+        attempt: int,
+        *,
+        force: bool,
+    ) -> httpx.Response:
+        try:
+            token = await self.token_provider.get_token(force_refresh=force)
+        except ArmError:
+            raise
+        except Exception as exc:
+            raise AuthFailedError(f"could not get a token: {exc}") from exc
+        req_headers = dict(headers or {})
+        if token:
+            req_headers["Authorization"] = f"Bearer {token}"
+        request = self._http.build_request(method, url, json=json, headers=req_headers)
+        started = time.perf_counter()
+        self.request_count += 1
+        try:
+            response = await self._http.send(request)
+        except httpx.TransportError as exc:
+            elapsed = time.perf_counter() - started
+            if self._log:
+                self._log.write(
+                    request, status=None, elapsed=elapsed, attempt=attempt, note=type(exc).__name__
+                )
+            raise
+        elapsed = time.perf_counter() - started
+        self.budget.update(response.headers)
+        if self._log:
+            self._log.write(
+                request,
+                status=response.status_code,
+                elapsed=elapsed,
+                attempt=attempt,
+                response_headers=response.headers,
+            )
+        self._emit(
+            ClientEvent(
+                "request",
+                f"{method} {url.path} → {response.status_code} ({elapsed * 1000:.0f} ms)",
+                method=method,
+                url=str(url),
+                status=response.status_code,
+                request_id=response.headers.get("x-ms-request-id"),
+            )
+        )
+        low = self.budget.is_low
+        if low and not self._budget_low:
+            self._emit(
+                ClientEvent("throttle", f"ARM request budget is low: {self.budget.summary()}")
+            )
+        self._budget_low = low
+        return response
+
+    def _emit_retry(
+        self,
+        method: str,
+        url: httpx.URL,
+        decision: RetryDecision,
+        attempt: int,
+        response: httpx.Response | None,
+    ) -> None:
+        throttled = response is not None and response.status_code == 429
+        self._emit(
+            ClientEvent(
+                "retry",
+                f"{'throttled' if throttled else 'retrying'} {method} {url.path}: "
+                f"{decision.reason}; waiting {decision.wait:.1f}s "
+                f"(attempt {attempt + 1}/{self.retry_policy.max_attempts})",
+                method=method,
+                url=str(url),
+                status=response.status_code if response is not None else None,
+                wait=decision.wait,
+                request_id=response.headers.get("x-ms-request-id")
+                if response is not None
+                else None,
+            )
+        )
+
+    # ------------------------------------------------------------------ conveniences
+
+    async def get_json(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        api_version: str | None = None,
+    ) -> dict[str, Any]:
+        """GET a JSON object; a non-JSON 2xx body raises ``BadResponseError``."""
+        response = await self.request("GET", path, params=params, api_version=api_version)
+        data = decode_json(response)
+        if not isinstance(data, dict):
+            raise BadResponseError(
+                f"expected a JSON object from {response.request.url.path}, got {type(data).__name__}",
+                status=response.status_code,
+                method="GET",
+                url=str(response.request.url),
+            )
+        return data
+
+    async def iter_pages(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        api_version: str | None = None,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield each page's ``value`` list, following ``nextLink`` verbatim (host-checked)."""
+        next_url: str | None = path
+        first = True
+        seen: set[str] = set()
+        while next_url:
+            response = await self.request(
+                "GET",
+                next_url,
+                params=params if first else None,
+                api_version=api_version,
+            )
+            first = False
+            data = decode_json(response)
+            if not isinstance(data, dict):
+                raise BadResponseError(
+                    "expected a JSON page object",
+                    status=response.status_code,
+                    url=str(response.request.url),
+                )
+            value = data.get("value") or []
+            if not isinstance(value, list):
+                raise BadResponseError("page 'value' is not a list", url=str(response.request.url))
+            yield value
+            link = data.get("nextLink")
+            if not link:
+                break
+            if link in seen:
+                raise BadResponseError(
+                    "the server repeated a nextLink; stopping to avoid an endless loop",
+                    url=str(response.request.url),
+                )
+            seen.add(link)
+            next_url = str(link)
+
+    async def begin(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        api_version: str | None = None,
+    ) -> Operation:
+        """Start a long-running operation; poll or wait on the returned ``Operation``."""
+        response = await self.request(
+            method, path, json=json, headers=headers, params=params, api_version=api_version
+        )
+        return Operation(self, method.upper(), response)
+
+
+class _CallState:
+    """Per-logical-request bookkeeping shared by the retry callbacks."""
+
+    __slots__ = ("attempts", "decision", "refreshed")
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.refreshed = False
+        self.decision: RetryDecision | None = None
+
+
+def _result_or_none(rs: RetryCallState) -> httpx.Response | None:
+    outcome = rs.outcome
+    if outcome is None or outcome.exception() is not None:
+        return None
+    result: httpx.Response = outcome.result()
+    return result
+
+
+def _connection_error(method: str, url: httpx.URL, exc: httpx.TransportError) -> ArmConnectionError:
+    where = f"{url.scheme}://{url.netloc.decode()}"
+    if isinstance(exc, httpx.ConnectTimeout):
+        what = f"timed out connecting to {where}"
+    elif isinstance(exc, httpx.TimeoutException):
+        what = f"timed out waiting for {where}"
+    elif isinstance(exc, httpx.ConnectError):
+        what = f"cannot reach {where}"
+    else:
+        what = f"connection to {where} failed"
+    detail = str(exc) or type(exc).__name__
+    if method not in SAFE_METHODS and not isinstance(
+        exc, (httpx.ConnectError, httpx.ConnectTimeout)
+    ):
+        detail += "; the request may or may not have been applied"
+    return ArmConnectionError(f"{what}: {detail}", method=method, url=str(url))
+
+
+def decode_json(response: httpx.Response) -> Any:
+    """The response's JSON, or a clear error naming what came back instead."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        from vmssdash.azure.errors import body_excerpt
+
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        raise BadResponseError(
+            f"expected JSON from {response.request.url.path} but got {kind}: "
+            f"{body_excerpt(response.text)!r}",
+            status=response.status_code,
+            request_id=response.headers.get("x-ms-request-id"),
+            method=response.request.method,
+            url=str(response.request.url),
+        ) from None

@@ -1,0 +1,125 @@
+"""When to retry, and how long to wait first.
+
+Rules (issue 4): 429/503 honour ``Retry-After`` (seconds or HTTP date) and
+``retry-after-ms``; other 5xx, timeouts and connection errors back off exponentially with
+jitter and a cap. Idempotent reads retry on all of those; a write (POST/PUT/PATCH/DELETE)
+retries only when the failure proves the server did not process it: a 429/503 answer, or
+a connection that was never established.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Answers that prove the request was rejected before any processing.
+NOT_PROCESSED_STATUSES = frozenset({429, 503})
+#: Transient answers worth retrying for reads.
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Transport failures where no byte of the request reached the server.
+NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
+
+
+def parse_retry_after(headers: httpx.Headers, *, now: datetime | None = None) -> float | None:
+    """Seconds the server asked us to wait, or None when it did not say."""
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value.strip()) / 1000.0)
+            except ValueError:
+                pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now or datetime.now(UTC)
+    return max(0.0, (when - current).total_seconds())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Knobs for ``ArmClient``'s retry loop."""
+
+    max_attempts: int = 8
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    #: A server asking for a longer wait than this is surfaced as ThrottledError instead
+    #: of silently freezing the dashboard for twenty minutes.
+    max_retry_after: float = 120.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Exponential backoff with "equal jitter": half fixed, half random, capped."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2.0 ** max(0, attempt - 1))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    """Retry (after ``wait`` seconds) because of ``reason``."""
+
+    wait: float
+    reason: str
+
+
+def decide(
+    method: str,
+    *,
+    response: httpx.Response | None,
+    error: BaseException | None,
+    attempt: int,
+    policy: RetryPolicy,
+    rng: random.Random,
+) -> RetryDecision | None:
+    """Whether attempt number ``attempt`` (1-based) should be retried, and after how long."""
+    if attempt >= policy.max_attempts:
+        return None
+    idempotent = method.upper() in IDEMPOTENT_METHODS
+    if error is not None:
+        if isinstance(error, NOT_SENT_ERRORS):
+            kind = (
+                "connect timeout" if isinstance(error, httpx.TimeoutException) else "cannot connect"
+            )
+            return RetryDecision(
+                policy.backoff(attempt, rng), f"{kind}: {error or type(error).__name__}"
+            )
+        if idempotent and isinstance(error, httpx.TransportError):
+            kind = "timeout" if isinstance(error, httpx.TimeoutException) else "connection error"
+            return RetryDecision(
+                policy.backoff(attempt, rng), f"{kind}: {error or type(error).__name__}"
+            )
+        return None
+    if response is None:
+        return None
+    status = response.status_code
+    if status not in TRANSIENT_STATUSES:
+        return None
+    if not idempotent and status not in NOT_PROCESSED_STATUSES:
+        return None
+    reason = f"HTTP {status} {response.reason_phrase}".strip()
+    if status in NOT_PROCESSED_STATUSES:
+        asked = parse_retry_after(response.headers)
+        if asked is not None:
+            if asked > policy.max_retry_after:
+                return None
+            return RetryDecision(asked, f"{reason}, Retry-After {asked:g}s")
+    return RetryDecision(policy.backoff(attempt, rng), reason)

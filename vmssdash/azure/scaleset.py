@@ -1,0 +1,331 @@
+"""Typed operations on one VM scale set, plus subscription and scale-set discovery.
+
+Safety rules from the reference (§13) live here rather than in the UI: VMs are listed
+with ``$expand=instanceView`` and never ``$select`` (which hides ``latestModelApplied``),
+upgrades and actions need explicit instance ids (never ``"*"``), model edits carry
+``If-Match`` and a 412 comes back with both versions of the model for a diff.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic.alias_generators import to_camel
+
+from vmssdash.azure.client import ArmClient
+from vmssdash.azure.errors import ArmError, PreconditionFailedError
+from vmssdash.azure.lro import Operation
+from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
+
+PageCallback = Callable[[list[ScaleSetVM]], Awaitable[None] | None]
+
+ACTIONS = frozenset(
+    {"restart", "start", "poweroff", "deallocate", "reimage", "reimageall", "delete"}
+)
+VM_FILTERS = frozenset(
+    {
+        "startswith(instanceView/statuses/code, 'PowerState') eq true",
+        "properties/latestModelApplied eq true",
+        "properties/latestModelApplied eq false",
+    }
+)
+
+_RID = re.compile(
+    r"^/?subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    r"/providers/Microsoft\.Compute/virtualMachineScaleSets/(?P<name>[^/]+)/?$",
+    re.IGNORECASE,
+)
+
+_VM_LIST = TypeAdapter(list[ScaleSetVM])
+_SS_LIST = TypeAdapter(list[ScaleSet])
+
+
+@dataclass(frozen=True)
+class ResourceId:
+    """The parts of a scale set's ARM resource id that the API needs."""
+
+    subscription: str
+    resource_group: str
+    name: str
+
+    @property
+    def path(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.Compute/virtualMachineScaleSets/{self.name}"
+        )
+
+    def __str__(self) -> str:
+        return self.path
+
+
+def parse_resource_id(rid: str) -> ResourceId:
+    """Parse ``/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/
+    virtualMachineScaleSets/<name>`` (case-insensitive; a full portal/ARM URL works too)."""
+    text = (rid or "").strip()
+    if "://" in text:
+        text = "/" + text.split("://", 1)[1].split("/", 1)[-1]
+    text = text.split("?", 1)[0]
+    if "#@" in text:  # portal URLs: https://portal.azure.com/#@tenant/resource/subscriptions/...
+        text = text[text.index("/subscriptions/") :] if "/subscriptions/" in text else text
+    if "/subscriptions/" in text and not text.lower().startswith(
+        ("/subscriptions/", "subscriptions/")
+    ):
+        text = text[text.lower().index("/subscriptions/") :]
+    match = _RID.match(text)
+    if not match:
+        raise ValueError(
+            f"not a VM scale set resource id: {rid!r}; expected /subscriptions/<id>/"
+            "resourceGroups/<group>/providers/Microsoft.Compute/virtualMachineScaleSets/<name>"
+        )
+    return ResourceId(match["sub"], match["rg"], match["name"])
+
+
+def _vms_from(items: list[dict[str, Any]]) -> list[ScaleSetVM]:
+    """Validate a whole page in one call (much cheaper than per-item ``from_json``).
+
+    The page dicts are fresh from the JSON decoder and owned by nobody else, so they
+    become the models' ``raw`` without a deep copy (``raw`` copies on access anyway).
+    """
+    vms = _VM_LIST.validate_python(items)
+    for vm, item in zip(vms, items, strict=True):
+        vm._raw = item
+    return vms
+
+
+def _scale_sets_from(items: list[dict[str, Any]]) -> list[ScaleSet]:
+    sets = _SS_LIST.validate_python(items)
+    for ss, item in zip(sets, items, strict=True):
+        ss._raw = item
+    return sets
+
+
+def _instance_ids(ids: Iterable[str | int], what: str) -> list[str]:
+    out = [str(i).strip() for i in ids]
+    if not out:
+        raise ValueError(f"{what}: no instance ids given; name the VMs explicitly")
+    if any(i == "*" for i in out):
+        raise ValueError(f"{what}: '*' (every VM at once) is refused; name the VMs explicitly")
+    bad = [i for i in out if not i.isdigit()]
+    if bad:
+        raise ValueError(f"{what}: instance ids are decimal strings, got {bad[:3]!r}")
+    return sorted(set(out), key=int)
+
+
+class ScaleSetApi:
+    """Operations on one scale set through an ``ArmClient``."""
+
+    def __init__(self, client: ArmClient, resource_id: ResourceId | str) -> None:
+        self.client = client
+        self.resource_id = (
+            resource_id if isinstance(resource_id, ResourceId) else parse_resource_id(resource_id)
+        )
+        self.path = self.resource_id.path
+        #: The model as last read by ``get()``: the "yours" side of a 412 diff.
+        self.last_loaded: ScaleSet | None = None
+
+    @property
+    def name(self) -> str:
+        return self.resource_id.name
+
+    # ------------------------------------------------------------------ reads
+
+    async def get(self) -> ScaleSet:
+        data = await self.client.get_json(self.path)
+        scale_set = ScaleSet.model_validate(data)
+        scale_set._raw = data
+        self.last_loaded = scale_set
+        return scale_set
+
+    async def list_vms(
+        self, *, on_page: PageCallback | None = None, filter: str | None = None
+    ) -> list[ScaleSetVM]:
+        """Every VM with its instance view (paged); ``on_page`` sees each page as it lands."""
+        params: dict[str, str] = {"$expand": "instanceView"}
+        if filter is not None:
+            if filter not in VM_FILTERS:
+                raise ValueError(
+                    f"unsupported VM filter {filter!r}; ARM accepts only {sorted(VM_FILTERS)}"
+                )
+            params["$filter"] = filter
+        vms: list[ScaleSetVM] = []
+        async for page in self.client.iter_pages(f"{self.path}/virtualMachines", params=params):
+            parsed = _vms_from(page)
+            vms.extend(parsed)
+            if on_page is not None:
+                outcome = on_page(parsed)
+                if inspect.isawaitable(outcome):
+                    await outcome
+        vms.sort(key=lambda vm: int(vm.instance_id) if vm.instance_id.isdigit() else 1 << 62)
+        return vms
+
+    async def get_vm(self, instance_id: str) -> ScaleSetVM:
+        data = await self.client.get_json(
+            f"{self.path}/virtualMachines/{quote(str(instance_id), safe='')}",
+            params={"$expand": "instanceView"},
+        )
+        vm = ScaleSetVM.model_validate(data)
+        vm._raw = data
+        return vm
+
+    async def rolling_upgrade_latest(self) -> RollingUpgradeStatus:
+        data = await self.client.get_json(f"{self.path}/rollingUpgrades/latest")
+        return RollingUpgradeStatus.model_validate(data)
+
+    async def list_image_versions(
+        self, location: str, publisher: str, offer: str, sku: str
+    ) -> list[str]:
+        """Platform image versions for a publisher/offer/sku, oldest first."""
+        path = (
+            f"/subscriptions/{self.resource_id.subscription}/providers/Microsoft.Compute"
+            f"/locations/{quote(location, safe='')}/publishers/{quote(publisher, safe='')}"
+            f"/artifacttypes/vmimage/offers/{quote(offer, safe='')}/skus/{quote(sku, safe='')}/versions"
+        )
+        response = await self.client.request("GET", path)
+        data = response.json() if response.content else []
+        items = data.get("value", []) if isinstance(data, dict) else data
+        names = [str(item["name"]) for item in items if isinstance(item, dict) and "name" in item]
+        return sorted(names, key=_version_key)
+
+    # ------------------------------------------------------------------ model writes
+
+    async def update_model(
+        self, patch: dict[str, Any], *, etag: str | None, base: ScaleSet | None = None
+    ) -> ScaleSet:
+        """PATCH only what changed, with ``If-Match``; wait; return the fresh model.
+
+        On 412 raise ``PreconditionFailedError`` carrying ``yours`` (``base`` or the model
+        last loaded with that ETag) and ``theirs`` (a fresh GET).
+        """
+        headers = {"If-Match": etag} if etag else None
+        try:
+            operation = await self.client.begin("PATCH", self.path, json=patch, headers=headers)
+        except PreconditionFailedError as exc:
+            raise await self._stale(exc, patch, etag, base) from None
+        await operation.wait()
+        return await self.get()
+
+    async def replace_model(
+        self, body: dict[str, Any], *, etag: str | None, base: ScaleSet | None = None
+    ) -> ScaleSet:
+        """Full PUT of a raw model (every unknown field round-trips), with ``If-Match``."""
+        headers = {"If-Match": etag} if etag else None
+        try:
+            operation = await self.client.begin("PUT", self.path, json=body, headers=headers)
+        except PreconditionFailedError as exc:
+            raise await self._stale(exc, body, etag, base) from None
+        await operation.wait()
+        return await self.get()
+
+    async def set_capacity(self, n: int, *, etag: str | None) -> ScaleSet:
+        if n < 0:
+            raise ValueError(f"capacity must be ≥ 0, got {n}")
+        return await self.update_model({"sku": {"capacity": n}}, etag=etag)
+
+    async def _stale(
+        self,
+        exc: PreconditionFailedError,
+        patch: dict[str, Any],
+        etag: str | None,
+        base: ScaleSet | None,
+    ) -> PreconditionFailedError:
+        yours = base
+        if yours is None and self.last_loaded is not None and self.last_loaded.etag == etag:
+            yours = self.last_loaded
+        theirs: ScaleSet | None
+        try:
+            theirs = await self.get()
+        except ArmError:
+            theirs = None
+        server_etag = theirs.etag if theirs else None
+        error = PreconditionFailedError(
+            f"the scale set changed since you loaded it (your ETag {etag or '-'}, "
+            f"now {server_etag or 'unknown'}); reload, review the differences and edit again",
+            status=exc.status,
+            code=exc.code,
+            target=exc.target,
+            details=exc.details,
+            request_id=exc.request_id,
+            correlation_id=exc.correlation_id,
+            method=exc.method,
+            url=exc.url,
+        )
+        error.yours = yours
+        error.theirs = theirs
+        error.patch = patch
+        error.your_etag = etag
+        error.server_etag = server_etag
+        return error
+
+    # ------------------------------------------------------------------ actions
+
+    async def begin_manual_upgrade(self, instance_ids: Iterable[str | int]) -> Operation:
+        ids = _instance_ids(instance_ids, "manual upgrade")
+        return await self.client.begin(
+            "POST", f"{self.path}/manualupgrade", json={"instanceIds": ids}
+        )
+
+    async def begin_action(self, action: str, instance_ids: Iterable[str | int]) -> Operation:
+        name = action.lower()
+        if name not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}; one of {', '.join(sorted(ACTIONS))}")
+        ids = _instance_ids(instance_ids, name)
+        return await self.client.begin("POST", f"{self.path}/{name}", json={"instanceIds": ids})
+
+    async def begin_rolling_upgrade(self) -> Operation:
+        return await self.client.begin("POST", f"{self.path}/osRollingUpgrade")
+
+    async def begin_cancel_rolling_upgrade(self) -> Operation:
+        return await self.client.begin("POST", f"{self.path}/rollingUpgrades/cancel")
+
+
+def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    parts: list[tuple[int, int | str]] = []
+    for piece in re.split(r"[.\-]", version):
+        parts.append((0, int(piece)) if piece.isdigit() else (1, piece))
+    return tuple(parts)
+
+
+# ---------------------------------------------------------------------- discovery
+
+
+class Subscription(BaseModel):
+    """One entry of ``GET /subscriptions``."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    subscription_id: str
+    display_name: str = ""
+    state: str | None = None
+    tenant_id: str | None = None
+
+
+async def list_subscriptions(client: ArmClient) -> list[Subscription]:
+    subs: list[Subscription] = []
+    async for page in client.iter_pages("/subscriptions"):
+        subs.extend(Subscription.model_validate(item) for item in page)
+    return subs
+
+
+async def list_scale_sets(
+    client: ArmClient, subscription_id: str, resource_group: str | None = None
+) -> list[ScaleSet]:
+    if resource_group:
+        path = (
+            f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+            "/providers/Microsoft.Compute/virtualMachineScaleSets"
+        )
+    else:
+        path = (
+            f"/subscriptions/{subscription_id}/providers/Microsoft.Compute/virtualMachineScaleSets"
+        )
+    out: list[ScaleSet] = []
+    async for page in client.iter_pages(path):
+        out.extend(_scale_sets_from(page))
+    return out
