@@ -22,23 +22,11 @@ from typing import Any
 from vmssdash.core.plan import Plan
 
 
-def default_state_dir() -> Path:
-    """The XDG state directory; AUTH's ``vmssdash.paths`` wins once it exists."""
-    try:
-        from vmssdash import paths  # type: ignore[attr-defined,unused-ignore]
-
-        getter: Callable[[], Any] | None = getattr(paths, "state_dir", None)
-        if getter is not None:
-            return Path(getter())
-    except ImportError:
-        pass
-    from platformdirs import user_state_dir
-
-    return Path(user_state_dir("vmssdash"))
-
-
 def default_journal_dir() -> Path:
-    return default_state_dir() / "journal"
+    """``<XDG state dir>/journal`` (paths are decided in one place, ``vmssdash.paths``)."""
+    from vmssdash import paths
+
+    return paths.journal_dir()
 
 
 _SECRET_KEYS = re.compile(

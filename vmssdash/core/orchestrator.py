@@ -1,0 +1,725 @@
+"""Run an upgrade plan wave by wave, health-gated, one operation in flight at a time.
+
+Azure answers a second concurrent ``manualupgrade`` with 409, and the tools that fired
+them in parallel (or upgraded everything with ``"*"``) took services down. So this runs
+one wave at a time: journal, dispatch, wait for the operation, then verify each VM
+itself (latest model, provisioned, running, healthy) rather than trusting the scale
+set's provisioning state. The rolling-upgrade policy's unhealthy limits are checked
+before and after every wave and stop the run as Faulted with the reason.
+
+Time comes from an injectable ``clock``/``sleep`` pair (by default the ARM client's), so
+tests drive a simulator clock instead of waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from vmssdash.azure.errors import ArmError, ConflictError, OperationFailedError
+from vmssdash.azure.lro import Operation
+from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
+from vmssdash.core.events import (
+    Note,
+    OperationDispatched,
+    OperationFinished,
+    OrchestratorEvent,
+    PlanStarted,
+    Progress,
+    RollingStatusEvent,
+    RunFinished,
+    RunState,
+    StateChanged,
+    VmSettled,
+    Waiting,
+    WaveFinished,
+    WaveStarted,
+)
+from vmssdash.core.journal import Journal, Replay
+from vmssdash.core.plan import Plan, Wave
+from vmssdash.core.state import VmInfo, VmState, classify
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+EventSink = Callable[[OrchestratorEvent], None]
+
+
+class UpgradeApi(Protocol):
+    """The part of ``ScaleSetApi`` the orchestrator uses (a fake can stand in)."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def get(self) -> ScaleSet: ...
+
+    async def list_vms(self) -> list[ScaleSetVM]: ...
+
+    async def begin_manual_upgrade(self, instance_ids: Iterable[str | int]) -> Operation: ...
+
+    async def begin_rolling_upgrade(self) -> Operation: ...
+
+    async def rolling_upgrade_latest(self) -> RollingUpgradeStatus: ...
+
+    async def begin_cancel_rolling_upgrade(self) -> Operation: ...
+
+
+@dataclass
+class RunResult:
+    state: RunState
+    reason: str
+    upgraded: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    not_done: list[str] = field(default_factory=list)
+    dispatches: dict[str, int] = field(default_factory=dict)
+
+
+# Scale sets with a run in progress in this process: the in-process half of "one
+# operation in flight per scale set" (the other half is running waves sequentially).
+_RUNNING: set[str] = set()
+
+
+class AlreadyRunningError(RuntimeError):
+    pass
+
+
+def _blocks_unhealthy_count(vm: VmInfo) -> bool:
+    """Counts against max-unhealthy: failed, unhealthy, in transition, or health unknown.
+
+    Deliberately stopped or deallocated VMs are left out: they are not serving before
+    the upgrade either, and counting them would stop every run on a set with one parked VM.
+    """
+    if vm.state in (VmState.DEALLOCATED, VmState.STOPPED):
+        return False
+    if vm.state in (VmState.FAILED, VmState.UNHEALTHY) or vm.state.is_transitional:
+        return True
+    return vm.health in ("unhealthy", "unknown")
+
+
+def verdict(vm: VmInfo | None, *, operation_failed: str | None = None) -> tuple[bool, str] | None:
+    """(ok, reason) once a dispatched VM's outcome is known; None while still waiting."""
+    if vm is None:
+        return (False, "the VM is gone from the scale set")
+    if vm.state is VmState.FAILED:
+        return (False, f"provisioning failed ({vm.failure_code or vm.provisioning_state})")
+    if vm.latest_model and not vm.state.is_transitional:
+        if vm.health == "unhealthy":
+            return (False, "health probe reports unhealthy after the upgrade")
+        if vm.is_running and vm.health in (None, "healthy") and vm.state is not VmState.UNKNOWN:
+            return (True, "")
+        return None
+    if operation_failed and not vm.latest_model and not vm.state.is_transitional:
+        return (False, f"not upgraded: {operation_failed}")
+    return None
+
+
+def _describe_wait(vm: VmInfo | None) -> str:
+    if vm is None:
+        return "gone"
+    parts = [vm.state.label]
+    if vm.health:
+        parts.append(f"health {vm.health}")
+    if vm.latest_model is False:
+        parts.append("not on the latest model")
+    return ", ".join(parts)
+
+
+class Orchestrator:
+    """Executes one ``Plan`` against one scale set. Control with pause/resume/abort."""
+
+    def __init__(
+        self,
+        api: UpgradeApi,
+        plan: Plan,
+        *,
+        on_event: EventSink | None = None,
+        journal: Journal | None = None,
+        journal_dir: Path | None = None,
+        replay: Replay | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        poll_interval: float = 5.0,
+        health_timeout: float = 300.0,
+        conflict_retries: int = 5,
+    ) -> None:
+        client = getattr(api, "client", None)
+        self.api = api
+        self.plan = plan
+        self.replay = replay
+        self._emit_to = on_event or (lambda _e: None)
+        self.clock: Clock = clock or getattr(client, "clock", None) or _monotonic
+        self.sleep: Sleep = sleep or getattr(client, "sleep", None) or asyncio.sleep
+        self.poll_interval = poll_interval
+        self.health_timeout = health_timeout
+        self.conflict_retries = conflict_retries
+        if journal is None and journal_dir is not None:
+            journal = (
+                Journal(replay.path) if replay is not None else Journal.create(journal_dir, plan)
+            )
+        self.journal = journal
+        self.state = RunState.IDLE
+        self.reason = ""
+        self._pause_requested = False
+        self._abort_requested = False
+        self._resume_event = asyncio.Event()
+        self._resume_event.set()
+        self._in_flight: tuple[str, ...] = ()
+        self._ok: dict[str, None] = {}
+        self._failed: dict[str, str] = {}
+        self._dispatches: dict[str, int] = {}
+        self._waves_done = 0
+        self._wave_durations: list[float] = []
+        self._current_wave: int | None = None
+        self._started_at = 0.0
+        if replay is not None:
+            self._ok = dict.fromkeys(sorted(replay.settled_ok))
+            self._failed = {i: "unhealthy before the restart" for i in replay.settled_failed}
+            self._waves_done = len(replay.waves_done)
+
+    # ------------------------------------------------------------------ control
+
+    @property
+    def in_flight(self) -> tuple[str, ...]:
+        return self._in_flight
+
+    def pause(self) -> None:
+        """Finish the current wave, then wait for ``resume`` (or ``abort``)."""
+        if self.state.is_terminal or self._abort_requested:
+            return
+        self._pause_requested = True
+        self._resume_event.clear()
+        self._note(
+            "Pause requested: no new wave starts until you resume"
+            + (" (the wave in flight finishes first)" if self._in_flight else "")
+        )
+
+    def resume(self) -> None:
+        if not self._pause_requested:
+            return
+        self._pause_requested = False
+        self._resume_event.set()
+        if self.state is RunState.PAUSED:
+            self._set_state(RunState.RUNNING, "resumed")
+
+    def abort(self) -> None:
+        """Stop starting waves. An upgrade already sent to Azure cannot be recalled."""
+        if self.state.is_terminal or self._abort_requested:
+            return
+        self._abort_requested = True
+        self._resume_event.set()
+        if self._in_flight:
+            self._note(
+                f"Abort requested: no new wave will start. The wave in flight "
+                f"({len(self._in_flight)} VMs: {', '.join(self._in_flight)}) cannot be "
+                "recalled; Azure finishes it and vmssdash keeps watching it.",
+                level="warning",
+            )
+        else:
+            self._note("Abort requested: no new wave will start.", level="warning")
+
+    # ------------------------------------------------------------------ events
+
+    def _emit(self, event: OrchestratorEvent) -> None:
+        # A broken listener must not break a half-done upgrade.
+        with contextlib.suppress(Exception):
+            self._emit_to(event)
+
+    def _note(self, message: str, level: str = "info") -> None:
+        self._emit(Note(self.clock(), message, level))
+        self._journal("note", message=message, level=level)
+
+    def _journal(self, kind: str, **data: object) -> None:
+        if self.journal is not None:
+            self.journal.append(kind, **data)
+
+    def _set_state(self, state: RunState, reason: str = "") -> None:
+        self.state = state
+        if reason:
+            self.reason = reason
+        self._journal("state", state=state.name.lower(), reason=reason)
+        self._emit(StateChanged(self.clock(), state, reason))
+
+    def _progress(self, detail: str = "") -> None:
+        total_waves = len(self.plan.waves)
+        targets = self.plan.targets
+        done = len([i for i in targets if i in self._ok or i in self._failed])
+        remaining = total_waves - self._waves_done
+        per_wave = (
+            sum(self._wave_durations) / len(self._wave_durations)
+            if self._wave_durations
+            else self.plan.wave_seconds
+        )
+        eta = (
+            remaining * per_wave + max(0, remaining - 1) * self.plan.policy.pause_seconds
+            if not self.state.is_terminal
+            else 0.0
+        )
+        self._emit(
+            Progress(
+                self.clock(),
+                waves_done=self._waves_done,
+                waves_total=total_waves,
+                vms_done=done,
+                vms_total=len(targets),
+                vms_failed=len([i for i in targets if i in self._failed]),
+                eta_seconds=eta,
+                current_wave=self._current_wave,
+                detail=detail,
+            )
+        )
+
+    # ------------------------------------------------------------------ run
+
+    async def run(self) -> RunResult:
+        key = self.plan.scale_set_id.lower()
+        if key in _RUNNING:
+            raise AlreadyRunningError(
+                f"an upgrade is already running on {self.plan.scale_set_name}; "
+                "only one operation may be in flight per scale set"
+            )
+        _RUNNING.add(key)
+        try:
+            return await self._run()
+        finally:
+            _RUNNING.discard(key)
+
+    async def _run(self) -> RunResult:
+        self._started_at = self.clock()
+        resumed = self.replay is not None
+        self._journal("start", resumed=resumed)
+        self._emit(
+            PlanStarted(
+                self.clock(),
+                self.plan.plan_id,
+                self.plan.scale_set_name,
+                len(self.plan.waves),
+                len(self.plan.targets),
+                resumed=resumed,
+            )
+        )
+        self._set_state(RunState.RUNNING)
+        self._progress()
+        executed = 0
+        try:
+            for wave in self.plan.waves:
+                if self.replay is not None and wave.index in self.replay.waves_done:
+                    continue
+                if executed and self.plan.policy.pause_seconds > 0:
+                    await self._pause_between(wave.index)
+                await self._gate()
+                if self._abort_requested:
+                    break
+                faulted = await self._run_wave(wave)
+                executed += 1
+                if faulted:
+                    return self._finish(RunState.FAULTED, faulted)
+                await self._gate()
+                if self._abort_requested:
+                    break
+        except ArmError as exc:
+            return self._finish(RunState.FAULTED, f"{type(exc).__name__}: {exc}")
+        if self._abort_requested:
+            return self._finish(RunState.CANCELLED, "aborted by the user")
+        return self._finish(RunState.COMPLETED, "")
+
+    async def _gate(self) -> None:
+        """Hold here while paused; abort releases the hold."""
+        if self._pause_requested and not self._abort_requested:
+            self._set_state(RunState.PAUSED, "paused by the user")
+            await self._resume_event.wait()
+            if not self._abort_requested and self.state is RunState.PAUSED:
+                self._set_state(RunState.RUNNING, "resumed")
+
+    async def _pause_between(self, next_wave: int) -> None:
+        seconds = self.plan.policy.pause_seconds
+        self._emit(Waiting(self.clock(), seconds, next_wave))
+        self._journal("pause-between", wave=next_wave, seconds=seconds)
+        end = self.clock() + seconds
+        while not self._abort_requested:
+            left = end - self.clock()
+            if left <= 0:
+                break
+            await self.sleep(min(left, self.poll_interval))
+
+    async def _read(self) -> dict[str, VmInfo]:
+        vms = await self.api.list_vms()
+        return {vm.instance_id: classify(vm) for vm in vms}
+
+    def _partition(
+        self, wave: Wave, infos: dict[str, VmInfo]
+    ) -> tuple[list[str], list[str], list[str]]:
+        """(dispatch, watch, already done) for a wave, honouring a resumed journal.
+
+        A VM of a wave whose dispatch may have reached Azure before a crash is never sent
+        again: if it shows any sign of the upgrade it is only watched.
+        """
+        in_doubt = self.replay.in_doubt.get(wave.index) if self.replay else None
+        accepted = bool(self.replay and wave.index in self.replay.accepted)
+        dispatch: list[str] = []
+        watch: list[str] = []
+        done: list[str] = []
+        touched = in_doubt is not None and (
+            accepted
+            or any(
+                (v := infos.get(i)) is not None and (v.latest_model or v.state.is_transitional)
+                for i in in_doubt
+            )
+        )
+        for iid in wave.instance_ids:
+            vm = infos.get(iid)
+            if iid in self._ok:
+                done.append(iid)
+            elif vm is not None and vm.latest_model:
+                (watch if vm.state.is_transitional or not vm.is_healthy else done).append(iid)
+            elif in_doubt is not None and iid in in_doubt and touched:
+                watch.append(iid)
+            else:
+                dispatch.append(iid)
+        return dispatch, watch, done
+
+    def _precheck(self, infos: dict[str, VmInfo], wave_ids: list[str]) -> str:
+        limit = self.plan.policy.max_unhealthy_percent
+        total = len(infos) or 1
+        unhealthy = {i for i, v in infos.items() if _blocks_unhealthy_count(v)}
+        would_be = unhealthy | set(wave_ids)
+        if len(would_be) * 100 > limit * total:
+            already = sorted(unhealthy - set(wave_ids), key=_id_key)
+            return (
+                f"max unhealthy instance limit: {len(already)} VMs already unhealthy"
+                + (f" [{', '.join(already[:10])}]" if already else "")
+                + f" + {len(wave_ids)} in the next wave = {len(would_be)} of {total} "
+                f"({len(would_be) * 100 / total:.0f}%), more than the {limit}% allowed"
+            )
+        return ""
+
+    def _postcheck(self) -> str:
+        limit = self.plan.policy.max_unhealthy_upgraded_percent
+        upgraded = len(self._ok) + len(self._failed)
+        if not upgraded:
+            return ""
+        bad = len(self._failed)
+        if bad * 100 > limit * upgraded:
+            reasons = "; ".join(
+                f"VM {i}: {r}"
+                for i, r in sorted(self._failed.items(), key=lambda kv: _id_key(kv[0]))[:5]
+            )
+            return (
+                f"max unhealthy upgraded instance limit: {bad} of {upgraded} upgraded VMs "
+                f"unhealthy ({bad * 100 / upgraded:.0f}%), more than the {limit}% allowed — {reasons}"
+            )
+        return ""
+
+    async def _run_wave(self, wave: Wave) -> str:
+        """Run one wave; return a Faulted reason, or "" to go on."""
+        started = self.clock()
+        total = len(self.plan.waves)
+        self._current_wave = wave.index
+        infos = await self._read()
+        dispatch, watch, done = self._partition(wave, infos)
+        for iid in done:
+            if iid not in self._ok:
+                self._ok[iid] = None
+                self._journal("vm", instance_id=iid, ok=True, reason="already on the latest model")
+        if watch:
+            self._note(
+                f"Wave {wave.index + 1}: VMs {', '.join(watch)} were already dispatched before "
+                "the restart; watching them, not upgrading them again"
+            )
+        if done and self.replay is not None:
+            self._note(f"Wave {wave.index + 1}: VMs {', '.join(done)} already upgraded")
+        if not dispatch and not watch:
+            self._journal("wave-done", wave=wave.index)
+            self._waves_done += 1
+            self._progress()
+            return ""
+        self._emit(
+            WaveStarted(self.clock(), wave.index, total, wave.label, tuple(dispatch + watch))
+        )
+        self._journal("wave-start", wave=wave.index, instance_ids=dispatch + watch)
+        reason = self._precheck(infos, dispatch + watch)
+        if reason:
+            return f"before wave {wave.index + 1}: {reason}"
+        op_error: str | None = None
+        if dispatch:
+            op_error = await self._dispatch(wave, dispatch)
+        targets = dispatch + watch
+        self._in_flight = tuple(targets)
+        try:
+            await self._wait_vms(wave, targets, op_error)
+        finally:
+            self._in_flight = ()
+        ok = tuple(i for i in targets if i in self._ok)
+        failed = tuple(i for i in targets if i in self._failed)
+        seconds = self.clock() - started
+        self._wave_durations.append(seconds)
+        self._waves_done += 1
+        self._journal("wave-done", wave=wave.index, ok=list(ok), failed=list(failed))
+        self._emit(WaveFinished(self.clock(), wave.index, total, ok, failed, seconds))
+        self._progress()
+        reason = self._postcheck()
+        return f"after wave {wave.index + 1}: {reason}" if reason else ""
+
+    async def _dispatch(self, wave: Wave, ids: list[str]) -> str | None:
+        """One manualupgrade for the wave, waited to its end; returns an error text or None."""
+        attempt = 0
+        while True:
+            self._journal("dispatch", wave=wave.index, instance_ids=ids)
+            for iid in ids:
+                self._dispatches[iid] = self._dispatches.get(iid, 0) + 1
+            self._in_flight = tuple(ids)
+            try:
+                operation = await self.api.begin_manual_upgrade(ids)
+            except ConflictError as exc:
+                self._journal("dispatch-failed", wave=wave.index, instance_ids=ids, error=str(exc))
+                for iid in ids:
+                    self._dispatches[iid] -= 1
+                self._in_flight = ()
+                attempt += 1
+                if attempt > self.conflict_retries:
+                    raise
+                self._note(
+                    f"Scale set busy ({exc}); retrying in {self.poll_interval:g} s", "warning"
+                )
+                await self.sleep(self.poll_interval)
+                continue
+            except ArmError as exc:
+                self._journal("dispatch-failed", wave=wave.index, instance_ids=ids, error=str(exc))
+                for iid in ids:
+                    self._dispatches[iid] -= 1
+                self._in_flight = ()
+                raise
+            break
+        self._journal("accepted", wave=wave.index, instance_ids=ids, operation=operation.url or "")
+        self._emit(OperationDispatched(self.clock(), wave.index, tuple(ids), operation.url or ""))
+        try:
+            while not operation.done:
+                await self.sleep(self.poll_interval)
+                await operation.poll()
+        except ArmError as exc:
+            self._journal("operation", wave=wave.index, status="unknown", error=str(exc))
+            self._note(f"Lost track of the operation ({exc}); checking the VMs instead", "warning")
+            return None
+        status = operation.status
+        error = ""
+        if not operation.succeeded:
+            detail = status.error
+            error = (
+                f"{detail.code}: {detail.message}" if detail and detail.message else status.status
+            )
+        self._journal("operation", wave=wave.index, status=status.status, error=error)
+        self._emit(OperationFinished(self.clock(), wave.index, status.status, error))
+        return error or None
+
+    async def _wait_vms(self, wave: Wave, ids: list[str], op_error: str | None) -> None:
+        pending = [i for i in ids if i not in self._ok]
+        deadline = self.clock() + self.health_timeout
+        last: dict[str, VmInfo] = {}
+        while True:
+            last = await self._read()
+            for iid in list(pending):
+                outcome = verdict(last.get(iid), operation_failed=op_error)
+                if outcome is None:
+                    continue
+                pending.remove(iid)
+                self._settle(iid, *outcome)
+            if not pending:
+                return
+            if self.clock() >= deadline:
+                for iid in pending:
+                    self._settle(
+                        iid,
+                        False,
+                        f"not healthy within {self.health_timeout:g} s ({_describe_wait(last.get(iid))})",
+                    )
+                return
+            self._progress(f"wave {wave.index + 1}: waiting for {len(pending)} VMs")
+            await self.sleep(
+                min(self.poll_interval, max(0.0, deadline - self.clock())) or self.poll_interval
+            )
+
+    def _settle(self, iid: str, ok: bool, reason: str) -> None:
+        if ok:
+            self._ok[iid] = None
+            self._failed.pop(iid, None)
+        else:
+            self._failed[iid] = reason
+        self._journal("vm", instance_id=iid, ok=ok, reason=reason)
+        self._emit(VmSettled(self.clock(), iid, ok, reason))
+
+    def _finish(self, state: RunState, reason: str) -> RunResult:
+        targets = self.plan.targets
+        not_done = [i for i in targets if i not in self._ok and i not in self._failed]
+        self._current_wave = None
+        self._set_state(state, reason)
+        self._journal("finished", state=state.name.lower(), reason=reason, not_done=not_done)
+        result = RunResult(
+            state=state,
+            reason=reason,
+            upgraded=[i for i in targets if i in self._ok],
+            failed={i: r for i, r in self._failed.items() if i in set(targets)},
+            not_done=not_done,
+            dispatches=dict(self._dispatches),
+        )
+        self._emit(
+            RunFinished(
+                self.clock(),
+                state,
+                reason,
+                tuple(result.upgraded),
+                tuple(result.failed),
+                tuple(not_done),
+            )
+        )
+        self._progress()
+        return result
+
+
+def _id_key(iid: str) -> tuple[int, str]:
+    return (int(iid), "") if iid.isdigit() else (1 << 62, iid)
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()
+
+
+# ---------------------------------------------------------------------- Rolling mode
+
+
+_ROLLING_STATES = {
+    "rollingforward": RunState.RUNNING,
+    "rollingback": RunState.RUNNING,
+    "completed": RunState.COMPLETED,
+    "faulted": RunState.FAULTED,
+    "cancelled": RunState.CANCELLED,
+    "canceled": RunState.CANCELLED,
+}
+
+
+class RollingRunner:
+    """For Rolling-mode scale sets: the server batches; we start, watch and cancel it.
+
+    Same surface as ``Orchestrator`` (run/pause/resume/abort, events), so the UI and the
+    CLI show both the same way. Pause is not something the server offers.
+    """
+
+    def __init__(
+        self,
+        api: UpgradeApi,
+        *,
+        on_event: EventSink | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        poll_interval: float = 5.0,
+        start: bool = True,
+    ) -> None:
+        client = getattr(api, "client", None)
+        self.api = api
+        self._emit_to = on_event or (lambda _e: None)
+        self.clock: Clock = clock or getattr(client, "clock", None) or _monotonic
+        self.sleep: Sleep = sleep or getattr(client, "sleep", None) or asyncio.sleep
+        self.poll_interval = poll_interval
+        self.start = start
+        self.state = RunState.IDLE
+        self.reason = ""
+        self._abort_requested = False
+        self._cancel_sent = False
+        self.last: RollingUpgradeStatus | None = None
+
+    @property
+    def in_flight(self) -> tuple[str, ...]:
+        return ()
+
+    def _emit(self, event: OrchestratorEvent) -> None:
+        with contextlib.suppress(Exception):
+            self._emit_to(event)
+
+    def pause(self) -> None:
+        self._emit(
+            Note(
+                self.clock(),
+                "A server-side rolling upgrade cannot be paused; abort cancels it "
+                "(batches already upgrading finish).",
+                "warning",
+            )
+        )
+
+    def resume(self) -> None:
+        return None
+
+    def abort(self) -> None:
+        if not self.state.is_terminal:
+            self._abort_requested = True
+            self._emit(
+                Note(
+                    self.clock(),
+                    "Cancelling the rolling upgrade: no new batch starts; the batch in "
+                    "progress cannot be recalled.",
+                    "warning",
+                )
+            )
+
+    async def run(self) -> RunResult:
+        self.state = RunState.RUNNING
+        self._emit(StateChanged(self.clock(), RunState.RUNNING, "server-side rolling upgrade"))
+        if self.start:
+            try:
+                await self.api.begin_rolling_upgrade()
+                self._emit(Note(self.clock(), "Rolling upgrade started on the server"))
+            except ConflictError as exc:
+                self._emit(
+                    Note(self.clock(), f"A rolling upgrade is already running ({exc}); watching it")
+                )
+            except OperationFailedError as exc:
+                return self._finish(RunState.FAULTED, str(exc))
+            except ArmError as exc:
+                return self._finish(RunState.FAULTED, f"{type(exc).__name__}: {exc}")
+        while True:
+            if self._abort_requested and not self._cancel_sent:
+                self._cancel_sent = True
+                try:
+                    await self.api.begin_cancel_rolling_upgrade()
+                except ArmError as exc:
+                    self._emit(Note(self.clock(), f"Cancel refused: {exc}", "error"))
+            try:
+                status = await self.api.rolling_upgrade_latest()
+            except ArmError as exc:
+                return self._finish(RunState.FAULTED, f"{type(exc).__name__}: {exc}")
+            self.last = status
+            props = status.properties
+            code = (props.running_status.code if props.running_status else None) or "Unknown"
+            progress = props.progress
+            error = props.error.message if props.error and props.error.message else ""
+            ok = progress.successful_instance_count if progress else 0
+            bad = progress.failed_instance_count if progress else 0
+            busy = progress.in_progress_instance_count if progress else 0
+            pending = progress.pending_instance_count if progress else 0
+            self._emit(RollingStatusEvent(self.clock(), code, ok, bad, busy, pending, error))
+            total = ok + bad + busy + pending
+            self._emit(
+                Progress(
+                    self.clock(),
+                    waves_done=0,
+                    waves_total=0,
+                    vms_done=ok + bad,
+                    vms_total=total,
+                    vms_failed=bad,
+                    eta_seconds=None,
+                    detail=f"server-side rolling upgrade: {code}",
+                )
+            )
+            state = _ROLLING_STATES.get(code.lower())
+            if state is not None and state.is_terminal:
+                return self._finish(state, error or code)
+            await self.sleep(self.poll_interval)
+
+    def _finish(self, state: RunState, reason: str) -> RunResult:
+        self.state = state
+        self.reason = reason
+        self._emit(StateChanged(self.clock(), state, reason))
+        self._emit(RunFinished(self.clock(), state, reason))
+        return RunResult(state=state, reason=reason)
