@@ -52,9 +52,7 @@ class ArmError(Exception):
         self.retry_after = retry_after
 
     def __str__(self) -> str:
-        head = self.code or (
-            HTTPStatus(self.status).phrase if self.status and _known(self.status) else ""
-        )
+        head = self.code or ""
         if self.status is not None:
             head = f"{head} (HTTP {self.status})" if head else f"HTTP {self.status}"
         text = " ".join(self.message.split())

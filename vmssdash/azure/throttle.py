@@ -123,10 +123,7 @@ class ThrottleBudget:
     def summary(self) -> str:
         """Short status-bar text, e.g. ``HighCostGetVMScaleSet3Min 12 left``."""
         low = self.lowest()
-        if low is None:
-            return "budget unknown"
-        name = low[0].rsplit("/", 1)[-1]
-        text = f"{name} {low[1]} left"
+        text = f"{low[0].rsplit('/', 1)[-1]} {low[1]} left" if low else "budget unknown"
         blocked = self.blocked_for()
         if blocked > 0:
             text += f", throttled {blocked:.0f}s"
