@@ -1,0 +1,278 @@
+"""Pilot tests of the app against a hand-made scale set (no simulator, no sockets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.command import CommandPalette
+
+from tests.ui.fakeapi import FakeApi, make_api
+from vmssdash.core.snapshot import Grouping
+from vmssdash.core.state import VmState
+from vmssdash.ui.app import VmssDashApp
+from vmssdash.ui.confirm import ConfirmScreen
+from vmssdash.ui.extensions import ActionSpec, Extension
+from vmssdash.ui.messages import SnapshotReceived, UpgradeRequested
+from vmssdash.ui.panes import DetailsPane, StatusHeader
+
+
+def make_app(api: FakeApi | None = None, **kw: Any) -> VmssDashApp:
+    kw.setdefault("extensions", [])
+    return VmssDashApp(
+        api or make_api(),  # type: ignore[arg-type]
+        clock=lambda: 100.0,
+        timestamp=lambda: "12:00:00",
+        live=False,
+        **kw,
+    )
+
+
+def log_text(app: VmssDashApp) -> str:
+    return "\n".join(str(line) for line in app.activity.lines)
+
+
+async def test_navigation_moves_cursor_and_details() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.pause()
+        hm = app.heatmap
+        # UD 0 holds 0, 5, 10, ...; UD 1 holds 1, 6, 11, ...
+        assert hm.cursor_vm is not None and hm.cursor_vm.instance_id == "0"
+        await pilot.press("right", "l")
+        assert hm.cursor_vm.instance_id == "10"
+        await pilot.press("down")
+        assert hm.cursor_vm.instance_id == "11"
+        await pilot.press("j", "k", "h")
+        assert hm.cursor_vm.instance_id == "6"
+        await pilot.press("up", "up")  # stops at the first row
+        assert hm.cursor_vm.instance_id == "5"
+        await pilot.press("left", "left")  # wraps back to the end of UD 0... then clamps
+        assert hm.cursor_vm.instance_id == "0"
+        await pilot.pause()
+        details = app.query_one(DetailsPane)
+        assert details.vm is not None and details.vm.instance_id == "0"
+        rendered = str(details.render())
+        assert "vmss-fake_0" in rendered
+        assert "https://portal.azure.com/#@/resource/subscriptions/" in rendered
+
+
+async def test_marking_vm_domain_and_stale_then_clear() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        hm = app.heatmap
+        await pilot.press("space")
+        assert hm.marked == {"0"}
+        await pilot.press("space")
+        assert hm.marked == set()
+        await pilot.press("down", "u")
+        assert hm.marked == {str(i) for i in range(1, 40, 5)}
+        await pilot.press("u")  # all marked: toggles the row off
+        assert hm.marked == set()
+        await pilot.press("s")
+        stale = {vm.instance_id for vm in app.snapshot.vms if vm.latest_model is False}  # type: ignore[union-attr]
+        assert stale and hm.marked == stale
+        await pilot.pause()
+        assert app.query_one(StatusHeader).info.marked == len(stale)
+        await pilot.press("escape")
+        assert hm.marked == set()
+
+
+async def test_marks_and_cursor_survive_refresh_and_regrouping() -> None:
+    api = make_api()
+    app = make_app(api)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        hm = app.heatmap
+        assert hm.move_to("12")
+        await pilot.press("space", "right", "space")
+        marked = set(hm.marked)
+        assert marked == {"12", "17"}
+        api.set_vm(12, latest=True)
+        await app.refresh_snapshot()
+        assert hm.marked == marked
+        await pilot.press("g")
+        assert hm.grouping is Grouping.FAULT_DOMAIN
+        assert [g.label for g in hm.groups] == ["FD 0", "FD 1", "FD 2"]
+        assert hm.marked == marked
+        assert hm.cursor_vm is not None and hm.cursor_vm.instance_id == "17"
+        await pilot.press("g")
+        assert hm.grouping is Grouping.ZONE
+        assert [g.label for g in hm.groups] == ["no zone"]
+        await pilot.press("g")
+        assert hm.grouping is Grouping.UPDATE_DOMAIN
+        assert hm.cursor_vm is not None and hm.cursor_vm.instance_id == "17"
+
+
+async def test_filter_dims_non_matching_cells() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.press("slash")
+        await pilot.press(*"state:stale")
+        await pilot.press("enter")
+        hm = app.heatmap
+        assert hm.has_focus
+        assert app.snapshot is not None
+        matching = {vm.instance_id for vm in app.snapshot.vms if hm.matches(vm)}
+        assert matching == {vm.instance_id for vm in app.snapshot.vms if vm.state is VmState.STALE}
+        # Marking the stale VMs' row respects the filter: only matching VMs get marked.
+        await pilot.press("u")
+        assert hm.marked and hm.marked <= matching
+        assert app.apply_filter("ud:9 nonsense:1") is False  # invalid: old filter stays
+        assert hm.matcher is not None
+        await pilot.press("slash", "escape")
+        await pilot.pause()
+        assert hm.matcher is None
+
+
+async def test_network_error_keeps_last_snapshot() -> None:
+    api = make_api()
+    app = make_app(api)
+    async with app.run_test(size=(100, 32)) as pilot:
+        first = await app.refresh_snapshot()
+        api.fail_next = ConnectionError("endpoint unreachable")
+        await app.refresh_snapshot()
+        await pilot.pause()
+        assert app.snapshot is first
+        assert app.last_error == "endpoint unreachable"
+        assert "refresh failed: endpoint unreachable" in log_text(app)
+        assert "refresh failed" in str(app.query_one(StatusHeader).render())
+        await app.refresh_snapshot()
+        assert app.last_error is None
+
+
+async def test_changed_cells_are_logged_and_marked_for_one_refresh() -> None:
+    api = make_api()
+    app = make_app(api)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        api.set_vm(1, prov="updating")
+        await app.refresh_snapshot()
+        assert app.heatmap.changed == {"1"}
+        assert "VM 1: stale → updating" in log_text(app)
+        await app.refresh_snapshot()
+        assert app.heatmap.changed == frozenset()
+        await pilot.pause()
+
+
+async def test_pause_and_manual_refresh() -> None:
+    api = make_api()
+    app = make_app(api)
+    messages: list[object] = []
+    async with app.run_test(size=(100, 32), message_hook=messages.append) as pilot:
+        await app.refresh_snapshot()
+        await pilot.press("p")
+        assert app.poller.paused
+        assert "PAUSED" in str(app.query_one(StatusHeader).render())
+        before = api.calls.count("list")
+        await pilot.press("ctrl+r")
+        while app._polling:
+            await pilot.pause()
+        await pilot.pause()
+        assert api.calls.count("list") == before + 1
+        assert sum(isinstance(m, SnapshotReceived) for m in messages) >= 2
+        await pilot.press("p")
+        assert not app.poller.paused
+
+
+async def test_upgrade_confirms_with_cancel_focused_then_dispatches() -> None:
+    api = make_api()
+    app = make_app(api)
+    messages: list[object] = []
+    async with app.run_test(size=(100, 32), message_hook=messages.append) as pilot:
+        await app.refresh_snapshot()
+        await pilot.press("down", "u")  # UD 1: 1, 6, 11, ... ; stale among them: 1, 21 (i%4==1)
+        await pilot.press("U")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.focused is not None and app.screen.focused.id == "cancel"
+        await pilot.press("enter")  # Enter on Cancel cancels
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert api.upgraded == []
+        await pilot.press("U")
+        await pilot.pause()
+        await pilot.press("y")
+        while app.dispatching or not api.upgraded:
+            await pilot.pause()
+        assert api.upgraded == [["1", "21"]]
+        [request] = [m for m in messages if isinstance(m, UpgradeRequested)]
+        assert request.instance_ids == ("1", "21")
+        assert "upgrade of 2 VMs succeeded" in log_text(app)
+
+
+async def test_read_only_blocks_upgrade() -> None:
+    api = make_api()
+    app = make_app(api, read_only=True)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.press("s", "U")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert api.upgraded == []
+        assert app.check_action("upgrade", ()) is False
+        assert "READ-ONLY" in str(app.query_one(StatusHeader).render())
+
+
+async def test_keymap_remaps_bindings() -> None:
+    class Settings:
+        keymap = {"heatmap.mark": "x", "app.grouping": "G"}
+        theme = "okabe-ito"
+        refresh_interval = 5.0
+        read_only = False
+        journal_dir = None
+
+    app = make_app(settings=Settings())
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        assert app.theme == "okabe-ito"
+        assert app.poller.min_interval == 5.0
+        await pilot.press("x")
+        assert app.heatmap.marked == {"0"}
+        await pilot.press("G")
+        assert app.heatmap.grouping is Grouping.FAULT_DOMAIN
+
+
+async def test_extension_actions_bind_and_respect_read_only() -> None:
+    ran: list[str] = []
+    ext = Extension(
+        name="test",
+        actions=[
+            ActionSpec("test.poke", "z", "Poke", lambda app: ran.append("poke")),
+            ActionSpec("test.write", "w", "Write", lambda app: ran.append("write"), writes=True),
+        ],
+    )
+    app = make_app(extensions=[ext], read_only=True)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.press("z", "w")
+        assert ran == ["poke"]
+
+
+async def test_palette_lists_actions() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for wanted in ("Mark", "Mark row", "Mark stale", "Group by", "Filter", "Upgrade marked"):
+            assert wanted in titles
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 32)])
+async def test_small_terminal_shows_every_row(size: tuple[int, int]) -> None:
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await app.refresh_snapshot()
+        await pilot.pause()
+        hm = app.heatmap
+        assert hm.size.height >= hm.line_count
+        lines = [hm.render_line(y).text for y in range(hm.size.height)]
+        assert lines[0].startswith("UD 0")
+        assert lines[4].startswith("UD 4")
+        assert "vmss-fake" in app.query_one(StatusHeader).render().plain

@@ -1,0 +1,624 @@
+"""The vmssdash Textual app: heatmap, header, details, activity log, live refresh.
+
+Data flows one way: a poll worker asks the ``Poller`` for a snapshot and posts it as a
+message; the message handler hands it to the widgets. Key presses become actions; the
+only action that changes Azure (upgrade) goes through ``ConfirmScreen`` and then the
+single ``dispatch_upgrade`` method, which issue 6 replaces with the orchestrator.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Log
+
+from vmssdash.core.poller import Poller
+from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
+from vmssdash.core.state import VmInfo, VmState
+from vmssdash.ui.confirm import ConfirmScreen
+from vmssdash.ui.extensions import ActionSpec, Extension, discover_extensions
+from vmssdash.ui.filtering import parse_filter
+from vmssdash.ui.heatmap import Heatmap
+from vmssdash.ui.messages import (
+    ClientEventReceived,
+    CursorMoved,
+    OperationFinished,
+    OperationProgress,
+    SelectionChanged,
+    SnapshotFailed,
+    SnapshotReceived,
+    UpgradeRequested,
+)
+from vmssdash.ui.panes import DetailsPane, HeaderInfo, Legend, StatusHeader
+from vmssdash.ui.theme import THEMES
+
+if TYPE_CHECKING:
+    from vmssdash.azure.events import ClientEvent
+    from vmssdash.azure.scaleset import ScaleSetApi
+    from vmssdash.config import Settings
+
+# Above this many VMs the confirmation asks the user to type the scale set's name.
+TYPE_TO_CONFIRM_OVER = 20
+
+
+def _wall_timestamp() -> str:
+    return datetime.now().strftime("%H:%M:%S")
+
+
+class FilterInput(Input):
+    """The `/` line: escape clears and closes it, enter keeps the filter."""
+
+    BINDINGS = [Binding("escape", "close", "Close filter", id="filter.close")]
+
+    def action_close(self) -> None:
+        self.value = ""
+        self.post_message(self.Submitted(self, ""))
+
+
+class VmssDashApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "vmssdash"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (96, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("g", "cycle_grouping", "Group by", id="app.grouping"),
+        Binding("slash", "filter", "Filter", id="app.filter"),
+        Binding("U", "upgrade", "Upgrade marked", id="app.upgrade"),
+        Binding("p", "toggle_pause", "Pause", id="app.pause"),
+        Binding("ctrl+r", "refresh_now", "Refresh", id="app.refresh"),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    #: Actions that change Azure; hidden and blocked in read-only mode.
+    WRITE_ACTIONS: ClassVar[set[str]] = {"upgrade"}
+
+    def __init__(
+        self,
+        api: ScaleSetApi,
+        *,
+        read_only: bool = False,
+        settings: Settings | None = None,
+        identity: str = "",
+        journal_dir: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        timestamp: Callable[[], str] = _wall_timestamp,
+        live: bool = True,
+        extensions: Sequence[Extension] | None = None,
+    ) -> None:
+        super().__init__()
+        self.api = api
+        self.settings = settings
+        self.read_only = read_only or bool(getattr(settings, "read_only", False))
+        self.identity = identity
+        self.journal_dir = journal_dir or getattr(settings, "journal_dir", None)
+        self.clock = clock
+        self.timestamp = timestamp
+        self.live = live
+        interval = float(getattr(settings, "refresh_interval", 0) or 2.0)
+        self.poller = Poller(
+            api, min_interval=max(2.0, interval), max_interval=max(60.0, interval), clock=clock
+        )
+        self.snapshot: ScaleSetSnapshot | None = None
+        self.last_error: str | None = None
+        self.dispatching = False
+        self.first_paint_at: float | None = None
+        self._generation = 0
+        self._polling = False
+        self._poll_timer: Timer | None = None
+        self._header_key: tuple[object, ...] | None = None
+        self.extensions = list(discover_extensions() if extensions is None else extensions)
+        self._ext_actions: dict[str, ActionSpec] = {}
+        for ext in self.extensions:
+            for spec in ext.actions:
+                self._ext_actions[spec.id] = spec
+                self._bindings._add_binding(
+                    Binding(spec.keys, f"ext('{spec.id}')", spec.description, spec.show, id=spec.id)
+                )
+        for theme in THEMES:
+            self.register_theme(theme)
+        theme_name = getattr(settings, "theme", None)
+        if theme_name and theme_name in self.available_themes:
+            self.theme = theme_name
+        keymap = getattr(settings, "keymap", None)
+        if keymap:
+            self.set_keymap(dict(keymap))
+
+    # ------------------------------------------------------------------ layout
+
+    @property
+    def heatmap(self) -> Heatmap:
+        return self.query_one("#heatmap", Heatmap)
+
+    @property
+    def activity(self) -> Log:
+        return self.query_one("#activity", Log)
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="map-pane"):
+                yield Heatmap(id="heatmap")
+                yield Legend(id="legend")
+            with VerticalScroll(id="side"):
+                yield DetailsPane(id="details")
+                for ext in self.extensions:
+                    if ext.panes is not None:
+                        yield from ext.panes(self)
+        yield Log(id="activity", max_lines=2000)
+        yield FilterInput(
+            id="filter", placeholder="filter: state:stale ud:0 fd:1 zone:2 id:17 (esc clears)"
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.heatmap.focus()
+        self.heatmap.border_title = "update domains"
+        self.activity.border_title = "activity"
+        self.query_one("#side").border_title = "details"
+        self._attach_event_sink()
+        self.log_activity(
+            f"watching {self._target_name()}" + (" (read-only)" if self.read_only else "")
+        )
+        self._update_header()
+        self.set_interval(1.0, self._update_header)
+        self._start_poll()
+
+    def _target_name(self) -> str:
+        rid = getattr(self.api, "resource_id", None)
+        name = getattr(rid, "name", None) or (rid if isinstance(rid, str) else None)
+        return str(name) if name else "scale set"
+
+    # ------------------------------------------------------------------ client events
+
+    def event_sink(self, event: ClientEvent) -> None:
+        """An ``EventSink`` for the ARM client; safe to call from any thread."""
+        self.post_message(ClientEventReceived(event))
+
+    def _attach_event_sink(self) -> None:
+        """Chain our sink onto the client's, so events reach the activity log."""
+        client = getattr(self.api, "client", None)
+        if client is None:
+            return
+        for attr in ("events", "_events"):
+            if hasattr(client, attr):
+                previous = getattr(client, attr)
+                if previous is not None and getattr(previous, "__self__", None) is self:
+                    return
+
+                def sink(event: ClientEvent, _prev: Any = previous) -> None:
+                    if _prev is not None:
+                        _prev(event)
+                    self.event_sink(event)
+
+                try:
+                    setattr(client, attr, sink)
+                except AttributeError:
+                    continue
+                return
+
+    @on(ClientEventReceived)
+    def _client_event(self, message: ClientEventReceived) -> None:
+        event = message.event
+        if event.kind == "request" and (event.method or "GET").upper() == "GET":
+            return
+        text = f"{event.kind}: {event.message}"
+        if event.wait:
+            text += f" (waiting {event.wait:.1f} s)"
+        if event.request_id:
+            text += f" [request {event.request_id}]"
+        self.log_activity(text)
+
+    def log_activity(self, text: str) -> None:
+        self.activity.write_line(f"{self.timestamp()} {text}")
+
+    # ------------------------------------------------------------------ polling
+
+    def _start_poll(self) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+        if self._polling:
+            return
+        self._polling = True
+        self._generation += 1
+        self._poll_worker(self._generation)
+
+    @work(exclusive=True, group="poll", exit_on_error=False)
+    async def _poll_worker(self, generation: int) -> None:
+        try:
+            snapshot = await self.poller.refresh()
+        except Exception as exc:
+            self.post_message(SnapshotFailed(str(exc) or type(exc).__name__, generation))
+        else:
+            self.post_message(SnapshotReceived(snapshot, self.poller.last_changed, generation))
+
+    def _arm_timer(self) -> None:
+        if not self.live or self.poller.paused:
+            return
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+        self._poll_timer = self.set_timer(self.poller.next_interval(), self._start_poll)
+
+    async def refresh_snapshot(self) -> ScaleSetSnapshot:
+        """Refresh now and wait for the result to be applied (tests, scripts)."""
+        target = self._generation + (0 if self._polling else 1)
+        self._start_poll()
+        while self._polling or self._generation < target:
+            await self._wait_a_tick()
+        if self.snapshot is None:
+            raise RuntimeError(self.last_error or "no snapshot")
+        return self.snapshot
+
+    async def _wait_a_tick(self) -> None:
+        import asyncio
+
+        await asyncio.sleep(0.01)
+
+    @on(SnapshotReceived)
+    def _snapshot_received(self, message: SnapshotReceived) -> None:
+        self._polling = False
+        if message.generation < self._generation:
+            self._arm_timer()
+            return
+        previous = self.snapshot
+        self.snapshot = message.snapshot
+        self.last_error = None
+        self._log_transitions(previous, message.snapshot, message.changed)
+        self.heatmap.update_snapshot(message.snapshot, message.changed)
+        self.query_one(Legend).show(message.snapshot.counts())
+        self._show_details(self.heatmap.cursor_vm)
+        self._update_header()
+        for ext in self.extensions:
+            if ext.on_snapshot is not None:
+                ext.on_snapshot(self, message.snapshot)
+        if self.first_paint_at is None:
+            self.call_after_refresh(self._mark_first_paint)
+        self._arm_timer()
+
+    def _mark_first_paint(self) -> None:
+        self.first_paint_at = time.perf_counter()
+
+    @on(SnapshotFailed)
+    def _snapshot_failed(self, message: SnapshotFailed) -> None:
+        self._polling = False
+        if self.last_error != message.error:
+            self.log_activity(f"refresh failed: {message.error}")
+        self.last_error = message.error
+        self._update_header()
+        self._arm_timer()
+
+    def _log_transitions(
+        self, previous: ScaleSetSnapshot | None, current: ScaleSetSnapshot, changed: frozenset[str]
+    ) -> None:
+        if previous is None:
+            counts = ", ".join(f"{n} {s.label}" for s, n in _ordered(current.counts()))
+            self.log_activity(f"{len(current.vms)} VMs: {counts}")
+            return
+        moves: dict[tuple[VmState, VmState], list[str]] = {}
+        for iid in changed:
+            old = previous.by_id.get(iid)
+            new = current.by_id.get(iid)
+            if old is None or new is None or old.state is new.state:
+                continue
+            moves.setdefault((old.state, new.state), []).append(iid)
+        for (old_state, new_state), ids in sorted(moves.items(), key=lambda kv: kv[0][1].value):
+            ids.sort(key=lambda i: (len(i), i))
+            who = (
+                f"VM {ids[0]}"
+                if len(ids) == 1
+                else f"VMs {', '.join(ids)}"
+                if len(ids) <= 5
+                else f"{len(ids)} VMs"
+            )
+            self.log_activity(f"{who}: {old_state.label} → {new_state.label}")
+        added = current.by_id.keys() - previous.by_id.keys()
+        removed = previous.by_id.keys() - current.by_id.keys()
+        if added:
+            self.log_activity(f"{len(added)} VMs appeared")
+        if removed:
+            self.log_activity(f"{len(removed)} VMs gone")
+
+    def _update_header(self) -> None:
+        info = HeaderInfo(
+            snapshot=self.snapshot,
+            age=self.poller.age(),
+            reads_left=self.poller.reads_left,
+            paused=self.poller.paused,
+            read_only=self.read_only,
+            identity=self.identity,
+            error=self.last_error,
+            marked=len(self.heatmap.marked),
+            grouping=self.heatmap.grouping,
+            filter_text=self.query_one("#filter", FilterInput).value
+            if self.heatmap.matcher
+            else "",
+            busy=["upgrade in flight"] if self.dispatching else [],
+        )
+        key = (
+            id(info.snapshot),
+            None if info.age is None else int(info.age),
+            info.reads_left,
+            info.paused,
+            info.error,
+            info.marked,
+            info.grouping,
+            info.filter_text,
+            tuple(info.busy),
+        )
+        if key != self._header_key:
+            self._header_key = key
+            self.query_one(StatusHeader).show(info)
+
+    # ------------------------------------------------------------------ widgets' news
+
+    @on(CursorMoved)
+    def _cursor_moved(self, message: CursorMoved) -> None:
+        self._show_details(message.vm)
+
+    def _show_details(self, vm: VmInfo | None) -> None:
+        image = self.snapshot.image if self.snapshot else ""
+        self.query_one(DetailsPane).show(vm, image)
+
+    @on(SelectionChanged)
+    def _selection_changed(self, message: SelectionChanged) -> None:
+        self._update_header()
+
+    # ------------------------------------------------------------------ actions
+
+    def action_cycle_grouping(self) -> None:
+        heatmap = self.heatmap
+        heatmap.set_grouping(heatmap.grouping.next())
+        heatmap.border_title = f"{heatmap.grouping.value}s"
+        self._update_header()
+
+    def set_grouping(self, grouping: Grouping) -> None:
+        self.heatmap.set_grouping(grouping)
+        self.heatmap.border_title = f"{grouping.value}s"
+        self._update_header()
+
+    def action_toggle_pause(self) -> None:
+        if self.poller.paused:
+            self.poller.resume()
+            self.log_activity("refresh resumed")
+            self._start_poll()
+        else:
+            self.poller.pause()
+            if self._poll_timer is not None:
+                self._poll_timer.stop()
+                self._poll_timer = None
+            self.log_activity("refresh paused")
+        self._update_header()
+
+    def action_refresh_now(self) -> None:
+        self._start_poll()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", FilterInput)
+        box.add_class("-shown")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.apply_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        box = self.query_one("#filter", FilterInput)
+        if not event.value:
+            self.apply_filter("")
+            box.remove_class("-shown")
+        self.heatmap.focus()
+
+    def apply_filter(self, text: str) -> bool:
+        """Dim the cells that do not match; False (and the old filter kept) when invalid."""
+        box = self.query_one("#filter", FilterInput)
+        try:
+            matcher = parse_filter(text)
+        except ValueError as exc:
+            box.border_title = str(exc)
+            box.add_class("-invalid")
+            return False
+        box.border_title = None
+        box.remove_class("-invalid")
+        self.heatmap.set_filter(matcher)
+        self._update_header()
+        return True
+
+    def action_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_ext(self, spec_id: str) -> None:
+        spec = self._ext_actions.get(spec_id)
+        if spec is None:
+            return
+        if spec.writes and self.read_only:
+            self.notify("read-only mode: no changes", severity="warning")
+            return
+        result = spec.run(self)
+        if inspect.isawaitable(result):
+            self.run_worker(result, group=f"ext-{spec.id}", exit_on_error=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.read_only:
+            return True
+        if action in self.WRITE_ACTIONS:
+            return False
+        if action == "ext" and parameters:
+            spec = self._ext_actions.get(str(parameters[0]))
+            if spec is not None and spec.writes:
+                return False
+        return True
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        heatmap = self.heatmap if screen is self.screen_stack[0] else None
+        for owner, bindings in (
+            (self, self._bindings),
+            (heatmap, heatmap._bindings if heatmap else None),
+        ):
+            if owner is None or bindings is None:
+                continue
+            for _key, binding in bindings:
+                name = binding.action.split("(", 1)[0]
+                if name in {"quit", "help"} or not binding.description:
+                    continue
+                if not self.check_action(name, _params(binding.action)):
+                    continue
+                yield SystemCommand(
+                    binding.description,
+                    f"key {binding.key_display or binding.key} · {binding.id or name}",
+                    _runner(self, binding.action, owner),
+                )
+
+    # ------------------------------------------------------------------ upgrade
+
+    def upgrade_candidates(self) -> tuple[list[str], Counter[str]]:
+        """Marked VMs worth upgrading, and why the others are skipped."""
+        skipped: Counter[str] = Counter()
+        ids: list[str] = []
+        if self.snapshot is None:
+            return ids, skipped
+        for iid in sorted(self.heatmap.marked, key=lambda i: (len(i), i)):
+            vm = self.snapshot.by_id.get(iid)
+            if vm is None:
+                skipped["gone"] += 1
+            elif vm.latest_model is True:
+                skipped["already on the latest model"] += 1
+            elif vm.protected_from_scale_set_actions:
+                skipped["protected from scale-set actions"] += 1
+            elif vm.state.is_transitional:
+                skipped[f"busy ({vm.state.label})"] += 1
+            else:
+                ids.append(iid)
+        return ids, skipped
+
+    def action_upgrade(self) -> None:
+        if self.read_only:
+            self.notify("read-only mode: upgrades are disabled", severity="warning")
+            return
+        if self.dispatching:
+            self.notify("an upgrade is already in flight", severity="warning")
+            return
+        ids, skipped = self.upgrade_candidates()
+        if not ids:
+            why = "; ".join(f"{n} {r}" for r, n in skipped.items())
+            self.notify(
+                "nothing to upgrade: " + (why or "mark VMs first (space, u, s)"),
+                severity="warning",
+            )
+            return
+        assert self.snapshot is not None
+        ss = self.snapshot.scale_set
+        per_domain = Counter(self.snapshot.by_id[i].update_domain for i in ids)
+        domains = ", ".join(
+            f"UD {k}: {n}" for k, n in sorted(per_domain.items(), key=lambda kv: str(kv[0]))
+        )
+        lines = [
+            f"Scale set {ss.name} ({ss.location}), upgrade mode {ss.upgrade_mode}",
+            f"Target model image: {self.snapshot.image}",
+            f"{len(ids)} VMs: {domains}",
+            "Instance ids: " + ", ".join(ids[:30]) + (" …" if len(ids) > 30 else ""),
+        ]
+        if skipped:
+            lines.append("Skipped: " + "; ".join(f"{n} {r}" for r, n in skipped.items()))
+        require = ss.name if len(ids) > TYPE_TO_CONFIRM_OVER else None
+
+        def decided(ok: bool | None) -> None:
+            if ok:
+                self.post_message(UpgradeRequested(tuple(ids)))
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Upgrade {len(ids)} VMs to the latest model?",
+                "\n".join(lines),
+                confirm_label="Upgrade",
+                require_text=require,
+            ),
+            callback=decided,
+        )
+
+    @on(UpgradeRequested)
+    def _upgrade_requested(self, message: UpgradeRequested) -> None:
+        self.dispatch_upgrade(message.instance_ids)
+
+    def dispatch_upgrade(self, instance_ids: tuple[str, ...]) -> None:
+        """The one place a confirmed upgrade becomes a request (issue 6 replaces it)."""
+        for ext in self.extensions:
+            if ext.dispatch_upgrade is not None:
+                ext.dispatch_upgrade(self, instance_ids)
+                return
+        self.dispatching = True
+        self.log_activity(f"manualupgrade requested for {_who(instance_ids)}")
+        self._update_header()
+        self._upgrade_worker(instance_ids)
+
+    @work(group="dispatch", exit_on_error=False)
+    async def _upgrade_worker(self, instance_ids: tuple[str, ...]) -> None:
+        what = f"upgrade of {_who(instance_ids)}"
+        try:
+            operation = await self.api.begin_manual_upgrade(list(instance_ids))
+            self.post_message(OperationProgress(what, "accepted"))
+            status = await operation.wait()
+        except Exception as exc:
+            self.post_message(OperationFinished(what, False, str(exc) or type(exc).__name__))
+        else:
+            self.post_message(OperationFinished(what, True, status.status))
+
+    @on(OperationProgress)
+    def _operation_progress(self, message: OperationProgress) -> None:
+        self.log_activity(f"{message.what}: {message.status}")
+        if message.status == "accepted":
+            self.heatmap.action_clear_marks()
+        self.poller.note_activity()
+        self._start_poll()
+
+    @on(OperationFinished)
+    def _operation_finished(self, message: OperationFinished) -> None:
+        self.dispatching = False
+        outcome = "succeeded" if message.ok else "failed"
+        self.log_activity(f"{message.what} {outcome}: {message.detail}")
+        self.notify(
+            f"{message.what} {outcome}" + ("" if message.ok else f": {message.detail}"),
+            severity="information" if message.ok else "error",
+        )
+        self._update_header()
+        self._start_poll()
+
+
+def _ordered(counts: Counter[VmState]) -> list[tuple[VmState, int]]:
+    return [(s, counts[s]) for s in VmState if counts.get(s)]
+
+
+def _who(ids: Sequence[str]) -> str:
+    return f"VM {ids[0]}" if len(ids) == 1 else f"{len(ids)} VMs"
+
+
+def _params(action: str) -> tuple[object, ...]:
+    if "(" not in action:
+        return ()
+    inner = action.split("(", 1)[1].rstrip(")")
+    return tuple(p.strip().strip("'\"") for p in inner.split(",") if p.strip())
+
+
+def _runner(app: App[Any], action: str, owner: Any) -> Callable[[], Any]:
+    async def run() -> None:
+        await app.run_action(action, owner)
+
+    return run

@@ -1,0 +1,80 @@
+"""Messages are the app's state transitions: workers post them, handlers apply them.
+
+Workers never touch widgets; everything they learn arrives here as one of these, so
+tests can assert on the flow with ``run_test(message_hook=...)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+from vmssdash.core.snapshot import ScaleSetSnapshot
+from vmssdash.core.state import VmInfo
+
+if TYPE_CHECKING:
+    from vmssdash.azure.events import ClientEvent
+
+
+@dataclass
+class SnapshotReceived(Message):
+    """A refresh succeeded; ``changed`` holds ids whose facts differ from the last one."""
+
+    snapshot: ScaleSetSnapshot
+    changed: frozenset[str]
+    generation: int
+
+
+@dataclass
+class SnapshotFailed(Message):
+    """A refresh failed; the last good snapshot stays on screen."""
+
+    error: str
+    generation: int
+
+
+@dataclass
+class ClientEventReceived(Message):
+    """A request, retry, throttle wait or operation update reported by the ARM client."""
+
+    event: ClientEvent
+
+
+@dataclass
+class CursorMoved(Message):
+    """The heatmap cursor is on a new VM (None when the heatmap is empty)."""
+
+    vm: VmInfo | None
+
+
+@dataclass
+class SelectionChanged(Message):
+    """The set of marked instance ids changed."""
+
+    selected: frozenset[str]
+
+
+@dataclass
+class UpgradeRequested(Message):
+    """The user confirmed upgrading these VMs."""
+
+    instance_ids: tuple[str, ...]
+
+
+@dataclass
+class OperationProgress(Message):
+    """A dispatched operation reported a non-terminal status."""
+
+    what: str
+    status: str
+
+
+@dataclass
+class OperationFinished(Message):
+    """A dispatched operation ended (``ok`` False with the server's error text)."""
+
+    what: str
+    ok: bool
+    detail: str

@@ -1,0 +1,235 @@
+"""The small panes around the heatmap: status header, legend, VM details.
+
+They render from plain data handed to them by the app (a snapshot, a ``VmInfo``, a
+``HeaderInfo``) and hold no state of their own, so a refresh is a replacement.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+
+from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
+from vmssdash.core.state import VmInfo, VmState
+from vmssdash.ui.heatmap import state_class
+
+PORTAL = "https://portal.azure.com/#@/resource"
+
+
+def portal_link(resource_id: str) -> str:
+    return f"{PORTAL}{resource_id}"
+
+
+class _StateStyled(Widget):
+    """A widget that colours glyphs with the heatmap's per-state component classes."""
+
+    COMPONENT_CLASSES = {state_class(s) for s in VmState} | {"pane--muted", "pane--key"}
+
+    def state_style(self, state: VmState) -> Style:
+        return self.get_component_rich_style(state_class(state), partial=True)
+
+
+def counts_text(
+    counts: Counter[VmState], styler: _StateStyled, *, zeros: bool, labels: bool = True
+) -> Text:
+    text = Text()
+    muted = styler.get_component_rich_style("pane--muted", partial=True)
+    for state in VmState:
+        n = counts.get(state, 0)
+        if not n and not zeros:
+            continue
+        if text:
+            text.append("  " if labels else " ")
+        text.append(state.glyph, styler.state_style(state))
+        if labels:
+            # No-break spaces keep one entry together when the legend wraps.
+            entry = f"\u00a0{state.label}\u00a0{n}".replace(" ", "\u00a0")
+            text.append(entry, muted if not n else Style())
+        else:
+            text.append(str(n))
+    return text
+
+
+@dataclass
+class HeaderInfo:
+    snapshot: ScaleSetSnapshot | None = None
+    age: float | None = None
+    reads_left: int | None = None
+    paused: bool = False
+    read_only: bool = False
+    identity: str = ""
+    error: str | None = None
+    marked: int = 0
+    grouping: Grouping = Grouping.UPDATE_DOMAIN
+    filter_text: str = ""
+    busy: list[str] = field(default_factory=list)
+
+
+class StatusHeader(_StateStyled):
+    """Scale set facts, counts by state, freshness, budget, flags. Always visible."""
+
+    DEFAULT_CSS = "StatusHeader { height: auto; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.info = HeaderInfo()
+
+    def show(self, info: HeaderInfo) -> None:
+        self.info = info
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        info = self.info
+        key = self.get_component_rich_style("pane--key", partial=True)
+        muted = self.get_component_rich_style("pane--muted", partial=True)
+        snap = info.snapshot
+        line1 = Text(no_wrap=False, overflow="fold")
+        if snap is None:
+            line1.append("vmssdash", key)
+            line1.append("  loading scale set…", muted)
+        else:
+            ss = snap.scale_set
+            line1.append(ss.name, key)
+            orchestration = ss.properties.orchestration_mode or "Uniform"
+            line1.append(f" · {ss.location} · {orchestration} · {ss.upgrade_mode}")
+            line1.append(f" · image {snap.image}")
+            line1.append(f" · capacity {ss.capacity}")
+        line3 = Text()
+        if snap is not None:
+            line3.append_text(counts_text(snap.counts(), self, zeros=False, labels=False))
+            line3.append(" · ")
+        if info.age is None:
+            line3.append("not refreshed yet", muted)
+        else:
+            line3.append(f"refreshed {info.age:.0f} s ago")
+        if info.reads_left is not None:
+            line3.append(f" · reads left {info.reads_left}")
+        line3.append(f" · rows by {info.grouping.value}")
+        if info.marked:
+            line3.append(f" · marked {info.marked}", key)
+        if info.filter_text:
+            line3.append(f" · filter {info.filter_text!r}")
+        for item in info.busy:
+            line3.append(f" · {item}", key)
+        if info.paused:
+            line3.append(" · ")
+            line3.append("PAUSED", Style(bold=True, reverse=True))
+        if info.read_only:
+            line3.append(" · ")
+            line3.append("READ-ONLY", Style(bold=True))
+        if info.identity:
+            line3.append(f" · {info.identity}", muted)
+        if info.error:
+            line3.append(" · ")
+            line3.append(f"refresh failed: {info.error}", self.state_style(VmState.FAILED))
+        return Text("\n").join([line1, line3])
+
+
+class Legend(_StateStyled):
+    """Every state's glyph and label with its count (zero counts muted)."""
+
+    DEFAULT_CSS = "Legend { height: auto; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.counts: Counter[VmState] = Counter()
+
+    def show(self, counts: Counter[VmState]) -> None:
+        self.counts = counts
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        """All states when two lines hold them; otherwise only the states present."""
+        full = counts_text(self.counts, self, zeros=True)
+        width = max(1, self.content_region.width or 80)
+        if full.cell_len <= width * 2 - 8:
+            return full
+        return counts_text(self.counts, self, zeros=False)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "unknown" if value is None else "yes" if value else "no"
+
+
+class DetailsPane(_StateStyled):
+    """Everything known about the VM under the cursor."""
+
+    DEFAULT_CSS = "DetailsPane { height: auto; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.vm: VmInfo | None = None
+        self.model_image: str = ""
+
+    def show(self, vm: VmInfo | None, model_image: str = "") -> None:
+        self.vm = vm
+        self.model_image = model_image
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        vm = self.vm
+        key = self.get_component_rich_style("pane--key", partial=True)
+        muted = self.get_component_rich_style("pane--muted", partial=True)
+        if vm is None:
+            return Text("no VM under the cursor", muted)
+        text = Text()
+        text.append(vm.state.glyph + " ", self.state_style(vm.state))
+        text.append(vm.state.label, self.state_style(vm.state))
+        if vm.failure_code:
+            text.append(f" ({vm.failure_code})")
+        rows: list[tuple[str, str]] = [
+            ("instance", vm.instance_id),
+            ("name", vm.name),
+            ("computer", vm.computer_name or "-"),
+            ("UD/FD", f"{_opt(vm.update_domain)} / {_opt(vm.fault_domain)}"),
+            ("zone", vm.zone or "-"),
+            ("PG", vm.placement_group or "-"),
+            ("power", vm.power_display or vm.power_state or "-"),
+            ("provision", vm.provisioning_display or vm.provisioning_state or "-"),
+            ("since", _short_time(vm.provisioning_time)),
+            ("health", vm.health or "not reported"),
+            ("latest", _yes_no(vm.latest_model)),
+            ("runs", vm.image_version or "unknown"),
+            ("model", self.model_image or "-"),
+            (
+                "protect",
+                ", ".join(
+                    p
+                    for p, on in (
+                        ("scale-set actions", vm.protected_from_scale_set_actions),
+                        ("scale-in", vm.protected_from_scale_in),
+                    )
+                    if on
+                )
+                or "none",
+            ),
+        ]
+        for label, value in rows:
+            text.append(f"\n{label:<10}", key)
+            text.append(value)
+        if vm.resource_id:
+            text.append("\nportal ", key)
+            link = portal_link(vm.resource_id)
+            text.append(link, Style(link=link, underline=True))
+        return text
+
+
+def _short_time(iso: str | None) -> str:
+    if not iso:
+        return "-"
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if when.tzinfo else "")
+
+
+def _opt(value: int | None) -> str:
+    return "-" if value is None else str(value)
