@@ -7,6 +7,7 @@ that is not loopback before a socket is opened.
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import httpx
@@ -31,7 +32,7 @@ class MsalHttpClient:
         # With a pinned CA we also ignore the environment, so REQUESTS_CA_BUNDLE/SSL_CERT_FILE
         # or a proxy variable cannot silently change where tokens are requested.
         client = httpx.Client(
-            verify=verify,
+            verify=ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify,
             timeout=timeout,
             trust_env=verify is True and transport is None,
             transport=transport,
@@ -47,9 +48,14 @@ class MsalHttpClient:
         headers: Any = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        # requests drops None form values and msal relies on that (``claims=None``).
+        # requests drops None form values and msal relies on that (``claims=None``); httpx
+        # would also turn a bytes value (msal's client assertion) into "b'...'", so decode.
         if isinstance(data, dict):
-            data = {k: v for k, v in data.items() if v is not None}
+            data = {
+                k: v.decode() if isinstance(v, bytes) else v
+                for k, v in data.items()
+                if v is not None
+            }
         timeout = kwargs.get("timeout")
         return self._client.post(
             url,

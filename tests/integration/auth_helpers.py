@@ -1,0 +1,159 @@
+"""Shared by the auth tests (owner: AUTH): a TLS loopback fake authority and Rule-0 guards.
+
+The fake Entra routes are served by uvicorn on 127.0.0.1 with a throw-away CA from
+trustme, and msal talks to it through an httpx client that trusts only that CA and refuses
+any host that is not loopback before a socket is opened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import ssl
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trustme
+import uvicorn
+from starlette.applications import Starlette
+
+from vmssdash.azure.clouds import Cloud
+from vmssdash.azure.msal_http import MsalHttpClient
+from vmssdash.sim.entra import FakeEntra
+
+TENANT = "11111111-2222-3333-4444-555555555555"
+
+# Variables that could send msal or the chain somewhere real (auth.md, Rule 0.5).
+_SCRUB = (
+    "MSAL_FORCE_REGION",
+    "REGION_NAME",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "IMDS_ENDPOINT",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "https_proxy",
+    "http_proxy",
+)
+
+
+def scrub_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name in _SCRUB or (
+            (name.startswith("AZURE_") or name.startswith("VMSSDASH_"))
+            and name != "VMSSDASH_DISABLE_MANAGED_IDENTITY"
+        ):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("VMSSDASH_DISABLE_MANAGED_IDENTITY", "1")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class LoopbackOnlyTransport(httpx.BaseTransport):
+    """Rule 0's allowlist: refuse before any DNS lookup or socket for a non-loopback host."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.refused: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not is_loopback_host(request.url.host):
+            self.refused.append(str(request.url))
+            raise httpx.ConnectError(
+                f"refused non-loopback host {request.url.host}", request=request
+            )
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def msal_http_client(ca_file: str | None) -> tuple[MsalHttpClient, LoopbackOnlyTransport]:
+    verify = ssl.create_default_context(cafile=ca_file) if ca_file else True
+    transport = LoopbackOnlyTransport(httpx.HTTPTransport(verify=verify))
+    return MsalHttpClient.create(transport=transport), transport
+
+
+@dataclass
+class RunningAuthority:
+    base_url: str
+    ca_file: str
+    entra: FakeEntra
+
+    def cloud(self) -> Cloud:
+        return Cloud(
+            name="fake",
+            authority_host=self.base_url,
+            arm_endpoint="https://127.0.0.1:1",
+            arm_scope="https://management.azure.com/.default",
+            instance_discovery=False,
+            validate_authority=False,
+            ca_file=self.ca_file,
+        )
+
+
+@contextlib.contextmanager
+def serve_tls(app: Any, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Serve ``app`` over https on 127.0.0.1:<ephemeral>; yields (base_url, ca_file)."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    key_file = tmp_path / "server.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(key_file))
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        ssl_certfile=str(key_file),
+        ssl_keyfile=str(key_file),
+        log_level="warning",
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="fake-entra", daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):
+            if server.started or not thread.is_alive():
+                break
+            thread.join(0.01)
+        assert server.started, "fake authority did not start"
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"https://127.0.0.1:{port}", str(ca_file)
+    finally:
+        server.should_exit = True
+        server.force_exit = True  # idle keep-alive TLS connections would hold shutdown
+        thread.join(10)
+
+
+@contextlib.contextmanager
+def fake_authority(tmp_path: Path, **kwargs: Any) -> Iterator[RunningAuthority]:
+    entra = FakeEntra(**kwargs)
+    app = Starlette(routes=entra.routes())
+    with serve_tls(app, tmp_path) as (base_url, ca_file):
+        yield RunningAuthority(base_url=base_url, ca_file=ca_file, entra=entra)
