@@ -1,0 +1,391 @@
+"""The model pane: view and edit the scale set's image and capacity.
+
+Edits are validated as you type, the exact diff is shown, and nothing is sent until a
+confirmation; the PATCH carries ``If-Match``, so if someone changed the model meanwhile
+(412) the pane reloads, shows what changed underneath and keeps your edit on top of the
+fresh model. The model before the last applied change is kept for a revert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from vmssdash.azure.errors import ArmError, PreconditionFailedError
+from vmssdash.core.model_edit import (
+    Change,
+    ImageKind,
+    ImageSpec,
+    ModelDraft,
+    ModelEdit,
+)
+from vmssdash.ui.confirm import ConfirmScreen
+
+if TYPE_CHECKING:
+    from vmssdash.azure.models import ScaleSet
+
+KIND_OPTIONS = [
+    (k.value, k)
+    for k in (
+        ImageKind.PLATFORM,
+        ImageKind.GALLERY,
+        ImageKind.MANAGED_IMAGE,
+        ImageKind.SHARED_GALLERY,
+        ImageKind.COMMUNITY_GALLERY,
+        ImageKind.VHD,
+    )
+]
+
+
+@dataclass
+class VersionsLoaded(Message):
+    versions: list[str]
+    error: str = ""
+
+
+@dataclass
+class ModelApplied(Message):
+    fresh: ScaleSet
+    previous: ScaleSet
+
+
+@dataclass
+class ModelConflict(Message):
+    theirs: ScaleSet
+    message: str
+
+
+@dataclass
+class ModelFailed(Message):
+    error: str
+
+
+class ModelPane(ModalScreen["ScaleSet | None"]):
+    """Returns the fresh model after an applied change (None when closed without one)."""
+
+    DEFAULT_CSS = """
+    ModelPane { align: center middle; }
+    ModelPane #model-dialog { width: 100; max-width: 95%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
+    ModelPane #model-form { height: 1fr; }
+    ModelPane .model-row { height: auto; }
+    ModelPane .model-row Label { width: 14; padding-top: 1; }
+    ModelPane .model-row Input { width: 1fr; }
+    ModelPane #version-picker { width: 36; }
+    ModelPane #model-problems { color: $error; height: auto; }
+    ModelPane #model-conflict { color: $warning; height: auto; }
+    ModelPane #model-diff, ModelPane #model-current, ModelPane #model-notes { height: auto; }
+    ModelPane #model-buttons { height: auto; align-horizontal: right; }
+    ModelPane .-hidden { display: none; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="model.close"),
+        Binding("ctrl+s", "apply", "Apply", id="model.apply"),
+    ]
+
+    def __init__(
+        self,
+        api: Any,
+        scale_set: ScaleSet,
+        *,
+        previous: ScaleSet | None = None,
+        read_only: bool = False,
+    ) -> None:
+        super().__init__()
+        self.api = api
+        self.edit = ModelEdit.start(scale_set, previous=previous)
+        self.read_only = read_only
+        self.known_versions: list[str] = []
+        self.applied: ScaleSet | None = None
+        self.underneath: list[Change] = []
+        self._filling = False
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        base = self.edit.base
+        image = self.edit.draft.image
+        with Vertical(id="model-dialog"):
+            yield Label(f"Model of {base.name}", id="model-title")
+            yield Static("", id="model-current", markup=False)
+            with VerticalScroll(id="model-form"):
+                with Horizontal(classes="model-row"):
+                    yield Label("Image form")
+                    yield Select(
+                        KIND_OPTIONS,
+                        value=image.kind
+                        if image.kind is not ImageKind.NONE
+                        else ImageKind.PLATFORM,
+                        allow_blank=False,
+                        id="image-kind",
+                    )
+                with Vertical(id="platform-fields"):
+                    for field_id, label in (
+                        ("publisher", "Publisher"),
+                        ("offer", "Offer"),
+                        ("sku", "SKU"),
+                    ):
+                        with Horizontal(classes="model-row"):
+                            yield Label(label)
+                            yield Input(getattr(image, field_id), id=field_id)
+                    with Horizontal(classes="model-row"):
+                        yield Label("Version")
+                        yield Input(image.version, id="version", placeholder="latest or 1.2.3")
+                        yield Select(
+                            [("latest", "latest")],
+                            prompt="pick a version",
+                            id="version-picker",
+                        )
+                with Horizontal(classes="model-row", id="id-row"):
+                    yield Label("Image id")
+                    yield Input(image.id, id="image-id")
+                with Horizontal(classes="model-row", id="uri-row"):
+                    yield Label("VHD URI")
+                    yield Input(image.uri, id="vhd-uri", placeholder="https://…/x.vhd")
+                with Horizontal(classes="model-row"):
+                    yield Label("Capacity")
+                    yield Input(str(self.edit.draft.capacity), id="capacity", type="integer")
+                yield Static("", id="model-problems", markup=False)
+                yield Static("", id="model-conflict", markup=False)
+                yield Static("", id="model-diff", markup=False)
+                yield Static("", id="model-notes", markup=False)
+            with Horizontal(id="model-buttons"):
+                yield Button("Close", id="model-close", variant="primary")
+                yield Button("Revert to previous", id="model-revert")
+                yield Button("Apply…", id="model-apply", variant="error")
+
+    def on_mount(self) -> None:
+        self._show_kind()
+        self._refresh()
+        self.query_one("#model-close", Button).focus()
+        if self.edit.draft.image.kind is ImageKind.PLATFORM:
+            self._load_versions()
+
+    # ------------------------------------------------------------------ versions
+
+    @work(exclusive=True, group="model-versions", exit_on_error=False)
+    async def _load_versions(self) -> None:
+        image = self.edit.draft.image
+        try:
+            versions = await self.api.list_image_versions(
+                self.edit.base.location, image.publisher, image.offer, image.sku
+            )
+        except Exception as exc:
+            self.post_message(VersionsLoaded([], str(exc)))
+        else:
+            self.post_message(VersionsLoaded(list(versions)))
+
+    @on(VersionsLoaded)
+    def _versions(self, message: VersionsLoaded) -> None:
+        self.known_versions = message.versions
+        options = [("latest", "latest")] + [(v, v) for v in reversed(message.versions)]
+        self.query_one("#version-picker", Select).set_options(options)
+        if message.error:
+            self.notify(f"could not list image versions: {message.error}", severity="warning")
+        self._refresh()
+
+    @on(Select.Changed, "#version-picker")
+    def _picked(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self.query_one("#version", Input).value = event.value
+
+    # ------------------------------------------------------------------ form → draft
+
+    @property
+    def kind(self) -> ImageKind:
+        value = self.query_one("#image-kind", Select).value
+        return value if isinstance(value, ImageKind) else ImageKind.PLATFORM
+
+    def draft_from_form(self) -> tuple[ModelDraft | None, str]:
+        def val(selector: str) -> str:
+            return self.query_one(selector, Input).value.strip()
+
+        kind = self.kind
+        if kind is ImageKind.PLATFORM:
+            image = ImageSpec.platform(
+                val("#publisher"), val("#offer"), val("#sku"), val("#version")
+            )
+        elif kind is ImageKind.VHD:
+            image = ImageSpec.vhd(val("#vhd-uri"))
+        else:
+            image = ImageSpec(kind, id=val("#image-id"))
+        text = val("#capacity")
+        try:
+            capacity = int(text)
+        except ValueError:
+            return None, f"capacity: {text!r} is not a whole number"
+        return ModelDraft(image=image, capacity=capacity), ""
+
+    def fill_form(self, draft: ModelDraft) -> None:
+        self._filling = True
+        try:
+            image = draft.image
+            if image.kind is not ImageKind.NONE:
+                self.query_one("#image-kind", Select).value = image.kind
+            for field_id in ("publisher", "offer", "sku", "version"):
+                self.query_one(f"#{field_id}", Input).value = getattr(image, field_id)
+            self.query_one("#image-id", Input).value = image.id
+            self.query_one("#vhd-uri", Input).value = image.uri
+            self.query_one("#capacity", Input).value = str(draft.capacity)
+        finally:
+            self._filling = False
+        self.edit.draft = draft
+        self._show_kind()
+        self._refresh()
+
+    def _show_kind(self) -> None:
+        kind = self.kind
+        self.query_one("#platform-fields").set_class(kind is not ImageKind.PLATFORM, "-hidden")
+        self.query_one("#id-row").set_class(kind in (ImageKind.PLATFORM, ImageKind.VHD), "-hidden")
+        self.query_one("#uri-row").set_class(kind is not ImageKind.VHD, "-hidden")
+
+    @on(Select.Changed, "#image-kind")
+    def _kind_changed(self) -> None:
+        self._show_kind()
+        self._changed()
+
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        if self._filling:
+            return
+        draft, error = self.draft_from_form()
+        if draft is not None:
+            self.edit.draft = draft
+        self._refresh(error)
+
+    def problems(self) -> list[str]:
+        draft, error = self.draft_from_form()
+        if draft is None:
+            return [error]
+        return [str(p) for p in self.edit.problems(known_versions=self.known_versions)]
+
+    def _refresh(self, form_error: str = "") -> None:
+        base = self.edit.base
+        current = ImageSpec.from_scale_set(base)
+        self.query_one("#model-current", Static).update(
+            f"Now: {current.kind.value} {current.describe()}\n"
+            f"Capacity {base.capacity} · upgrade mode {base.upgrade_mode} · etag {base.etag or '-'}"
+            + (
+                f"\nPrevious model kept for revert: {ImageSpec.from_scale_set(self.edit.previous).describe()}, capacity {self.edit.previous.capacity}"
+                if self.edit.previous
+                else ""
+            )
+        )
+        problems = [form_error] if form_error else self.problems()
+        self.query_one("#model-problems", Static).update("\n".join(problems))
+        changes = self.edit.changes() if not form_error else []
+        diff = "Changes:\n" + "\n".join(f"  {c}" for c in changes) if changes else "No changes."
+        self.query_one("#model-diff", Static).update(diff)
+        self.query_one("#model-notes", Static).update(
+            "\n".join(self.edit.warnings()) if changes else ""
+        )
+        conflict = self.query_one("#model-conflict", Static)
+        if self.underneath:
+            conflict.update(
+                "The model changed underneath you (412, reloaded):\n"
+                + "\n".join(f"  {c}" for c in self.underneath)
+                + "\nYour edit is kept on top of the new model; review and apply again."
+            )
+        else:
+            conflict.update("")
+        apply = self.query_one("#model-apply", Button)
+        apply.disabled = self.read_only or bool(problems) or not changes
+        self.query_one("#model-revert", Button).disabled = (
+            self.read_only or self.edit.previous is None
+        )
+
+    # ------------------------------------------------------------------ actions
+
+    @on(Button.Pressed, "#model-close")
+    def action_close(self) -> None:
+        self.dismiss(self.applied)
+
+    @on(Button.Pressed, "#model-revert")
+    def _revert(self) -> None:
+        back = self.edit.revert()
+        if back is None:
+            self.notify("no previous model to revert to", severity="warning")
+            return
+        self.fill_form(back.draft)
+        self.notify("form set to the previous model: review the diff, then Apply")
+
+    @on(Button.Pressed, "#model-apply")
+    def action_apply(self) -> None:
+        if self.read_only:
+            self.notify("read-only mode: no changes", severity="warning")
+            return
+        problems = self.problems()
+        changes = self.edit.changes()
+        if problems or not changes:
+            self.notify("; ".join(problems) or "nothing to apply", severity="warning")
+            return
+        base = self.edit.base
+        body = [f"Scale set {base.name}: PATCH with If-Match {base.etag or '-'}", ""]
+        body += [str(c) for c in changes]
+        body += ["", *self.edit.warnings()]
+        patch = self.edit.patch()
+
+        def decided(ok: bool | None) -> None:
+            if ok:
+                self._apply(patch, base)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Apply {len(changes)} model change(s) to {base.name}?",
+                "\n".join(body),
+                confirm_label="Apply",
+            ),
+            callback=decided,
+        )
+
+    @work(exclusive=True, group="model-apply", exit_on_error=False)
+    async def _apply(self, patch: dict[str, Any], base: ScaleSet) -> None:
+        try:
+            fresh = await self.api.update_model(patch, etag=base.etag, base=base)
+        except PreconditionFailedError as exc:
+            theirs = exc.theirs
+            if theirs is None:
+                try:
+                    theirs = await self.api.get()
+                except ArmError as again:
+                    self.post_message(ModelFailed(f"{exc}; reload failed: {again}"))
+                    return
+            self.post_message(ModelConflict(theirs, str(exc)))
+        except Exception as exc:
+            self.post_message(ModelFailed(str(exc) or type(exc).__name__))
+        else:
+            self.post_message(ModelApplied(fresh, base))
+
+    @on(ModelApplied)
+    def _applied(self, message: ModelApplied) -> None:
+        self.edit = ModelEdit.start(message.fresh, previous=message.previous)
+        self.applied = message.fresh
+        self.underneath = []
+        self.fill_form(self.edit.draft)
+        app: Any = self.app
+        if hasattr(app, "log_activity"):
+            app.log_activity(
+                f"model updated: {ImageSpec.from_scale_set(message.fresh).describe()}, capacity {message.fresh.capacity}"
+            )
+        self.notify("model updated; VMs now show as stale until upgraded")
+
+    @on(ModelConflict)
+    def _conflict(self, message: ModelConflict) -> None:
+        self.edit, self.underneath = self.edit.rebased(message.theirs)
+        self.fill_form(self.edit.draft)
+        self.notify(message.message, severity="warning", timeout=10)
+
+    @on(ModelFailed)
+    def _failed(self, message: ModelFailed) -> None:
+        self.notify(f"model update failed: {message.error}", severity="error", timeout=10)
+        app: Any = self.app
+        if hasattr(app, "log_activity"):
+            app.log_activity(f"model update failed: {message.error}")
