@@ -443,8 +443,11 @@ class Heatmap(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         """Click moves the cursor; a click on the cursor (or ctrl+click) toggles the mark."""
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
         scroll_x, scroll_y = self.scroll_offset
-        x, y = event.x + scroll_x, event.y + scroll_y
+        x, y = offset.x + scroll_x, offset.y + scroll_y
         index = self.cell_at(x, y)
         if index is None:
             if 0 <= y < len(self._lines) and not self._lines[y].is_heading and x < self._label_w:
@@ -458,8 +461,9 @@ class Heatmap(ScrollView, can_focus=True):
             self.cursor = index
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
+        offset = event.get_content_offset(self)
         scroll_x, scroll_y = self.scroll_offset
-        index = self.cell_at(event.x + scroll_x, event.y + scroll_y)
+        index = None if offset is None else self.cell_at(offset.x + scroll_x, offset.y + scroll_y)
         if index is None:
             self.tooltip = None
             return
