@@ -1,1 +1,97 @@
-"""Simulator fixtures (owner: SIM)."""
+"""Simulator fixtures (owner: SIM).
+
+- ``sim_app``: the ``demo`` scenario with a manual clock (time moves only when a test
+  advances it), as a Starlette app (use with ``httpx.ASGITransport`` for in-process tests).
+- ``sim_server``: that app served on a real loopback socket (``RunningServer``).
+- ``sim_base_url``: its base URL.
+- ``make_sim(scenario="demo", *, serve=True, **create_app_kwargs) -> SimHandle``: any
+  scenario/options (``manual_clock`` defaults to True); everything is stopped after the test.
+
+``SimHandle.advance(seconds)`` moves the simulated clock and runs due events in-process,
+equivalent to ``POST /_sim/clock/advance``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+
+from vmssdash.sim.app import create_app
+from vmssdash.sim.server import RunningServer, serve_in_thread
+from vmssdash.sim.world import World
+
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+RESOURCE_GROUP = "vmssdash-demo"
+
+
+def scale_set_id(name: str) -> str:
+    return (
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
+        f"/providers/Microsoft.Compute/virtualMachineScaleSets/{name}"
+    )
+
+
+@dataclass
+class SimHandle:
+    app: Starlette
+    server: RunningServer | None
+
+    @property
+    def world(self) -> World:
+        world: World = self.app.state.world
+        return world
+
+    @property
+    def base_url(self) -> str:
+        if self.server is None:
+            raise RuntimeError("this simulator was made with serve=False")
+        return self.server.base_url
+
+    def advance(self, seconds: float) -> None:
+        world = self.world
+        with world.lock:
+            world.clock.advance(seconds)
+            world.advance()
+
+    def resource_id(self, name: str) -> str:
+        return scale_set_id(name)
+
+
+@pytest.fixture
+def sim_app() -> Starlette:
+    return create_app("demo", manual_clock=True, seed=0)
+
+
+@pytest.fixture
+def sim_server(sim_app: Starlette) -> Iterator[RunningServer]:
+    server = serve_in_thread(sim_app)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sim_base_url(sim_server: RunningServer) -> str:
+    return sim_server.base_url
+
+
+@pytest.fixture
+def make_sim() -> Iterator[Callable[..., SimHandle]]:
+    made: list[SimHandle] = []
+
+    def factory(scenario: str = "demo", *, serve: bool = True, **kwargs: Any) -> SimHandle:
+        kwargs.setdefault("manual_clock", True)
+        app = create_app(scenario, **kwargs)
+        handle = SimHandle(app=app, server=serve_in_thread(app) if serve else None)
+        made.append(handle)
+        return handle
+
+    yield factory
+    for handle in made:
+        if handle.server is not None:
+            handle.server.stop()
