@@ -1,0 +1,298 @@
+"""The orchestrator against the simulator (manual clock): waves, health gates, limits,
+pause/resume/abort, resume from a journal, and the server-side rolling upgrade."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.integration.orch_harness import SimHarness
+from vmssdash.core.events import OrchestratorEvent, RunState, VmSettled, WaveStarted
+from vmssdash.core.journal import Replay, find_unfinished
+from vmssdash.core.orchestrator import Orchestrator, RollingRunner
+from vmssdash.core.plan import BatchSize, Plan, Policy, Strategy, build_plan
+from vmssdash.core.snapshot import ScaleSetSnapshot
+
+GOOD = "24.04.202611150"
+BAD = "24.04.202611990-bad"
+FAIL = "24.04.202611991-fail"
+
+
+async def _plan(h: SimHarness, name: str, strategy: Strategy, **kw: object) -> Plan:
+    api = h.api(name)
+    snap = ScaleSetSnapshot.build(await api.get(), await api.list_vms())
+    return build_plan(snap, strategy, **kw)  # type: ignore[arg-type]
+
+
+async def test_demo_by_update_domain_upgrades_every_target_once(tmp_path: Path) -> None:
+    h = SimHarness("demo")
+    try:
+        await h.set_version("vmss-web", GOOD)
+        plan = await _plan(h, "vmss-web", Strategy.UPDATE_DOMAIN)
+        assert {s.reason for s in plan.skipped} == {
+            "protected from scale-set actions",
+            "deallocated",
+        }
+        events: list[OrchestratorEvent] = []
+        orch = Orchestrator(h.api("vmss-web"), plan, on_event=events.append, journal_dir=tmp_path)
+        result = await orch.run()
+        assert result.state is RunState.COMPLETED, result.reason
+        assert sorted(result.upgraded, key=int) == sorted(plan.targets, key=int)
+        assert set(plan.targets) <= h.latest_ids("vmss-web")
+        ups = [c for c in h.calls if c.action == "manualupgrade"]
+        assert [c.ids for c in ups] == [list(w.instance_ids) for w in plan.waves]
+        assert not any(c.overlapped for c in ups)
+        assert h.upgrades_per_vm() == dict.fromkeys(plan.targets, 1)
+        started = [e.index for e in events if isinstance(e, WaveStarted)]
+        assert started == list(range(len(plan.waves)))
+        replay = Replay.load(next(tmp_path.glob("*.jsonl")))
+        assert replay is not None and replay.finished and replay.final_state == "completed"
+    finally:
+        await h.aclose()
+
+
+async def test_bad_image_faults_after_the_first_wave_with_the_health_reason(tmp_path: Path) -> None:
+    h = SimHarness("demo")
+    try:
+        await h.set_version("vmss-web", BAD)
+        plan = await _plan(h, "vmss-web", Strategy.UPDATE_DOMAIN)
+        result = await Orchestrator(h.api("vmss-web"), plan, journal_dir=tmp_path).run()
+        assert result.state is RunState.FAULTED
+        assert result.reason.startswith("after wave 1: max unhealthy upgraded instance limit")
+        assert "health probe reports unhealthy" in result.reason
+        assert len([c for c in h.calls if c.action == "manualupgrade"]) == 1
+        assert set(result.failed) == set(plan.waves[0].instance_ids)
+        assert set(result.not_done) == set(plan.targets) - set(plan.waves[0].instance_ids)
+        assert find_unfinished(tmp_path, plan.scale_set_id) is None
+    finally:
+        await h.aclose()
+
+
+async def test_failed_provisioning_is_reported_not_waited_for() -> None:
+    h = SimHarness("small")
+    try:
+        await h.set_version("vmss-small", FAIL)
+        plan = await _plan(h, "vmss-small", Strategy.BATCH, batch=BatchSize(count=2))
+        result = await Orchestrator(h.api("vmss-small"), plan, health_timeout=600).run()
+        assert result.state is RunState.FAULTED
+        assert "provisioning failed" in result.reason
+        assert h.clock() < 300  # did not sit out the health timeout
+    finally:
+        await h.aclose()
+
+
+async def test_precheck_stops_a_wave_larger_than_the_unhealthy_limit() -> None:
+    h = SimHarness("small")
+    try:
+        await h.set_version("vmss-small", GOOD)
+        plan = await _plan(
+            h, "vmss-small", Strategy.FAULT_DOMAIN, policy=Policy(max_unhealthy_percent=20)
+        )
+        assert len(plan.waves[0].instance_ids) * 100 > 20 * plan.total_instances
+        result = await Orchestrator(h.api("vmss-small"), plan).run()
+        assert result.state is RunState.FAULTED
+        assert result.reason.startswith("before wave 1: max unhealthy instance limit")
+        assert not [c for c in h.calls if c.action == "manualupgrade"]
+    finally:
+        await h.aclose()
+
+
+async def test_pause_resume_and_abort_between_waves() -> None:
+    h = SimHarness("small")
+    try:
+        await h.set_version("vmss-small", GOOD)
+        plan = await _plan(h, "vmss-small", Strategy.BATCH, batch=BatchSize(count=2))
+        assert len(plan.waves) == 5
+        orch: Orchestrator
+        states: list[RunState] = []
+
+        def on_event(event: OrchestratorEvent) -> None:
+            if isinstance(event, WaveStarted) and event.index == 1:
+                orch.pause()
+            if isinstance(event, WaveStarted) and event.index == 2:
+                orch.abort()  # with wave 3 in flight: it finishes, nothing new starts
+            if hasattr(event, "state") and not isinstance(event, VmSettled):
+                states.append(event.state)  # type: ignore[attr-defined]
+
+        orch = Orchestrator(h.api("vmss-small"), plan, on_event=on_event)
+        task = asyncio.create_task(orch.run())
+        for _ in range(2000):
+            if orch.state is RunState.PAUSED:
+                break
+            await asyncio.sleep(0)
+        assert orch.state is RunState.PAUSED
+        dispatched = len([c for c in h.calls if c.action == "manualupgrade"])
+        assert dispatched == 2  # the wave in flight finished; no new wave started
+        await h.sleep(600)
+        assert len([c for c in h.calls if c.action == "manualupgrade"]) == 2
+        orch.resume()
+        result = await task
+        assert result.state is RunState.CANCELLED
+        assert len([c for c in h.calls if c.action == "manualupgrade"]) == 3
+        assert len(result.upgraded) == 6 and len(result.not_done) == 4
+        assert RunState.PAUSED in states and RunState.CANCELLED in states
+    finally:
+        await h.aclose()
+
+
+async def test_pause_between_batches_is_honoured_and_interruptible() -> None:
+    h = SimHarness("small")
+    try:
+        await h.set_version("vmss-small", GOOD)
+        plan = await _plan(
+            h,
+            "vmss-small",
+            Strategy.FAULT_DOMAIN,
+            policy=Policy(max_unhealthy_percent=60, pause_seconds=120),
+        )
+        assert len(plan.waves) >= 2
+        result = await Orchestrator(h.api("vmss-small"), plan).run()
+        assert result.state is RunState.COMPLETED
+        ups = [c for c in h.calls if c.action == "manualupgrade"]
+        assert ups[1].at - ups[0].at >= 120 + 20
+    finally:
+        await h.aclose()
+
+
+class Crash(BaseException):
+    """The process dies here (BaseException: nothing in the orchestrator catches it)."""
+
+
+class CrashingApi:
+    """Wraps ScaleSetApi; dies at the third dispatch, before or after it reaches Azure."""
+
+    def __init__(self, api: Any, h: SimHarness, *, after_send: bool) -> None:
+        self.api = api
+        self.h = h
+        self.after_send = after_send
+        self.client = api.client
+        self.dispatches = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.api, name)
+
+    @property
+    def name(self) -> str:
+        return str(self.api.name)
+
+    async def begin_manual_upgrade(self, ids: Any) -> Any:
+        self.dispatches += 1
+        if self.dispatches == 3 and not self.after_send:
+            raise Crash
+        op = await self.api.begin_manual_upgrade(ids)
+        if self.dispatches == 3:
+            await self.h.sleep(2.0)  # let the VMs start updating
+            raise Crash
+        return op
+
+
+@pytest.mark.parametrize("after_send", [True, False], ids=["sent", "not-sent"])
+async def test_resume_continues_without_redoing_or_skipping(
+    tmp_path: Path, after_send: bool
+) -> None:
+    h = SimHarness("small")
+    try:
+        await h.set_version("vmss-small", GOOD)
+        plan = await _plan(h, "vmss-small", Strategy.BATCH, batch=BatchSize(count=2))
+        assert len(plan.waves) >= 4
+        crashing = CrashingApi(h.api("vmss-small"), h, after_send=after_send)
+        first = Orchestrator(crashing, plan, journal_dir=tmp_path)
+        with pytest.raises(Crash):
+            await first.run()
+        replay = find_unfinished(tmp_path, plan.scale_set_id)
+        assert replay is not None and replay.in_doubt == {2: plan.waves[2].instance_ids}
+        assert replay.waves_done == {0, 1}
+        sent = len([c for c in h.calls if c.action == "manualupgrade"])
+        assert sent == (3 if after_send else 2)
+        second = Orchestrator(h.api("vmss-small"), replay.plan, journal_dir=tmp_path, replay=replay)
+        result = await second.run()
+        assert result.state is RunState.COMPLETED, result.reason
+        assert h.upgrades_per_vm() == dict.fromkeys(plan.targets, 1)
+        assert set(plan.targets) <= h.latest_ids("vmss-small")
+        assert find_unfinished(tmp_path, plan.scale_set_id) is None
+    finally:
+        await h.aclose()
+
+
+async def test_rolling_mode_uses_the_server_side_upgrade() -> None:
+    h = SimHarness("demo")
+    try:
+        events: list[OrchestratorEvent] = []
+        runner = RollingRunner(h.api("vmss-rolling"), on_event=events.append)
+        result = await runner.run()
+        assert result.state in (RunState.COMPLETED, RunState.FAULTED)
+        assert any(type(e).__name__ == "RollingStatusEvent" for e in events)
+        assert not [c for c in h.calls if c.action == "manualupgrade"]
+    finally:
+        await h.aclose()
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    strategy=st.sampled_from([Strategy.UPDATE_DOMAIN, Strategy.FAULT_DOMAIN, Strategy.BATCH]),
+    batch=st.one_of(st.none(), st.integers(1, 4)),
+    version=st.sampled_from([GOOD, GOOD, BAD]),
+    upgraded_limit=st.sampled_from([0, 20, 100]),
+    seed=st.integers(0, 3),
+)
+def test_orchestrator_properties(
+    strategy: Strategy, batch: int | None, version: str, upgraded_limit: int, seed: int
+) -> None:
+    asyncio.run(_property_run(strategy, batch, version, upgraded_limit, seed))
+
+
+async def _property_run(
+    strategy: Strategy, batch: int | None, version: str, upgraded_limit: int, seed: int
+) -> None:
+    h = SimHarness("small", seed=seed)
+    try:
+        await h.set_version("vmss-small", version)
+        policy = Policy(max_unhealthy_percent=100, max_unhealthy_upgraded_percent=upgraded_limit)
+        plan = await _plan(
+            h,
+            "vmss-small",
+            strategy,
+            batch=BatchSize(count=batch) if batch else None,
+            policy=policy,
+        )
+        result = await Orchestrator(h.api("vmss-small"), plan, poll_interval=3.0).run()
+        ups = [c for c in h.calls if c.action == "manualupgrade"]
+        # Never two operations in flight.
+        assert not any(c.overlapped for c in ups)
+        # Dispatches follow the plan's waves, in order, within the batch size.
+        assert [c.ids for c in ups] == [list(w.instance_ids) for w in plan.waves[: len(ups)]]
+        if batch:
+            assert all(len(c.ids) <= batch for c in ups)
+        # No VM upgraded twice.
+        assert all(n == 1 for n in h.upgrades_per_vm().values())
+        # Every target ends on the latest model or is reported.
+        latest = h.latest_ids("vmss-small")
+        for iid in plan.targets:
+            assert (
+                (iid in result.upgraded
+                and iid in latest)
+                or iid in result.failed
+                or iid in result.not_done
+            )
+        # The unhealthy-upgraded limit stops the run.
+        if version == BAD and upgraded_limit < 100:
+            assert result.state is RunState.FAULTED
+            assert len(ups) == 1
+            assert "max unhealthy upgraded" in result.reason
+        elif version == GOOD:
+            assert result.state is RunState.COMPLETED
+            assert set(result.upgraded) == set(plan.targets)
+    finally:
+        await h.aclose()
