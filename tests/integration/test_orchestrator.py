@@ -50,7 +50,8 @@ async def test_demo_by_update_domain_upgrades_every_target_once(tmp_path: Path) 
         assert h.upgrades_per_vm() == dict.fromkeys(plan.targets, 1)
         started = [e.index for e in events if isinstance(e, WaveStarted)]
         assert started == list(range(len(plan.waves)))
-        replay = Replay.load(next(tmp_path.glob("*.jsonl")))
+        assert orch.journal is not None
+        replay = Replay.load(orch.journal.path)
         assert replay is not None and replay.finished and replay.final_state == "completed"
     finally:
         await h.aclose()
