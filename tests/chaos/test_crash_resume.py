@@ -8,6 +8,7 @@ child process so it can really be killed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -52,10 +53,8 @@ def _journal_kinds(journal: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for path in journal.glob("*.jsonl"):
         for line in path.read_text().splitlines():
-            try:
+            with contextlib.suppress(ValueError):
                 out.append(json.loads(line))
-            except ValueError:
-                pass
     return out
 
 
