@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
+import pydantic_core
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt
 
 from vmssdash.azure import versions
@@ -486,7 +487,8 @@ def decode_json(response: httpx.Response) -> Any:
     if not response.content:
         return None
     try:
-        return response.json()
+        # pydantic-core's parser is markedly faster than json.loads on 1,000-VM pages.
+        return pydantic_core.from_json(response.content)
     except ValueError:
         from vmssdash.azure.errors import body_excerpt
 
