@@ -152,6 +152,7 @@ class Orchestrator:
         self._emit_to = on_event or (lambda _e: None)
         self.clock: Clock = clock or getattr(client, "clock", None) or _monotonic
         self.sleep: Sleep = sleep or getattr(client, "sleep", None) or asyncio.sleep
+        self._budget = getattr(client, "budget", None)
         self.poll_interval = poll_interval
         self.health_timeout = health_timeout
         self.conflict_retries = conflict_retries
@@ -184,6 +185,17 @@ class Orchestrator:
     @property
     def in_flight(self) -> tuple[str, ...]:
         return self._in_flight
+
+    def poll_delay(self) -> float:
+        """The poll interval, stretched when the throttle budget runs low (a 429's
+        Retry-After costs far more than a slightly later poll)."""
+        suggest = getattr(self._budget, "suggested_interval", None)
+        if suggest is None:
+            return self.poll_interval
+        try:
+            return max(self.poll_interval, float(suggest(self.poll_interval)))
+        except (TypeError, ValueError):
+            return self.poll_interval
 
     def pause(self) -> None:
         """Finish the current wave, then wait for ``resume`` (or ``abort``)."""
@@ -496,7 +508,7 @@ class Orchestrator:
         self._emit(OperationDispatched(self.clock(), wave.index, tuple(ids), operation.url or ""))
         try:
             while not operation.done:
-                await self.sleep(self.poll_interval)
+                await self.sleep(self.poll_delay())
                 await operation.poll()
         except ArmError as exc:
             self._journal("operation", wave=wave.index, status="unknown", error=str(exc))
@@ -537,7 +549,7 @@ class Orchestrator:
                 return
             self._progress(f"wave {wave.index + 1}: waiting for {len(pending)} VMs")
             await self.sleep(
-                min(self.poll_interval, max(0.0, deadline - self.clock())) or self.poll_interval
+                min(self.poll_delay(), max(0.0, deadline - self.clock())) or self.poll_interval
             )
 
     def _settle(self, iid: str, ok: bool, reason: str) -> None:
