@@ -177,6 +177,16 @@ class VmssDashApp(App[None]):
         self.set_interval(1.0, self._update_header)
         self._start_poll()
 
+    async def on_unmount(self) -> None:
+        """Close the ARM client inside the loop that used it (the CLI cannot)."""
+        client = getattr(self.api, "client", None)
+        close = getattr(client, "aclose", None)
+        if close is not None:
+            try:
+                await close()
+            except Exception as exc:  # closing must never turn an exit into a crash
+                self.log.warning(f"closing the ARM client failed: {exc}")
+
     def _target_name(self) -> str:
         rid = getattr(self.api, "resource_id", None)
         name = getattr(rid, "name", None) or (rid if isinstance(rid, str) else None)
