@@ -267,3 +267,16 @@ async def test_async_progress_callback_is_awaited() -> None:
         op = await ScaleSetApi(client, BASE).begin_manual_upgrade(["0"])
         await op.wait(on_progress=progress)
     assert [s.status for s in got] == ["Succeeded"]
+
+
+async def test_resume_operation_from_saved_url() -> None:
+    arm = FakeArm().on("GET", OPS, status("InProgress"), status("Succeeded"))
+    async with make_client(arm) as client:
+        op = client.resume_operation(OP_URL)
+        assert not op.done and op.url == OP_URL
+        assert arm.requests == []
+        await op.wait()
+        assert op.succeeded
+        with pytest.raises(UntrustedHostError):
+            client.resume_operation("https://elsewhere.test/op?api-version=1")
+    assert len(arm.requests) == 2

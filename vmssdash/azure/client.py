@@ -35,7 +35,13 @@ from vmssdash.azure.errors import (
 )
 from vmssdash.azure.events import ClientEvent, EventSink, ignore_events
 from vmssdash.azure.lro import Operation
-from vmssdash.azure.retry import RetryDecision, RetryPolicy, decide, parse_retry_after
+from vmssdash.azure.retry import (
+    RetryDecision,
+    RetryPolicy,
+    decide,
+    is_tls_error,
+    parse_retry_after,
+)
 from vmssdash.azure.throttle import ThrottleBudget
 from vmssdash.azure.tokens import NoAuth, TokenProvider
 from vmssdash.azure.transport import SAFE_METHODS, GuardTransport
@@ -444,6 +450,19 @@ class ArmClient:
         )
         return Operation(self, method.upper(), response)
 
+    def resume_operation(self, status_url: str, *, method: str = "POST") -> Operation:
+        """An ``Operation`` for an ``Azure-AsyncOperation`` URL saved earlier (journal).
+
+        Nothing is sent until it is polled, and polling is host-checked as usual.
+        """
+        url = self.url_for(status_url)
+        response = httpx.Response(
+            202,
+            headers={"Azure-AsyncOperation": str(url)},
+            request=httpx.Request(method.upper(), url),
+        )
+        return Operation(self, method.upper(), response)
+
 
 class _CallState:
     """Per-logical-request bookkeeping shared by the retry callbacks."""
@@ -466,6 +485,13 @@ def _result_or_none(rs: RetryCallState) -> httpx.Response | None:
 
 def _connection_error(method: str, url: httpx.URL, exc: httpx.TransportError) -> ArmConnectionError:
     where = f"{url.scheme}://{url.netloc.decode()}"
+    if is_tls_error(exc):
+        return ArmConnectionError(
+            f"TLS handshake with {where} failed: {exc}; if the endpoint uses a private CA, "
+            "pass its bundle (verify=/--ca-bundle)",
+            method=method,
+            url=str(url),
+        )
     if isinstance(exc, httpx.ConnectTimeout):
         what = f"timed out connecting to {where}"
     elif isinstance(exc, httpx.TimeoutException):

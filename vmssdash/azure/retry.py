@@ -10,6 +10,7 @@ a connection that was never established.
 from __future__ import annotations
 
 import random
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -27,6 +28,18 @@ NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.ConnectTimeout,
     httpx.PoolTimeout,
 )
+
+
+def is_tls_error(error: BaseException) -> bool:
+    """True when a transport error is (caused by) a TLS failure, e.g. an untrusted cert."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def parse_retry_after(headers: httpx.Headers, *, now: datetime | None = None) -> float | None:
@@ -95,6 +108,8 @@ def decide(
         return None
     idempotent = method.upper() in IDEMPOTENT_METHODS
     if error is not None:
+        if is_tls_error(error):
+            return None  # a certificate problem does not fix itself
         if isinstance(error, NOT_SENT_ERRORS):
             kind = (
                 "connect timeout" if isinstance(error, httpx.TimeoutException) else "cannot connect"

@@ -208,8 +208,7 @@ class ScaleSetApi:
             operation = await self.client.begin("PATCH", self.path, json=patch, headers=headers)
         except PreconditionFailedError as exc:
             raise await self._stale(exc, patch, etag, base) from None
-        await operation.wait()
-        return await self.get()
+        return await self._finish(operation)
 
     async def replace_model(
         self, body: dict[str, Any], *, etag: str | None, base: ScaleSet | None = None
@@ -220,7 +219,17 @@ class ScaleSetApi:
             operation = await self.client.begin("PUT", self.path, json=body, headers=headers)
         except PreconditionFailedError as exc:
             raise await self._stale(exc, body, etag, base) from None
+        return await self._finish(operation)
+
+    async def _finish(self, operation: Operation) -> ScaleSet:
+        """Wait for a model write; reuse the operation's final GET when it made one."""
         await operation.wait()
+        result = operation.result
+        if operation.polls and isinstance(result, dict) and result.get("id"):
+            scale_set = ScaleSet.model_validate(result)
+            scale_set._raw = result
+            self.last_loaded = scale_set
+            return scale_set
         return await self.get()
 
     async def set_capacity(self, n: int, *, etag: str | None) -> ScaleSet:
