@@ -1,0 +1,198 @@
+"""Pilot tests of the whole issue-6 story on the ``demo`` scenario, over a real socket:
+edit the image version, apply, plan by update domain, run, pause, resume, finish; and a
+bad image version that stops the run as Faulted at the first wave with the reason shown.
+
+The simulator's clock is manual; the ARM client's (and so the orchestrator's) ``sleep``
+advances it, so simulated minutes pass in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from vmssdash.azure.client import ArmClient
+from vmssdash.azure.scaleset import ScaleSetApi
+from vmssdash.core.events import RunState, WaveStarted
+from vmssdash.sim.app import create_app
+from vmssdash.sim.server import serve_in_thread
+from vmssdash.ui import actions
+from vmssdash.ui.app import VmssDashApp
+from vmssdash.ui.confirm import ConfirmScreen
+from vmssdash.ui.model_pane import ModelPane
+from vmssdash.ui.plan_screen import PlanScreen
+from vmssdash.ui.upgrade_progress import UpgradePane, controller
+
+SUB = "00000000-0000-0000-0000-000000000000"
+GOOD = "24.04.202611150"
+BAD = "24.04.202611990-bad"
+
+
+def rid(name: str) -> str:
+    return (
+        f"/subscriptions/{SUB}/resourceGroups/vmssdash-demo/providers/"
+        f"Microsoft.Compute/virtualMachineScaleSets/{name}"
+    )
+
+
+@asynccontextmanager
+async def story_app(
+    tmp_path: Path, *, read_only: bool = False
+) -> AsyncIterator[tuple[VmssDashApp, Any]]:
+    sim_app = create_app("demo", manual_clock=True, seed=0, faults="off")
+    world = sim_app.state.world
+    with serve_in_thread(sim_app) as server:
+        http = httpx.AsyncClient(base_url=server.base_url)
+
+        async def sleep(seconds: float) -> None:
+            if seconds > 0:
+                await http.post("/_sim/clock/advance", json={"seconds": seconds})
+            await asyncio.sleep(0)
+
+        client = ArmClient(
+            server.base_url,
+            poll_interval=1.0,
+            sleep=sleep,
+            clock=lambda: float(world.now),
+            read_only=read_only,
+        )
+        app = VmssDashApp(
+            ScaleSetApi(client, rid("vmss-web")),
+            read_only=read_only,
+            journal_dir=tmp_path / "journal",
+            timestamp=lambda: "12:00:00",
+            live=False,
+            extensions=actions.extensions(),
+        )
+        try:
+            yield app, world
+        finally:
+            await client.aclose()
+            await http.aclose()
+
+
+async def until(pilot: Pilot[Any], cond: Callable[[], bool], what: str, limit: int = 3000) -> None:
+    for _ in range(limit):
+        if cond():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def web(world: Any) -> Any:
+    return next(s for s in world.scale_sets.values() if s.name == "vmss-web")
+
+
+async def edit_version(app: VmssDashApp, pilot: Pilot[Any], world: Any, version: str) -> None:
+    await pilot.press("e")
+    await until(pilot, lambda: isinstance(app.screen, ModelPane), "the model pane")
+    pane = app.screen
+    assert isinstance(pane, ModelPane)
+    await until(pilot, lambda: bool(pane.known_versions), "the version list")
+    assert version in pane.known_versions
+    pane.query_one("#version", Input).value = version
+    await pilot.pause()
+    diff = str(pane.query_one("#model-diff").render())
+    assert f"imageReference.version: 24.04.202610010 → {version}" in diff
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the apply confirmation")
+    assert app.screen.focused is not None and app.screen.focused.id == "cancel"
+    await pilot.click("#confirm")
+    await until(pilot, lambda: pane.applied is not None, "the PATCH")
+    vmss = web(world)
+    ref = vmss.properties["virtualMachineProfile"]["storageProfile"]["imageReference"]
+    assert ref["version"] == version
+    await pilot.press("escape")
+    await until(pilot, lambda: not isinstance(app.screen, ModelPane), "the pane to close")
+
+
+async def plan_and_start(app: VmssDashApp, pilot: Pilot[Any]) -> None:
+    await app.refresh_snapshot()
+    await pilot.press("P")
+    await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan screen")
+    screen = app.screen
+    assert isinstance(screen, PlanScreen) and screen.plan is not None
+    body = str(screen.query_one("#plan-body").render())
+    assert "Wave  1  UD 0" in body and "Wave  5  UD 4" in body
+    assert "protected from scale-set actions: 1" in body and "deallocated: 1" in body
+    assert "Estimated duration" in body
+    assert screen.focused is not None and screen.focused.id == "plan-cancel"
+    await pilot.click("#plan-start")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the plan confirmation")
+    confirm = app.screen
+    assert isinstance(confirm, ConfirmScreen)
+    assert confirm.require_text == "vmss-web"  # a whole-set plan: type the name
+    assert "Upgrade 38 of 40 VMs of vmss-web in 5 waves" in confirm.title_text
+    await pilot.click("#confirm-input")
+    await pilot.press(*"vmss-web", "enter")
+    await until(pilot, lambda: controller(app).runner is not None, "the run to start")
+
+
+async def test_edit_apply_plan_run_pause_resume_finish(tmp_path: Path) -> None:
+    async with story_app(tmp_path) as (app, world), app.run_test(size=(160, 50)) as pilot:
+        await app.refresh_snapshot()
+        await edit_version(app, pilot, world, GOOD)
+        await plan_and_start(app, pilot)
+        ctl = controller(app)
+        await until(
+            pilot,
+            lambda: any(isinstance(e, WaveStarted) and e.index == 1 for e in ctl.events),
+            "wave 2",
+        )
+        await pilot.press("z")
+        await until(pilot, lambda: ctl.state is RunState.PAUSED, "the pause")
+        pane = app.query_one(UpgradePane)
+        assert "Upgrade: PAUSED" in pane.status_text
+        waves_started = sum(isinstance(e, WaveStarted) for e in ctl.events)
+        await pilot.pause(0.1)
+        assert sum(isinstance(e, WaveStarted) for e in ctl.events) == waves_started
+        await pilot.press("z")
+        await until(pilot, lambda: ctl.state is RunState.COMPLETED, "the run to finish")
+        await until(pilot, lambda: "COMPLETED" in pane.status_text, "the pane update")
+        assert "VMs 38/38" in pane.status_text
+        vmss = web(world)
+        stale = [
+            i
+            for i, vm in vmss.vms.items()
+            if vm.applied_gen != vmss.model_gen
+            and not vm.protect_from_scale_set_actions
+            and vm.power != "deallocated"
+        ]
+        assert stale == []
+        log = "\n".join(app.activity.lines)
+        assert "upgrade: Run paused" in log and "upgrade: Run completed" in log
+
+
+async def test_bad_image_faults_at_the_first_wave_with_the_reason_on_screen(tmp_path: Path) -> None:
+    async with story_app(tmp_path) as (app, world), app.run_test(size=(160, 50)) as pilot:
+        await app.refresh_snapshot()
+        await edit_version(app, pilot, world, BAD)
+        await plan_and_start(app, pilot)
+        ctl = controller(app)
+        await until(pilot, lambda: ctl.state is RunState.FAULTED, "the fault")
+        pane = app.query_one(UpgradePane)
+        await until(pilot, lambda: "FAULTED" in pane.status_text, "the pane update")
+        text = pane.status_text
+        assert "after wave 1" in text
+        assert "health probe reports unhealthy" in text
+        assert sum(isinstance(e, WaveStarted) for e in ctl.events) == 1
+
+
+async def test_read_only_hides_and_blocks_every_change(tmp_path: Path) -> None:
+    async with story_app(tmp_path, read_only=True) as (app, _world):
+        async with app.run_test(size=(160, 50)) as pilot:
+            await app.refresh_snapshot()
+            for key in ("e", "P", "a", "c", "z", "X"):
+                await pilot.press(key)
+                await pilot.pause()
+                assert app.screen is app.screen_stack[0], key
+            assert not app.query(UpgradePane)
+            for spec in actions.extensions()[0].actions:
+                assert app.check_action("ext", (spec.id,)) is False
