@@ -187,12 +187,16 @@ async def test_bad_image_faults_at_the_first_wave_with_the_reason_on_screen(tmp_
 
 async def test_read_only_hides_and_blocks_every_change(tmp_path: Path) -> None:
     async with story_app(tmp_path, read_only=True) as (app, _world):
-        async with app.run_test(size=(160, 50)) as pilot:
-            await app.refresh_snapshot()
-            for key in ("e", "P", "a", "c", "z", "X"):
-                await pilot.press(key)
-                await pilot.pause()
-                assert app.screen is app.screen_stack[0], key
-            assert not app.query(UpgradePane)
-            for spec in actions.extensions()[0].actions:
-                assert app.check_action("ext", (spec.id,)) is False
+        await read_only_checks(app)
+
+
+async def read_only_checks(app: VmssDashApp) -> None:
+    async with app.run_test(size=(160, 50)) as pilot:
+        await app.refresh_snapshot()
+        for key in ("e", "P", "a", "c", "z", "X"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is app.screen_stack[0], key
+        assert not app.query(UpgradePane)
+        for spec in actions.extensions()[0].actions:
+            assert app.check_action("ext", (spec.id,)) is False
