@@ -184,3 +184,39 @@ async def test_read_only_and_not_found(make_sim: Callable[..., SimHandle]) -> No
         with pytest.raises(NotFoundError) as info:
             await ScaleSetApi(client, sim.resource_id("no-such-set")).get()
     assert info.value.request_id
+
+
+async def test_vm_actions_and_get_vm(make_sim: Callable[..., SimHandle]) -> None:
+    sim = make_sim("small")
+    async with client_for(sim) as client:
+        api = ScaleSetApi(client, sim.resource_id("vmss-small"))
+        vms = await api.list_vms()
+        target = vms[0].instance_id
+        for action in ("poweroff", "start", "restart", "deallocate", "start", "reimage"):
+            operation = await api.begin_action(action, [target])
+            await operation.wait(timeout=3600)
+            assert operation.succeeded, action
+        vm = await api.get_vm(target)
+        assert vm.instance_id == target and vm.properties.instance_view is not None
+        power = vm.properties.instance_view.status_with_prefix("PowerState/")
+        assert power is not None and power.code == "PowerState/running"
+        with pytest.raises(NotFoundError):
+            await api.get_vm("99999")
+
+
+async def test_rolling_upgrade_start_status_and_cancel(make_sim: Callable[..., SimHandle]) -> None:
+    sim = make_sim("demo")
+    async with client_for(sim) as client:
+        api = ScaleSetApi(client, sim.resource_id("vmss-rolling"))
+        loaded = await api.get()
+        assert loaded.upgrade_mode == "Rolling"
+        await api.begin_rolling_upgrade()
+        latest = await api.rolling_upgrade_latest()
+        assert latest.properties.running_status is not None
+        assert latest.properties.running_status.code == "RollingForward"
+        cancel = await api.begin_cancel_rolling_upgrade()
+        await cancel.wait(timeout=3600)
+        sim.advance(5.0)
+        after = await api.rolling_upgrade_latest()
+        assert after.properties.running_status is not None
+        assert after.properties.running_status.code in ("Cancelled", "Completed")
