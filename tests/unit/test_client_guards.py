@@ -256,5 +256,8 @@ async def test_debug_log_records_calls_without_secrets(tmp_path: Path) -> None:
         and "correlation-id=corr-9" in lines[0]
     )
     assert " 404 " in lines[1]
+    sent_id = arm.requests[0].headers["x-ms-client-request-id"]
+    assert f"client-request-id={sent_id}" in lines[0]
+    assert sent_id != arm.requests[1].headers["x-ms-client-request-id"]
     assert "super-secret-token" not in text
     assert "Bearer" not in text

@@ -13,6 +13,7 @@ import contextlib
 import random
 import ssl
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -305,6 +306,8 @@ class ArmClient:
         except Exception as exc:
             raise AuthFailedError(f"could not get a token: {exc}") from exc
         req_headers = dict(headers or {})
+        # One id per HTTP attempt, echoed by ARM: lets a support case find this exact call.
+        req_headers.setdefault("x-ms-client-request-id", str(uuid.uuid4()))
         if token:
             req_headers["Authorization"] = f"Bearer {token}"
         request = self._http.build_request(method, url, json=json, headers=req_headers)

@@ -88,6 +88,7 @@ class HttpDebugLog:
             str(status) if status is not None else "---",
             f"{elapsed * 1000:.0f}ms",
             f"attempt={attempt}",
+            f"client-request-id={request.headers.get('x-ms-client-request-id', '-')}",
             f"request-id={headers.get('x-ms-request-id', '-')}",
             f"correlation-id={headers.get('x-ms-correlation-request-id', '-')}",
         ]
