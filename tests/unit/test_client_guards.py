@@ -211,6 +211,8 @@ def test_custom_ca_bundle_builds_ssl_context(tmp_path: Path) -> None:
     assert ctx.verify_mode == ssl.CERT_REQUIRED
     assert len(ctx.get_ca_certs()) == 1
     assert build_ssl_context(False) is False
+    assert build_ssl_context(str(pem)) is ctx  # cached: the bundle is loaded once
+    assert isinstance(build_ssl_context(True), ssl.SSLContext)
     client = ArmClient("https://127.0.0.1:1", verify=str(pem))  # constructs without warnings
     assert client.endpoint == "https://127.0.0.1:1"
 

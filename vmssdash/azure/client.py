@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import ssl
 import time
@@ -56,13 +57,25 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 
 
 def build_ssl_context(verify: bool | str | Path) -> ssl.SSLContext | bool:
-    """``verify`` as httpx 0.28 wants it: a CA bundle path becomes an SSLContext."""
-    if isinstance(verify, bool):
-        return verify
-    path = Path(verify)
-    if path.is_dir():
-        return ssl.create_default_context(capath=str(path))
-    return ssl.create_default_context(cafile=str(path))
+    """``verify`` as httpx 0.28 wants it: a CA bundle path becomes an SSLContext.
+
+    Contexts are cached per process: loading a CA bundle costs ~20 ms, and the app makes
+    several short-lived clients (picker, preflight, dashboard).
+    """
+    if verify is False:
+        return False
+    if verify is True:
+        return _context(None)
+    return _context(str(Path(verify).resolve()))
+
+
+@functools.lru_cache(maxsize=8)
+def _context(path: str | None) -> ssl.SSLContext:
+    if path is None:
+        return httpx.create_ssl_context()
+    if Path(path).is_dir():
+        return ssl.create_default_context(capath=path)
+    return ssl.create_default_context(cafile=path)
 
 
 class ArmClient:
