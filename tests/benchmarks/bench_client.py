@@ -27,7 +27,7 @@ SUB = "00000000-0000-0000-0000-000000000000"
 RG = "vmssdash-demo"
 NAME = "vmss-large"
 RID = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/{NAME}"
-RUNS = int(os.environ.get("BENCH_CLIENT_RUNS", "3"))
+RUNS = int(os.environ.get("BENCH_CLIENT_RUNS", "5"))
 
 
 @dataclass

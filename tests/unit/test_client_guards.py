@@ -263,3 +263,13 @@ async def test_debug_log_records_calls_without_secrets(tmp_path: Path) -> None:
     assert sent_id != arm.requests[1].headers["x-ms-client-request-id"]
     assert "super-secret-token" not in text
     assert "Bearer" not in text
+
+
+async def test_stdlib_logging_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    arm = FakeArm().on("GET", BASE, js(200, SS))
+    with caplog.at_level("DEBUG", logger="vmssdash.azure.http"):
+        async with make_client(arm, token_provider=StaticToken("tok-123")) as client:
+            await client.get_json(BASE, params={"sig": "s3cret"})
+    text = caplog.text
+    assert "GET" in text and "-> 200" in text
+    assert "tok-123" not in text and "s3cret" not in text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import random
 import ssl
 import time
@@ -49,6 +50,8 @@ from vmssdash.azure.tokens import NoAuth, TokenProvider
 from vmssdash.azure.transport import SAFE_METHODS, GuardTransport
 
 Sleep = Callable[[float], Awaitable[None]]
+#: Standard-library logging of each exchange (redacted URL, no headers, no bodies).
+_wire_log = logging.getLogger("vmssdash.azure.http")
 USER_AGENT = "vmssdash/0.1 (+httpx)"
 
 
@@ -337,6 +340,15 @@ class ArmClient:
             raise
         elapsed = time.perf_counter() - started
         self.budget.update(response.headers)
+        if _wire_log.isEnabledFor(logging.DEBUG):
+            _wire_log.debug(
+                "%s %s -> %s (%.0f ms) request-id=%s",
+                method,
+                redact_url(url),
+                response.status_code,
+                elapsed * 1000,
+                response.headers.get("x-ms-request-id", "-"),
+            )
         if self._log:
             self._log.write(
                 request,
