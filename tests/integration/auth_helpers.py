@@ -7,6 +7,7 @@ any host that is not loopback before a socket is opened.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import ssl
@@ -90,6 +91,28 @@ class LoopbackOnlyTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def in_process_client(app: Starlette) -> httpx.Client:
+    """A sync httpx client whose requests go straight into the ASGI app: no sockets at all.
+
+    msal calls it from a worker thread with no running loop, so each request gets its own.
+    """
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        async def call() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport) as client:
+                response = await client.send(request)
+                await response.aread()
+                return response
+
+        response = asyncio.run(call())
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=response.content
+        )
+
+    return httpx.Client(transport=httpx.MockTransport(handle))
 
 
 def msal_http_client(ca_file: str | None) -> tuple[MsalHttpClient, LoopbackOnlyTransport]:

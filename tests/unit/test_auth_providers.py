@@ -7,7 +7,6 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 
-import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -16,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 
-from tests.integration.auth_helpers import scrub_environment
+from tests.integration.auth_helpers import in_process_client, scrub_environment
 from vmssdash.azure import azure_cli
 from vmssdash.azure.auth import (
     AccessToken,
@@ -41,28 +40,6 @@ FAKE_CLOUD = Cloud(
     arm_scope="https://management.azure.com/.default",
     validate_authority=False,
 )
-
-
-def in_process_client(app: Starlette) -> httpx.Client:
-    """A sync httpx client whose requests go straight into the ASGI app: no sockets at all.
-
-    msal calls it from a worker thread with no running loop, so each request gets its own.
-    """
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        async def call() -> httpx.Response:
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport) as client:
-                response = await client.send(request)
-                await response.aread()
-                return response
-
-        response = asyncio.run(call())
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=response.content
-        )
-
-    return httpx.Client(transport=httpx.MockTransport(handle))
 
 
 @pytest.fixture(autouse=True)

@@ -80,6 +80,26 @@ def _print_device_code(prompt: DeviceCodePrompt) -> None:
     print(prompt.message, file=sys.stderr, flush=True)
 
 
+class DeviceCodeRelay:
+    """Where device-code prompts go; the TUI re-points it once it is running.
+
+    The provider is built before any screen exists (the CLI needs it to pick a target),
+    so the callback cannot be fixed at build time. Both hooks run on a worker thread.
+    """
+
+    def __init__(self, fallback: DeviceCodeCallback | None = None) -> None:
+        self.fallback: DeviceCodeCallback = fallback or _print_device_code
+        self.handler: DeviceCodeCallback | None = None
+        self.finished: Callable[[bool], None] | None = None
+
+    def __call__(self, prompt: DeviceCodePrompt) -> None:
+        (self.handler or self.fallback)(prompt)
+
+    def done(self, success: bool) -> None:
+        if self.finished is not None:
+            self.finished(success)
+
+
 def jwt_claims(token: str) -> dict[str, Any]:
     """Claims of a JWT without verifying it: only for labels (who am I, which tenant)."""
     try:
@@ -404,6 +424,9 @@ class ManagedIdentityProvider(CachingProvider):
                     "no managed identity endpoint answered (not running on Azure?)"
                 ) from None
             raise
+        if "access_token" not in result:
+            # E.g. an Azure VM without an identity: not usable here, so auto moves on.
+            raise CredentialUnavailableError(str(_result_error(result, "managed identity")))
         return _token_from_result(result, "managed identity", self._clock)
 
     async def _acquire(self, force_refresh: bool) -> AccessToken:
@@ -481,7 +504,11 @@ class UserProvider(CachingProvider):
         self._store = store
         self._http = http_client
         self._interactive = interactive
-        self._on_device_code = on_device_code or _print_device_code
+        self.device_code_relay = (
+            on_device_code
+            if isinstance(on_device_code, DeviceCodeRelay)
+            else DeviceCodeRelay(on_device_code)
+        )
         self._cancel = threading.Event()
         self._app: msal.PublicClientApplication | None = None
         self.identity = "not signed in"
@@ -559,7 +586,7 @@ class UserProvider(CachingProvider):
         if "user_code" not in flow:
             raise _result_error(flow, "device code sign-in")
         self._cancel.clear()
-        self._on_device_code(
+        self.device_code_relay(
             DeviceCodePrompt(
                 user_code=str(flow["user_code"]),
                 verification_uri=str(flow.get("verification_uri", "")),
@@ -567,10 +594,16 @@ class UserProvider(CachingProvider):
                 expires_at=float(flow.get("expires_at", 0)),
             )
         )
-        result: Mapping[str, Any] = app.acquire_token_by_device_flow(
-            flow,
-            exit_condition=lambda f: self._cancel.is_set() or f.get("expires_at", 0) < time.time(),
-        )
+        result: Mapping[str, Any] = {}
+        try:
+            result = app.acquire_token_by_device_flow(
+                flow,
+                exit_condition=lambda f: (
+                    self._cancel.is_set() or f.get("expires_at", 0) < time.time()
+                ),
+            )
+        finally:
+            self.device_code_relay.done("access_token" in result)
         if self._cancel.is_set() and "access_token" not in result:
             raise AuthError("device code sign-in cancelled")
         return result
@@ -585,11 +618,25 @@ class UserProvider(CachingProvider):
 class ChainProvider:
     """Tries credentials in order until one yields a token, then sticks with that one."""
 
-    def __init__(self, steps: list[tuple[str, Callable[[], TokenProvider]]]) -> None:
+    def __init__(
+        self,
+        steps: list[tuple[str, Callable[[], TokenProvider]]],
+        *,
+        device_code_relay: DeviceCodeRelay | None = None,
+    ) -> None:
         self._steps = steps
         self.chosen: TokenProvider | None = None
         self.chosen_name: str | None = None
         self.skipped: list[str] = []
+        self.device_code_relay = device_code_relay or DeviceCodeRelay()
+        self._trying: TokenProvider | None = None
+
+    def cancel(self) -> None:
+        """Stop an interactive sign-in that is waiting for the user."""
+        current = self._trying or self.chosen
+        cancel = getattr(current, "cancel", None)
+        if callable(cancel):
+            cancel()
 
     @property
     def identity(self) -> str:
@@ -602,11 +649,14 @@ class ChainProvider:
         for name, factory in self._steps:
             try:
                 provider = factory()
+                self._trying = provider
                 token = await provider.get_token(force_refresh=force_refresh)
             except CredentialUnavailableError as exc:
                 log.info("auth: %s unavailable: %s", name, exc)
                 reasons.append(f"{name}: {exc}")
                 continue
+            finally:
+                self._trying = None
             self.chosen, self.chosen_name, self.skipped = provider, name, reasons
             return token
         raise CredentialUnavailableError("no credential worked; " + "; ".join(reasons))
@@ -649,6 +699,7 @@ def build_token_provider(
     env: Mapping[str, str] = os.environ if environ is None else environ
     if mode == "none":
         return NoAuth()
+    relay = DeviceCodeRelay(on_device_code)
     persist = bool(_setting(settings, "persist_token_cache", True))
     lazy_store: list[TokenCacheStore] = [store] if store is not None else []
     lazy_http: list[MsalHttpClient] = [http_client] if http_client is not None else []
@@ -698,7 +749,7 @@ def build_token_provider(
                 store=get_store(),
                 http_client=get_http(),
                 interactive=interactive,
-                on_device_code=on_device_code,
+                on_device_code=relay,
                 clock=clock,
             )
 
@@ -727,7 +778,7 @@ def build_token_provider(
         ("token cache", make_user(None)),
         (preference, make_user(preference)),
     ]
-    return ChainProvider(steps)
+    return ChainProvider(steps, device_code_relay=relay)
 
 
 def describe_provider(provider: TokenProvider) -> str:

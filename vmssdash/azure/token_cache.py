@@ -81,7 +81,8 @@ class TokenCacheStore:
             f"token cache is not encrypted (no OS keyring available); "
             f"stored at {self.path} readable only by you"
         )
-        log.warning("%s", self.warning)
+        # Say it loudly once, when the file is first created; the UI shows ``status``.
+        log.log(logging.INFO if self.path.exists() else logging.WARNING, "%s", self.warning)
         self._load_plain()
 
     def _try_encrypted(self) -> msal.SerializableTokenCache | None:

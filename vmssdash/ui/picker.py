@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from vmssdash import paths
 from vmssdash.azure.scaleset import list_scale_sets, list_subscriptions
+from vmssdash.ui.signin import attach_device_code_prompts
 
 STATE_NAME = "picker.json"
 
@@ -321,13 +322,19 @@ class PickerApp(App[str | None]):
         self._make_client = make_client
         self._screen_kwargs = screen_kwargs
         self._client: Any = None
+        self._detach: Callable[[], None] = lambda: None
 
     async def on_mount(self) -> None:
         self._client = self._make_client()
         await self._client.__aenter__()
+        # Listing may need a sign-in: show a device code here, not on the hidden terminal.
+        self._detach = attach_device_code_prompts(
+            self, getattr(self._client, "token_provider", None)
+        )
         self.push_screen(PickerScreen(self._client, **self._screen_kwargs), callback=self.exit)
 
     async def on_unmount(self) -> None:
+        self._detach()
         if self._client is not None:
             await self._client.__aexit__(None, None, None)
 
