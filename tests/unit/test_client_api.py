@@ -9,6 +9,7 @@ import pytest
 
 from tests.unit.test_client__fakes import BASE, ENDPOINT, SUB, FakeArm, arm_error, js, make_client
 from vmssdash.azure import versions
+from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ConflictError, NotFoundError
 from vmssdash.azure.events import ClientEvent
 from vmssdash.azure.scaleset import (
@@ -292,3 +293,15 @@ async def test_rolling_upgrade_latest_and_image_versions() -> None:
     assert latest.properties.running_status is not None
     assert latest.properties.running_status.code == "RollingForward"
     assert versions_ == ["24.04.202609020", "24.04.202610010", "24.04.202610010-bad"]
+
+
+async def test_client_for_cloud_uses_its_arm_endpoint() -> None:
+    from vmssdash.azure.clouds import get_cloud
+
+    cloud = get_cloud("AzureChinaCloud")
+    async with ArmClient.for_cloud(cloud, read_only=True) as client:
+        assert client.endpoint == cloud.arm_endpoint.rstrip("/")
+        assert client.read_only
+        assert str(client.url_for(BASE)).startswith(
+            cloud.arm_endpoint.rstrip("/") + "/subscriptions/"
+        )

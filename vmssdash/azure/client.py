@@ -19,7 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 import pydantic_core
@@ -48,6 +48,9 @@ from vmssdash.azure.retry import (
 from vmssdash.azure.throttle import ThrottleBudget
 from vmssdash.azure.tokens import NoAuth, TokenProvider
 from vmssdash.azure.transport import SAFE_METHODS, GuardTransport
+
+if TYPE_CHECKING:
+    from vmssdash.azure.clouds import Cloud
 
 Sleep = Callable[[float], Awaitable[None]]
 #: Standard-library logging of each exchange (redacted URL, no headers, no bodies).
@@ -133,6 +136,11 @@ class ArmClient:
             follow_redirects=False,
         )
         self._log = HttpDebugLog(debug_log) if debug_log else None
+
+    @classmethod
+    def for_cloud(cls, cloud: Cloud, **kwargs: Any) -> Self:
+        """A client for a cloud's ARM endpoint (public, China, US Gov, or a custom one)."""
+        return cls(cloud.arm_endpoint, **kwargs)
 
     # ------------------------------------------------------------------ lifecycle
 
