@@ -30,7 +30,8 @@ from vmssdash.core.state import VmInfo, VmState
 from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.extensions import ActionSpec, Extension, discover_extensions
 from vmssdash.ui.filtering import parse_filter
-from vmssdash.ui.heatmap import Heatmap
+from vmssdash.ui.heatmap import Heatmap, state_class
+from vmssdash.ui.help import HelpScreen
 from vmssdash.ui.messages import (
     ClientEventReceived,
     CursorMoved,
@@ -430,7 +431,7 @@ class VmssDashApp(App[None]):
         box = self.query_one("#filter", FilterInput)
         if not event.value:
             self.apply_filter("")
-            box.remove_class("-shown")
+        box.remove_class("-shown")  # the header keeps showing an active filter
         self.heatmap.focus()
 
     def apply_filter(self, text: str) -> bool:
@@ -449,10 +450,19 @@ class VmssDashApp(App[None]):
         return True
 
     def action_help(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        """Keys as currently mapped (focused chain), the glyph legend, the filter syntax."""
+        seen: dict[str, list[str]] = {}
+        for key, active in self.active_bindings.items():
+            binding = active.binding
+            if not binding.description or not active.enabled:
+                continue
+            seen.setdefault(binding.description, []).append(self.get_key_display(binding) or key)
+        keys = [(", ".join(dict.fromkeys(k)), what) for what, k in seen.items()]
+        heatmap = self.heatmap
+        styles = {
+            s: heatmap.get_component_rich_style(state_class(s), partial=True) for s in VmState
+        }
+        self.push_screen(HelpScreen(keys, styles))
 
     def action_ext(self, spec_id: str) -> None:
         spec = self._ext_actions.get(spec_id)

@@ -101,6 +101,7 @@ class Heatmap(ScrollView, can_focus=True):
         self._group_offset: list[int] = []
         self._label_w = 0
         self._per_line = 1
+        self._several_pgs = False
         self._layout_width = -1
         self._cache: dict[int, Strip] = {}
         self._styles: dict[str, Style] = {}
@@ -279,19 +280,27 @@ class Heatmap(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width if self.is_mounted else 0
         return width or 80
 
+    def _row_name(self, group: Group) -> str:
+        """The row name; the placement group is in the heading line above, not repeated."""
+        if group.placement_group and self._several_pgs:
+            prefix = group.placement_group[:8] + " "
+            if group.label.startswith(prefix):
+                return group.label[len(prefix) :]
+        return group.label
+
     def _label_text(self, group: Group) -> str:
         done = sum(1 for vm in group.vms if vm.latest_model is not False)
         digits = len(str(max((len(g.vms) for g in self._groups), default=1)))
-        name_w = max((len(g.label) for g in self._groups), default=4)
-        return f"{group.label:<{name_w}} {done:>{digits}}/{len(group.vms):<{digits}} "
+        name_w = max((len(self._row_name(g)) for g in self._groups), default=4)
+        return f"{self._row_name(group):<{name_w}} {done:>{digits}}/{len(group.vms):<{digits}} "
 
     def _relayout(self) -> None:
         width = self._width()
         self._layout_width = width
         groups = self._groups
+        several_pgs = self._several_pgs = len({g.placement_group for g in groups}) > 1
         self._label_w = max((len(self._label_text(g)) for g in groups), default=0)
         self._per_line = max(1, (width - self._label_w) // CELL_W)
-        several_pgs = len({g.placement_group for g in groups}) > 1
         lines: list[_Line] = []
         order: list[VmInfo] = []
         where: list[tuple[int, int]] = []

@@ -35,23 +35,36 @@ class _StateStyled(Widget):
 
 
 def counts_text(
-    counts: Counter[VmState], styler: _StateStyled, *, zeros: bool, labels: bool = True
+    counts: Counter[VmState],
+    styler: _StateStyled,
+    *,
+    zeros: bool,
+    labels: bool = True,
+    width: int | None = None,
 ) -> Text:
+    """Glyph (+ label) + count per state; with ``width``, breaks lines between entries only."""
     text = Text()
     muted = styler.get_component_rich_style("pane--muted", partial=True)
+    line_len = 0
     for state in VmState:
         n = counts.get(state, 0)
         if not n and not zeros:
             continue
-        if text:
-            text.append("  " if labels else " ")
-        text.append(state.glyph, styler.state_style(state))
+        entry = Text()
+        entry.append(state.glyph, styler.state_style(state))
         if labels:
-            # No-break spaces keep one entry together when the legend wraps.
-            entry = f"\u00a0{state.label}\u00a0{n}".replace(" ", "\u00a0")
-            text.append(entry, muted if not n else Style())
+            entry.append(f" {state.label} {n}", muted if not n else Style())
         else:
-            text.append(str(n))
+            entry.append(str(n))
+        sep = "  " if labels else " "
+        if line_len and width is not None and line_len + len(sep) + entry.cell_len > width:
+            text.append("\n")
+            line_len = 0
+        elif line_len:
+            text.append(sep)
+            line_len += len(sep)
+        text.append_text(entry)
+        line_len += entry.cell_len
     return text
 
 
@@ -145,11 +158,11 @@ class Legend(_StateStyled):
 
     def render(self) -> Text:
         """All states when two lines hold them; otherwise only the states present."""
-        full = counts_text(self.counts, self, zeros=True)
         width = max(1, self.content_region.width or 80)
-        if full.cell_len <= width * 2 - 8:
+        full = counts_text(self.counts, self, zeros=True, width=width)
+        if len(full.plain.splitlines()) <= 2:
             return full
-        return counts_text(self.counts, self, zeros=False)
+        return counts_text(self.counts, self, zeros=False, width=width)
 
 
 def _yes_no(value: bool | None) -> str:
