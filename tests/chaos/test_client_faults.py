@@ -12,6 +12,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.plugins.sim import SimHandle
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmConnectionError, ArmError, ConflictError
@@ -96,8 +98,9 @@ async def _dispatch(api: ScaleSetApi, ids: list[str], sim: SimHandle) -> Operati
     raise AssertionError("could not dispatch the upgrade")
 
 
-async def test_manual_upgrade_under_faults(make_sim: Callable[..., SimHandle]) -> None:
-    sim = make_sim("large", faults=FAULTS, seed=11)
+@pytest.mark.parametrize("faults", [FAULTS, FAULTS + ",reset=0.03"], ids=["5xx", "5xx+resets"])
+async def test_manual_upgrade_under_faults(make_sim: Callable[..., SimHandle], faults: str) -> None:
+    sim = make_sim("large", faults=faults, seed=11)
     time, events = SimTime(sim), list[ClientEvent]()
     async with client_for(sim, time, events) as client:
         api = ScaleSetApi(client, sim.resource_id("vmss-large"))
