@@ -58,6 +58,9 @@ def test_parse_resource_id_accepts_variants() -> None:
         == "vmss-web"
     )
     assert rid.path == BASE
+    portal = f"https://portal.azure.com/#@contoso.onmicrosoft.com/resource{BASE}/overview"
+    assert parse_resource_id(portal) == rid
+    assert parse_resource_id(f"https://portal.azure.com/#@t/resource{BASE}") == rid
 
 
 @pytest.mark.parametrize(

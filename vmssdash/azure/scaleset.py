@@ -43,6 +43,8 @@ _RID = re.compile(
     re.IGNORECASE,
 )
 
+_RID_PREFIX = re.compile(_RID.pattern.removesuffix("/?$") + r"(?:/[^/]*)?$", re.IGNORECASE)
+
 _VM_LIST = TypeAdapter(list[ScaleSetVM])
 _SS_LIST = TypeAdapter(list[ScaleSet])
 
@@ -70,16 +72,18 @@ def parse_resource_id(rid: str) -> ResourceId:
     """Parse ``/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/
     virtualMachineScaleSets/<name>`` (case-insensitive; a full portal/ARM URL works too)."""
     text = (rid or "").strip()
-    if "://" in text:
-        text = "/" + text.split("://", 1)[1].split("/", 1)[-1]
-    text = text.split("?", 1)[0]
-    if "#@" in text:  # portal URLs: https://portal.azure.com/#@tenant/resource/subscriptions/...
-        text = text[text.index("/subscriptions/") :] if "/subscriptions/" in text else text
-    if "/subscriptions/" in text and not text.lower().startswith(
-        ("/subscriptions/", "subscriptions/")
-    ):
-        text = text[text.lower().index("/subscriptions/") :]
+    is_url = "://" in text
+    if is_url:
+        # ARM URL (…/subscriptions/…?api-version=…) or portal URL
+        # (https://portal.azure.com/#@tenant/resource/subscriptions/…/overview).
+        text = text.split("://", 1)[1]
+        if "#" not in text:
+            text = text.split("?", 1)[0]
+        lower = text.lower()
+        text = text[lower.index("/subscriptions/") :] if "/subscriptions/" in lower else ""
     match = _RID.match(text)
+    if match is None and is_url:
+        match = _RID_PREFIX.match(text)  # a portal blade suffix (/overview, /instances)
     if not match:
         raise ValueError(
             f"not a VM scale set resource id: {rid!r}; expected /subscriptions/<id>/"
