@@ -149,7 +149,9 @@ def test_manual_upgrade_lro_on_the_wire(make_sim: Callable[..., SimHandle]) -> N
         assert "retry-after" not in r.headers
         status_url = r.headers["azure-asyncoperation"]
         monitor_url = r.headers["location"]
-        assert status_url.startswith(sim.base_url) and status_url.endswith("?api-version=2026-04-01")
+        assert status_url.startswith(sim.base_url) and status_url.endswith(
+            "?api-version=2026-04-01"
+        )
         assert monitor_url.endswith("?monitor=true&api-version=2026-04-01")
         status = OperationStatus.model_validate(c.get(status_url).json())
         assert status.status == "InProgress" and status.start_time and status.end_time is None
@@ -167,18 +169,20 @@ def test_manual_upgrade_lro_on_the_wire(make_sim: Callable[..., SimHandle]) -> N
         done = c.get(monitor_url)
         assert done.status_code == 200 and done.content == b""
         for iid in stale:
-            vm = ScaleSetVM.from_json(
+            got = ScaleSetVM.from_json(
                 c.get(
                     f"{WEB}/virtualMachines/{iid}", params={**API, "$expand": "instanceView"}
                 ).json()
             )
-            assert vm.properties.latest_model_applied is True
-            assert vm.properties.provisioning_state == "Succeeded"
-            ref = vm.properties.storage_profile.image_reference  # type: ignore[union-attr]
+            assert got.properties.latest_model_applied is True
+            assert got.properties.provisioning_state == "Succeeded"
+            storage = got.properties.storage_profile
+            ref = storage.image_reference if storage else None
             assert ref is not None and ref.exact_version == "24.04.202610010"
-            view = vm.properties.instance_view
+            view = got.properties.instance_view
             assert view is not None and view.vm_health is not None
-            assert view.vm_health.status.code == "HealthState/healthy"  # type: ignore[union-attr]
+            assert view.vm_health.status is not None
+            assert view.vm_health.status.code == "HealthState/healthy"
 
 
 def test_manual_upgrade_bad_instance_id_is_400(client: httpx.Client) -> None:

@@ -752,8 +752,9 @@ async def arm_endpoint(request: Request) -> Response:
             if fault is not None:
                 retry_after = float(sim.injector.config.retry_after)
                 raise _injected(fault, retry_after)
+            subscription = low[1] if len(low) > 1 else "tenant"
             decision = sim.throttle.charge(
-                low[1], route.op_class, _bucket(method), world.now, world.clock.epoch
+                subscription, route.op_class, _bucket(method), world.now, world.clock.epoch
             )
             rate_headers = decision.headers
             if decision.error is not None:

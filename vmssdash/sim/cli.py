@@ -8,6 +8,7 @@ goes to stderr.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     for vmss in world.scale_sets.values():  # scenario order: the main set first
         print(vmss.id, flush=True)
     server = make_server(app, ssl_certfile=certfile, ssl_keyfile=keyfile, log_level=args.log_level)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; make that an
+    # orderly exit 0 instead of death by signal.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
@@ -124,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sock.close()
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

@@ -596,7 +596,15 @@ class World:
 
         if kind in ("upgrade", "reimage", "reimageall"):
             total = t.upgrade * self._jitter()
-            if kind == "upgrade" and vm.applied_gen == gen and vm.provisioning == "Succeeded":
+            target = self.catalog.resolve(
+                vmss.location, vmss.profiles[gen].get("storageProfile", {}).get("imageReference")
+            )
+            if (
+                kind == "upgrade"
+                and vm.applied_gen == gen
+                and vm.exact_version == target
+                and vm.provisioning == "Succeeded"
+            ):
                 total = t.noop * self._jitter()
             was_off = vm.power in ("deallocated", "stopped")
             if was_off:
