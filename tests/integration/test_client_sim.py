@@ -75,6 +75,13 @@ async def test_list_get_and_page(make_sim: Callable[..., SimHandle]) -> None:
         pages: list[int] = []
         vms = await api.list_vms(on_page=lambda p: pages.append(len(p)))
         sets = await list_scale_sets(client, api.resource_id.subscription, "vmssdash-demo")
+        stale = await api.list_vms(filter="properties/latestModelApplied eq false")
+        powered = await api.list_vms(
+            filter="startswith(instanceView/statuses/code, 'PowerState') eq true"
+        )
+    expected_stale = {vm.instance_id for vm in vms if vm.properties.latest_model_applied is False}
+    assert expected_stale and {vm.instance_id for vm in stale} == expected_stale
+    assert len(powered) == 40
     assert ss.name == "vmss-web" and ss.etag
     assert len(vms) == 40 == sum(pages) and len(pages) == 6
     assert len({vm.instance_id for vm in vms}) == 40
