@@ -22,7 +22,7 @@ from vmssdash.azure.errors import (
     ReadOnlyError,
 )
 from vmssdash.azure.events import ClientEvent
-from vmssdash.azure.scaleset import ScaleSetApi, list_scale_sets
+from vmssdash.azure.scaleset import ScaleSetApi, list_scale_sets, list_subscriptions
 
 NEW_VERSION = "24.04.202612010"
 
@@ -227,3 +227,11 @@ async def test_rolling_upgrade_start_status_and_cancel(make_sim: Callable[..., S
         after = await api.rolling_upgrade_latest()
         assert after.properties.running_status is not None
         assert after.properties.running_status.code in ("Cancelled", "Completed")
+
+
+async def test_list_subscriptions(make_sim: Callable[..., SimHandle]) -> None:
+    sim = make_sim("small")
+    async with client_for(sim) as client:
+        subs = await list_subscriptions(client)
+    assert [s.subscription_id for s in subs] == ["00000000-0000-0000-0000-000000000000"]
+    assert subs[0].display_name
