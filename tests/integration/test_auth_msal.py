@@ -8,6 +8,7 @@ early renewal before expiry, and the cache file's permissions.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import stat
 from collections.abc import Iterator
@@ -81,6 +82,37 @@ async def test_client_secret_token_then_cache_then_forced_refresh(
     assert fresh != token
     assert authority.entra.state.count(grant_type="client_credentials") == 2
     assert guard.refused == []
+
+
+async def test_nothing_secret_reaches_the_logs(
+    authority: RunningAuthority,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    _sp_env(monkeypatch, AZURE_CLIENT_SECRET=SECRET)
+    http, _ = msal_http_client(authority.ca_file)
+    provider = build_token_provider(
+        "env", authority.cloud(), None, http_client=http, store=TokenCacheStore(tmp_path / "c")
+    )
+    token = await provider.get_token()
+    await provider.get_token(force_refresh=True)
+    prompts: list[DeviceCodePrompt] = []
+    user = build_token_provider(
+        "device-code",
+        authority.cloud(),
+        None,
+        on_device_code=prompts.append,
+        http_client=http,
+        store=TokenCacheStore(tmp_path / "u"),
+    )
+    user_token = await user.get_token()
+    assert caplog.records  # logging was on
+    text = caplog.text
+    for secret in (SECRET, token, user_token, prompts[0].user_code):
+        assert secret not in text
+    assert not [r for r in caplog.records if r.name.startswith("msal") and r.levelno < logging.INFO]
 
 
 async def test_wrong_secret_is_one_clear_line_without_the_secret(

@@ -32,6 +32,10 @@ from vmssdash.azure.token_cache import TokenCacheStore
 from vmssdash.azure.tokens import NoAuth, TokenProvider
 
 log = logging.getLogger(__name__)
+# msal's DEBUG records include the device code unmasked; never let them through.
+_msal_log = logging.getLogger("msal")
+if _msal_log.level < logging.INFO:
+    _msal_log.setLevel(logging.INFO)
 
 REFRESH_MARGIN_SECONDS = 300.0
 DISABLE_MI_ENV = "VMSSDASH_DISABLE_MANAGED_IDENTITY"
