@@ -9,6 +9,7 @@ single ``dispatch_upgrade`` method, which issue 6 replaces with the orchestrator
 from __future__ import annotations
 
 import inspect
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -121,6 +122,7 @@ class VmssDashApp(App[None]):
         self._polling = False
         self._poll_timer: Timer | None = None
         self._header_key: tuple[object, ...] | None = None
+        self._lro_status: dict[str, str] = {}
         self.extensions = list(discover_extensions() if extensions is None else extensions)
         self._ext_actions: dict[str, ActionSpec] = {}
         for ext in self.extensions:
@@ -223,13 +225,19 @@ class VmssDashApp(App[None]):
 
     @on(ClientEventReceived)
     def _client_event(self, message: ClientEventReceived) -> None:
+        """Log changes, retries, throttling, errors; an operation only when its status moves."""
         event = message.event
         if event.kind == "request" and (event.method or "GET").upper() == "GET":
             return
-        text = f"{event.kind}: {event.message}"
+        if event.kind == "lro":
+            key = event.url or ""
+            if self._lro_status.get(key) == event.message:
+                return
+            self._lro_status[key] = event.message
+        text = f"{event.kind}: {_short_paths(event.message)}"
         if event.wait:
             text += f" (waiting {event.wait:.1f} s)"
-        if event.request_id:
+        if event.request_id and event.kind in ("error", "retry", "throttle"):
             text += f" [request {event.request_id}]"
         self.log_activity(text)
 
@@ -620,6 +628,18 @@ class VmssDashApp(App[None]):
         )
         self._update_header()
         self._start_poll()
+
+
+_ARM_PREFIX = re.compile(
+    r"/subscriptions/[^/\s]+/resourceGroups/[^/\s]+/providers/Microsoft\.Compute/"
+    r"virtualMachineScaleSets/",
+    re.IGNORECASE,
+)
+
+
+def _short_paths(text: str) -> str:
+    """Scale-set paths are long and the same on every line: keep only what follows."""
+    return _ARM_PREFIX.sub("…/", text)
 
 
 def _ordered(counts: Counter[VmState]) -> list[tuple[VmState, int]]:
