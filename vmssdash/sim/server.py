@@ -84,7 +84,11 @@ class RunningServer:
             return
         self._stopped = True
         self.server.should_exit = True
-        self.thread.join(timeout)
+        self.thread.join(min(timeout, 0.5))
+        if self.thread.is_alive():
+            # A client still holds a connection mid-request: don't wait for it.
+            self.server.force_exit = True
+            self.thread.join(timeout)
         self.sock.close()
 
     def __enter__(self) -> RunningServer:
