@@ -154,10 +154,6 @@ def describe_error(exc: BaseException) -> str:
     """One human line for any expected failure (no traceback)."""
     from vmssdash.azure import errors
 
-    if isinstance(exc, errors.ArmConnectionError):
-        return f"cannot reach the endpoint: {exc}"
-    if isinstance(exc, errors.NotFoundError):
-        return f"not found: {exc}"
     if isinstance(exc, errors.AuthFailedError):
         return f"authentication failed: {exc}"
     if isinstance(exc, errors.ArmError):
@@ -200,6 +196,7 @@ def _build_client(
     read_only: bool,
     verify: bool | str = True,
     debug_log: str | None = None,
+    retry: Any = None,
 ) -> Any:
     from vmssdash.azure.client import ArmClient
 
@@ -210,14 +207,24 @@ def _build_client(
     }
     if debug_log:
         kwargs["debug_log"] = debug_log
-    return ArmClient(endpoint, **kwargs)
+    if retry is not None:
+        kwargs["retry"] = retry
+    try:
+        return ArmClient(endpoint, **kwargs)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
 
 
-async def _preflight(make_client: Callable[[], Any], resource_id: str) -> None:
-    """Load the scale set once before the TUI starts, so a wrong target fails clearly."""
+async def _preflight(make_client: Callable[..., Any], resource_id: str) -> None:
+    """Load the scale set once before the TUI starts, so a wrong target fails clearly.
+
+    It retries less than the dashboard does: a mistyped endpoint should fail in seconds,
+    while a live dashboard should ride out a minute of flaky network.
+    """
+    from vmssdash.azure.retry import RetryPolicy
     from vmssdash.azure.scaleset import ScaleSetApi
 
-    async with make_client() as client:
+    async with make_client(retry=RetryPolicy(max_attempts=3, backoff_cap=2.0)) as client:
         await ScaleSetApi(client, resource_id).get()
 
 
@@ -234,9 +241,14 @@ def run_dashboard(
 ) -> int:
     from vmssdash.azure.scaleset import ScaleSetApi
 
-    def make_client() -> Any:
+    def make_client(retry: Any = None) -> Any:
         return _build_client(
-            endpoint, token_provider, read_only=read_only, verify=verify, debug_log=debug_log
+            endpoint,
+            token_provider,
+            read_only=read_only,
+            verify=verify,
+            debug_log=debug_log,
+            retry=retry,
         )
 
     if resource_id is None:
