@@ -68,6 +68,12 @@ def build_parser(prog: str = "vmssdash sim") -> argparse.ArgumentParser:
         help="multiply every throttling limit (e.g. 0.05 to meet 429s quickly)",
     )
     parser.add_argument("--no-throttle", action="store_true", help="never throttle")
+    parser.add_argument(
+        "--lro-retry-after",
+        type=int,
+        default=None,
+        help="send Retry-After: N on LRO 202s (off by default, as on the real wire)",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
     return parser
 
@@ -87,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             page_size=args.page_size,
             manual_clock=args.manual_clock,
             throttle=ThrottleConfig(enabled=not args.no_throttle, scale=args.throttle_scale),
+            retry_after_202=args.lro_retry_after,
         )
     except ValueError as exc:
         print(f"vmssdash sim: {exc}", file=sys.stderr)
