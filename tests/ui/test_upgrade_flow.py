@@ -44,7 +44,7 @@ def rid(name: str) -> str:
 
 @asynccontextmanager
 async def story_app(
-    tmp_path: Path, *, read_only: bool = False
+    tmp_path: Path, *, read_only: bool = False, name: str = "vmss-web"
 ) -> AsyncIterator[tuple[VmssDashApp, Any]]:
     sim_app = create_app("demo", manual_clock=True, seed=0, faults="off")
     world = sim_app.state.world
@@ -64,7 +64,7 @@ async def story_app(
             read_only=read_only,
         )
         app = VmssDashApp(
-            ScaleSetApi(client, rid("vmss-web")),
+            ScaleSetApi(client, rid(name)),
             read_only=read_only,
             journal_dir=tmp_path / "journal",
             timestamp=lambda: "12:00:00",
