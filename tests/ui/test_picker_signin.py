@@ -64,6 +64,15 @@ def _provider(entra: FakeEntra, mode: str = "device-code") -> Any:
     )
 
 
+def _prompt_ready(app: App[None]) -> bool:
+    screen = app.screen
+    return (
+        isinstance(screen, DeviceCodeScreen)
+        and bool(screen.query("#signin-cancel"))
+        and screen.focused is not None
+    )
+
+
 async def _wait(pilot: Any, condition: Any, what: str) -> None:
     for _ in range(600):
         if condition():
@@ -79,16 +88,18 @@ async def test_prompt_shows_code_and_url_then_closes_on_success(
     monkeypatch.setenv("PATH", str(tmp_path))  # no az: auto falls through to sign-in
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    entra = FakeEntra(pending_polls=1)
+    entra = FakeEntra(pending_polls=10**6)  # pending until the test approves
     app = SignInApp(_provider(entra, mode))
     async with app.run_test(size=(100, 30)) as pilot:
-        await _wait(pilot, lambda: isinstance(app.screen, DeviceCodeScreen), "prompt")
+        await _wait(pilot, lambda: _prompt_ready(app), "prompt")
         screen = app.screen
         assert isinstance(screen, DeviceCodeScreen)
         code = str(screen.query_one("#signin-code", Static).render())
         assert code == screen.prompt.user_code and len(code) == 9
         uri = str(screen.query_one("#signin-uri", Static).render())
         assert "https://login.fake.test/organizations/devicelogin" in uri
+        assert app.outcome is None
+        assert entra.approve_all() == 1
         await _wait(pilot, lambda: app.outcome is not None, "token")
         await _wait(pilot, lambda: not isinstance(app.screen, DeviceCodeScreen), "close")
     assert isinstance(app.outcome, str)
@@ -100,7 +111,7 @@ async def test_cancel_stops_the_sign_in() -> None:
     entra = FakeEntra(pending_polls=10**6)
     app = SignInApp(_provider(entra))
     async with app.run_test(size=(100, 30)) as pilot:
-        await _wait(pilot, lambda: isinstance(app.screen, DeviceCodeScreen), "prompt")
+        await _wait(pilot, lambda: _prompt_ready(app), "prompt")
         await pilot.press("enter")  # Cancel has the focus
         await _wait(pilot, lambda: app.outcome is not None, "cancellation")
         assert not isinstance(app.screen, DeviceCodeScreen)

@@ -109,6 +109,13 @@ class FakeEntra:
         self.state = EntraState()
         self._lock = threading.Lock()
 
+    def approve_all(self) -> int:
+        """Let every waiting device code succeed on its next poll (tests pace sign-in)."""
+        with self._lock:
+            for entry in self.state.device_codes.values():
+                entry.pending_left = 0
+            return len(self.state.device_codes)
+
     # ------------------------------------------------------------------ helpers
 
     def _tenant_id(self, tenant: str) -> str:

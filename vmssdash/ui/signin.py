@@ -32,6 +32,7 @@ class DeviceCodeScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel sign-in", id="signin.cancel"),
     ]
+    AUTO_FOCUS = "#signin-cancel"
 
     def __init__(self, prompt: DeviceCodePrompt, on_cancel: Callable[[], None]) -> None:
         super().__init__()
@@ -47,9 +48,6 @@ class DeviceCodeScreen(ModalScreen[None]):
             yield Static(self.prompt.user_code, id="signin-code")
             yield Static(self.prompt.message, id="signin-message")
             yield Button("Cancel", id="signin-cancel", variant="default")
-
-    def on_mount(self) -> None:
-        self.query_one("#signin-cancel", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "signin-cancel":
