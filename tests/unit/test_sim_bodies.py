@@ -171,3 +171,38 @@ async def test_lro_retry_after_is_off_by_default_and_configurable() -> None:
             r = await c.post(f"{RG}/vmss-small/restart", params=API)
         assert r.status_code == 202
         assert r.headers.get("retry-after") == expected
+
+
+async def test_require_auth_answers_401_like_arm() -> None:
+    import base64
+    import json
+    import time
+
+    def jwt(exp: float) -> str:
+        payload = base64.urlsafe_b64encode(json.dumps({"exp": exp}).encode()).decode().rstrip("=")
+        return f"eyJhbGciOiJub25lIn0.{payload}."
+
+    app = create_app("small", manual_clock=True, require_auth=True)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sim.test"
+    ) as c:
+        missing = await c.get(f"{RG}/vmss-small", params=API)
+        assert missing.status_code == 401
+        assert ArmErrorBody.model_validate(missing.json()).error.code == "AuthenticationFailed"
+        assert missing.headers["www-authenticate"].startswith("Bearer authorization_uri=")
+        assert "retry-after" not in missing.headers
+        garbage = await c.get(f"{RG}/vmss-small", params=API, headers={"Authorization": "Bearer x"})
+        assert garbage.json()["error"]["code"] == "InvalidAuthenticationToken"
+        expired = await c.get(
+            f"{RG}/vmss-small",
+            params=API,
+            headers={"Authorization": f"Bearer {jwt(time.time() - 60)}"},
+        )
+        assert expired.json()["error"]["code"] == "ExpiredAuthenticationToken"
+        ok = await c.get(
+            f"{RG}/vmss-small",
+            params=API,
+            headers={"Authorization": f"Bearer {jwt(time.time() + 600)}"},
+        )
+        assert ok.status_code == 200
+        assert (await c.get("/_sim/health")).status_code == 200

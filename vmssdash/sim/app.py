@@ -30,6 +30,7 @@ import logging
 import math
 import random
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ class Sim:
     retry_after_202: int | None
     ids: random.Random
     vm_cache: render.VmJsonCache
+    require_auth: bool = False
 
 
 @dataclass
@@ -741,6 +743,8 @@ async def arm_endpoint(request: Request) -> Response:
         retry_after: float | None = None
         rate_headers: list[tuple[str, str]] = []
         try:
+            if sim.require_auth:
+                _check_auth(headers.get("authorization"), base)
             route = resolve(method, low)
             if route is None:
                 raise _no_route(method, low, query)
@@ -786,6 +790,52 @@ async def arm_endpoint(request: Request) -> Response:
                 f"'{world.datetime().strftime('%Y%m%dT%H%M%SZ')}'.",
             )
             return _build_response(_error_result(bug), common)
+
+
+def _auth_error(code: str, message: str, base: str, description: str) -> SimError:
+    challenge = (
+        f'Bearer authorization_uri="{base}/common", error="invalid_token", '
+        f'error_description="{description}"'
+    )
+    return SimError(401, code, message, headers={"WWW-Authenticate": challenge})
+
+
+def _check_auth(header: str | None, base: str) -> None:
+    """ARM's front door: a bearer token must be present, well formed and unexpired.
+
+    The signature is not checked (the fake Entra authority signs nothing)."""
+    if not header:
+        raise _auth_error(
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.",
+            base,
+            "The authentication failed because of missing 'Authorization' header.",
+        )
+    scheme, _, token = header.partition(" ")
+    parts = token.strip().split(".")
+    claims: Any = None
+    if scheme.lower() == "bearer" and len(parts) == 3:
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        except (ValueError, binascii.Error):
+            claims = None
+    if not isinstance(claims, dict):
+        raise _auth_error(
+            "InvalidAuthenticationToken",
+            "The access token is invalid.",
+            base,
+            "The access token is invalid.",
+        )
+    exp = claims.get("exp")
+    if isinstance(exp, (int, float)) and exp < time.time():
+        raise _auth_error(
+            "ExpiredAuthenticationToken",
+            "The access token expiry UTC time "
+            f"'{time.strftime('%m/%d/%Y %I:%M:%S %p', time.gmtime(exp))}' is earlier than "
+            "current UTC time.",
+            base,
+            "The access token has expired.",
+        )
 
 
 def _no_route(method: str, low: list[str], query: dict[str, str]) -> SimError:
@@ -979,12 +1029,14 @@ def create_app(
     base_url: str | None = None,
     throttle: ThrottleConfig | None = None,
     retry_after_202: int | None = None,
+    require_auth: bool = False,
 ) -> Starlette:
     """A simulator app for ``scenario``; the world is ``app.state.world``.
 
     ``faults`` defaults to the scenario's own (``chaos`` has some); pass ``"off"`` to
     silence them. ``throttle`` overrides the policy limits; ``retry_after_202`` adds a
-    ``Retry-After`` to LRO 202s (off by default, as on the wire).
+    ``Retry-After`` to LRO 202s (off by default, as on the wire); ``require_auth`` makes
+    ARM routes answer 401 without an unexpired bearer JWT (off: ``--auth none`` works).
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r} (known: {', '.join(SCENARIOS)})")
@@ -1011,6 +1063,7 @@ def create_app(
         retry_after_202=retry_after_202,
         ids=random.Random(f"ids-{seed}"),
         vm_cache=render.VmJsonCache(),
+        require_auth=require_auth,
     )
     methods = ["GET", "PUT", "PATCH", "POST", "DELETE"]
     routes: list[BaseRoute] = [

@@ -69,6 +69,11 @@ def build_parser(prog: str = "vmssdash sim") -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-throttle", action="store_true", help="never throttle")
     parser.add_argument(
+        "--require-auth",
+        action="store_true",
+        help="answer 401 to ARM requests without an unexpired bearer JWT",
+    )
+    parser.add_argument(
         "--lro-retry-after",
         type=int,
         default=None,
@@ -94,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             manual_clock=args.manual_clock,
             throttle=ThrottleConfig(enabled=not args.no_throttle, scale=args.throttle_scale),
             retry_after_202=args.lro_retry_after,
+            require_auth=args.require_auth,
         )
     except ValueError as exc:
         print(f"vmssdash sim: {exc}", file=sys.stderr)
