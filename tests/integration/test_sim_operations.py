@@ -303,3 +303,25 @@ def test_cli_prints_resource_ids_and_serves() -> None:
         proc.terminate()
         proc.wait(10)
     assert proc.returncode == 0
+
+
+def test_put_round_trip_of_the_same_model_is_not_a_model_change(
+    make_sim: Callable[..., SimHandle],
+) -> None:
+    sim = make_sim("small")
+    rid = scale_set_id("vmss-small")
+    with httpx.Client(base_url=sim.base_url, trust_env=False) as c:
+        model = c.get(rid, params=API).json()
+        before = {v["instanceId"]: v["properties"]["latestModelApplied"] for v in vm_list(c, rid)}
+        r = c.put(rid, params=API, json=model, headers={"If-Match": model["etag"]})
+        assert r.status_code == 200 and "location" not in r.headers
+        assert r.json()["etag"] != model["etag"]
+        after = {v["instanceId"]: v["properties"]["latestModelApplied"] for v in vm_list(c, rid)}
+        assert after == before
+        sim.advance(10)
+        model["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"][
+            "version"
+        ] = "24.04.202612010"
+        r = c.put(rid, params=API, json=model)
+        assert r.status_code == 200
+        assert not any(v["properties"]["latestModelApplied"] for v in vm_list(c, rid))

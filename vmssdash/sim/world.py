@@ -355,6 +355,22 @@ def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> None:
             target[key] = copy.deepcopy(value)
 
 
+_READ_ONLY = ("provisioningState", "uniqueId", "timeCreated")
+
+
+def writable_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """A model as a client sent it, minus the read-only fields a GET → PUT round trip
+    carries back (they must not count as a model change)."""
+    out = {k: copy.deepcopy(v) for k, v in props.items() if k not in _READ_ONLY}
+    vmp = out.get("virtualMachineProfile")
+    if isinstance(vmp, dict):
+        vmp.pop("timeCreated", None)
+        ref = (vmp.get("storageProfile") or {}).get("imageReference")
+        if isinstance(ref, dict):
+            ref.pop("exactVersion", None)
+    return out
+
+
 def computer_name(prefix: str, instance_id: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
@@ -889,11 +905,7 @@ class World:
         incoming = body.get("properties")
         if incoming is not None and not isinstance(incoming, dict):
             raise invalid_parameter("The value of parameter properties is invalid.", "properties")
-        incoming = {
-            k: v
-            for k, v in (incoming or {}).items()
-            if k not in ("provisioningState", "uniqueId", "timeCreated")
-        }
+        incoming = writable_properties(incoming or {})
         if replace:
             new_props = copy.deepcopy(incoming)
             for key in ("orchestrationMode", "platformFaultDomainCount", "singlePlacementGroup"):
@@ -971,9 +983,7 @@ class World:
         location = body.get("location")
         if not isinstance(location, str) or not location:
             raise invalid_parameter("Required parameter 'location' is missing (null).", "location")
-        props = copy.deepcopy(body.get("properties") or {})
-        for ro in ("provisioningState", "uniqueId", "timeCreated"):
-            props.pop(ro, None)
+        props = writable_properties(body.get("properties") or {})
         if "virtualMachineProfile" not in props:
             raise invalid_parameter(
                 "Required parameter 'virtualMachineProfile' is missing (null).",
