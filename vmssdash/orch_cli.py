@@ -11,17 +11,19 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmError, PreconditionFailedError
+from vmssdash.azure.models import ScaleSet
 from vmssdash.azure.scaleset import ScaleSetApi, parse_resource_id
 from vmssdash.core.events import OrchestratorEvent, RunState, format_seconds
 from vmssdash.core.journal import Replay, default_journal_dir, find_unfinished
 from vmssdash.core.model_edit import ImageKind, ModelEdit
 from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
-from vmssdash.core.plan import BatchSize, Plan, Strategy, build_plan
+from vmssdash.core.plan import BatchSize, Plan, Policy, Strategy, build_plan, parse_duration
 from vmssdash.core.snapshot import ScaleSetSnapshot
 
 EXIT_OK = 0
@@ -50,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", default=None, help="batch size: N VMs or N%% of the set")
     p.add_argument("--instances", default=None, help="comma-separated instance ids (default: all)")
     p.add_argument("--include-deallocated", action="store_true")
+    p.add_argument("--max-unhealthy", type=int, default=None, help="override the policy's %%")
+    p.add_argument(
+        "--max-unhealthy-upgraded", type=int, default=None, help="override the policy's %%"
+    )
+    p.add_argument("--pause", default=None, help="pause between waves, ISO-8601 (e.g. PT30S)")
     p.add_argument("--image-version", default=None, help="first set the platform image version")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--resume", action="store_true", help="resume an unfinished plan for this set")
@@ -182,11 +189,13 @@ async def run(args: argparse.Namespace) -> int:
                 if args.instances
                 else None
             )
+            policy = _policy(scale_set, args)
             plan = build_plan(
                 snapshot,
                 Strategy(args.by),
                 selection=selection,
                 batch=batch,
+                policy=policy,
                 include_deallocated=args.include_deallocated,
                 wave_seconds=args.wave_seconds,
             )
@@ -216,6 +225,24 @@ async def run(args: argparse.Namespace) -> int:
         if result.not_done:
             _print(f"Not upgraded: {', '.join(result.not_done)}")
         return EXIT_OK if result.state is RunState.COMPLETED and not result.failed else EXIT_FAILED
+
+
+def _policy(scale_set: ScaleSet, args: argparse.Namespace) -> Policy:
+    """The scale set's rolling policy, with any command-line overrides."""
+    up = scale_set.properties.upgrade_policy
+    policy = Policy.from_model(up.rolling_upgrade_policy if up else None)
+    changes: dict[str, Any] = {}
+    for name, value in (
+        ("max_unhealthy_percent", args.max_unhealthy),
+        ("max_unhealthy_upgraded_percent", args.max_unhealthy_upgraded),
+    ):
+        if value is not None:
+            if not 0 <= value <= 100:
+                raise UsageError(f"{value} is not a percentage (0-100)")
+            changes[name] = value
+    if args.pause is not None:
+        changes["pause_seconds"] = parse_duration(args.pause)
+    return replace(policy, **changes)
 
 
 def _confirm(prompt: str, expected: str = "y") -> bool:
