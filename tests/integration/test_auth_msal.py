@@ -247,6 +247,7 @@ async def test_cache_mode_without_sign_in_says_how_to_sign_in(
     )
     with pytest.raises(AuthError, match="device-code"):
         await provider.get_token()
+    assert authority.entra.state.requests == []  # an empty cache needs no network at all
 
 
 async def test_token_is_renewed_before_it_expires(

@@ -552,6 +552,13 @@ class UserProvider(CachingProvider):
         self.identity = _identity_from_claims(claims, "user")
 
     def _acquire_blocking(self, force_refresh: bool) -> AccessToken:
+        if self._interactive is None and not any(
+            True for _ in self._store.cache.search(msal.TokenCache.CredentialType.ACCOUNT)
+        ):
+            # Nothing cached: say so without a discovery round-trip to the authority.
+            raise CredentialUnavailableError(
+                "no cached sign-in; use --auth device-code or --auth browser to sign in"
+            )
         app = self._build_app()
         scopes = [self.cloud.arm_scope]
         accounts = self._accounts(app)

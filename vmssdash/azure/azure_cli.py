@@ -92,7 +92,7 @@ def _classify(result: CliResult) -> AzureCliError:
     if result.returncode == 127 or stderr.startswith("'az' is not recognized"):
         return AzureCliError(
             "not-installed",
-            "Azure CLI is not installed (no `az` on PATH); install it or pick --auth",
+            "Azure CLI is not installed (no `az` on PATH); install it or choose another --auth mode",
         )
     if any(code in stderr for code in _EXPIRED_CODES) or (
         "expired" in stderr.lower() and "az login" in stderr
