@@ -399,3 +399,39 @@ def test_os_rolling_upgrade_cancel() -> None:
     with pytest.raises(SimError) as info:
         world.cancel_rolling_upgrade(s)
     assert info.value.status == 409
+
+
+def test_scale_in_preempts_an_upgrade_on_the_victims() -> None:
+    world = make_world("small")
+    s = vmss(world, "vmss-small")
+    patch = {
+        "properties": {
+            "virtualMachineProfile": {
+                "storageProfile": {"imageReference": {"version": "24.04.202612010"}}
+            }
+        }
+    }
+    world.update_model(s, patch, replace=False)
+    tick(world, 5)
+    upgrade = world.start_action(s, "manualupgrade", ["*"], explicit=True)
+    tick(world, 2)
+    world.update_model(s, {"sku": {"capacity": 9}}, replace=False)
+    victim = next(v for v in s.vms.values() if v.provisioning == "Deleting")
+    tick(world, 60)
+    assert victim.instance_id not in s.vms and len(s.vms) == 9
+    assert upgrade.status == "Failed"
+    assert upgrade.error is not None and upgrade.error["code"] == "OperationPreempted"
+    assert world.pending_events == 0
+
+
+def test_deleting_the_scale_set_removes_it_after_its_vms() -> None:
+    world = make_world("small")
+    s = vmss(world, "vmss-small")
+    world.start_action(s, "restart", None, explicit=False)
+    op = world.delete_scale_set(s)
+    assert s.provisioning_state == "Deleting"
+    with pytest.raises(SimError):
+        world.start_action(s, "restart", None, explicit=False)
+    tick(world, 60)
+    assert op.status == "Succeeded"
+    assert s.key not in world.scale_sets

@@ -81,6 +81,7 @@ class Vm:
     protect_from_scale_in: bool = False
     protect_from_scale_set_actions: bool = False
     busy: str | None = None
+    job: int = 0
     rev: int = 0
 
 
@@ -603,7 +604,33 @@ class World:
         ``on_settled`` when its health is known (after the warm-up)."""
         t = self.timings
         vm.busy = kind
+        vm.job += 1
+        token = vm.job
         gen = vmss.model_gen
+
+        def guarded(fn: Callable[[], None], *, final: bool = False) -> Callable[[], None]:
+            """Phases of a job that a newer job (scale-in, scale-set delete) replaced do
+            nothing, except that the replaced operation learns it was pre-empted."""
+
+            def run() -> None:
+                if vm.job == token:
+                    fn()
+                    return
+                if final:
+                    if on_done:
+                        on_done(
+                            vm,
+                            {
+                                "code": "OperationPreempted",
+                                "message": "Operation execution has been preempted by a more "
+                                "recent operation.",
+                                "target": str(vm.instance_id),
+                            },
+                        )
+                    if on_settled:
+                        on_settled(vm, False)
+
+            return run
 
         def done(error: dict[str, Any] | None = None) -> None:
             vm.busy = None
@@ -634,8 +661,8 @@ class World:
                 def starting() -> None:
                     self._touch(vm, power="starting")
 
-                self.schedule(total * 0.15, stopped)
-                self.schedule(total * 0.75, starting)
+                self.schedule(total * 0.15, guarded(stopped))
+                self.schedule(total * 0.75, guarded(starting))
 
             def finish() -> None:
                 profile = vmss.profiles[gen]
@@ -684,7 +711,7 @@ class World:
                 done()
                 self._warm_up(vmss, vm, on_settled)
 
-            self.schedule(total, finish)
+            self.schedule(total, guarded(finish, final=True))
             return
 
         if kind in ("restart", "start"):
@@ -703,13 +730,13 @@ class World:
                 done()
                 self._warm_up(vmss, vm, on_settled)
 
-            self.schedule(duration, started)
+            self.schedule(duration, guarded(started, final=True))
             return
 
         if kind in ("poweroff", "deallocate"):
             final = "stopped" if kind == "poweroff" else "deallocated"
             if vm.power == final or (kind == "poweroff" and vm.power == "deallocated"):
-                self.schedule(t.noop, done)
+                self.schedule(t.noop, guarded(done, final=True))
                 return
             duration = (t.stop if kind == "poweroff" else t.deallocate) * self._jitter()
             self._touch(
@@ -730,7 +757,7 @@ class World:
                 if on_settled:
                     on_settled(vm, False)
 
-            self.schedule(duration, stopped_final)
+            self.schedule(duration, guarded(stopped_final, final=True))
             return
 
         if kind == "delete":
@@ -740,7 +767,7 @@ class World:
                 vmss.vms.pop(vm.instance_id, None)
                 done()
 
-            self.schedule(t.delete * self._jitter(), deleted)
+            self.schedule(t.delete * self._jitter(), guarded(deleted, final=True))
             return
 
         if kind == "create":
@@ -757,7 +784,7 @@ class World:
                 done()
                 self._warm_up(vmss, vm, on_settled)
 
-            self.schedule(t.create * self._jitter(), created)
+            self.schedule(t.create * self._jitter(), guarded(created, final=True))
             return
 
         raise ValueError(f"unknown VM job {kind!r}")
