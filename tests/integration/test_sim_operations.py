@@ -177,6 +177,9 @@ def test_rolling_upgrade_endpoints(make_sim: Callable[..., SimHandle]) -> None:
         assert op.status == "Succeeded"
         again = c.post(f"{ROLLING}/rollingUpgrades/cancel", params=API)
         assert again.status_code == 409 and "retry-after" not in again.headers
+        history = Page.model_validate(c.get(f"{ROLLING}/osUpgradeHistory", params=API).json()).value
+        assert [h["properties"]["runningStatus"]["code"] for h in history] == ["Cancelled"]
+        assert history[0]["properties"]["startedBy"] == "User"
 
 
 def test_image_versions_catalog(client: httpx.Client) -> None:

@@ -447,6 +447,11 @@ def h_rolling_latest(ctx: Ctx) -> Result:
     return Result(200, render.rolling_status(ctx.world, vmss))
 
 
+def h_os_upgrade_history(ctx: Ctx) -> Result:
+    vmss = _scale_set(ctx, sub_resource=True)
+    return _paged(ctx, f"{vmss.id}/osUpgradeHistory", render.os_upgrade_history(ctx.world, vmss))
+
+
 def h_vm_list(ctx: Ctx) -> Result:
     vmss = _scale_set(ctx, sub_resource=True)
     expand = ctx.q("$expand")
@@ -653,6 +658,8 @@ def resolve(method: str, low: list[str]) -> Route_ | None:
             return Route_(h_vmss_instance_view, "vmss_get", True)
         if tail[0] == "virtualmachines" and method == "GET":
             return Route_(h_vm_list, "vm_list", True)
+        if tail[0] == "osupgradehistory" and method == "GET":
+            return Route_(h_os_upgrade_history, "vmss_get", True)
         if method == "POST":
             if tail[0] in VMSS_ACTIONS:
                 return Route_(h_vmss_action, _VMSS_ACTION_CLASS[tail[0]], True)

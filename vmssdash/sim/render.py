@@ -379,6 +379,40 @@ def rolling_status(world: World, vmss: ScaleSet) -> dict[str, Any]:
     }
 
 
+def os_upgrade_history(world: World, vmss: ScaleSet) -> list[dict[str, Any]]:
+    """``osUpgradeHistory``: one entry per rolling upgrade, newest first."""
+    out = []
+    for ru in reversed(vmss.rolling_history):
+        running: dict[str, Any] = {"code": ru.code, "startTime": timestamp(world, ru.start)}
+        if ru.end is not None:
+            running["endTime"] = timestamp(world, ru.end)
+        props: dict[str, Any] = {
+            "runningStatus": running,
+            "progress": {
+                "successfulInstanceCount": ru.successful,
+                "failedInstanceCount": ru.failed,
+                "inProgressInstanceCount": ru.in_progress,
+                "pendingInstanceCount": ru.pending,
+            },
+            "startedBy": ru.started_by,
+            "targetImageReference": dict(ru.target_image),
+            "rollbackInfo": {
+                "successfullyRolledbackInstanceCount": 0,
+                "failedRolledbackInstanceCount": 0,
+            },
+        }
+        if ru.error is not None:
+            props["error"] = ru.error
+        out.append(
+            {
+                "properties": props,
+                "type": f"{VMSS_TYPE}/rollingUpgrades",
+                "location": vmss.location,
+            }
+        )
+    return out
+
+
 # --------------------------------------------------------------------------- ARM resources
 
 

@@ -121,6 +121,8 @@ class RollingUpgrade:
     in_progress: int = 0
     error: dict[str, Any] | None = None
     upgraded: int = 0
+    started_by: str = "User"
+    target_image: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pending(self) -> int:
@@ -168,6 +170,7 @@ class ScaleSet:
     action_op: Operation | None = None
     model_op: Operation | None = None
     rolling: RollingUpgrade | None = None
+    rolling_history: list[RollingUpgrade] = field(default_factory=list)
     deleting: bool = False
 
     @property
@@ -1209,8 +1212,13 @@ class World:
             batches=batches,
             total=len(targets),
             last_action_time=self.now,
+            started_by="User" if operation is not None else "Platform",
+            target_image=copy.deepcopy(
+                vmss.profile.get("storageProfile", {}).get("imageReference") or {}
+            ),
         )
         vmss.rolling = ru
+        vmss.rolling_history.append(ru)
         if not batches:
             self._end_rolling(vmss, "Completed", None)
         else:
