@@ -328,3 +328,23 @@ def test_put_round_trip_of_the_same_model_is_not_a_model_change(
         r = c.put(rid, params=API, json=model)
         assert r.status_code == 200
         assert not any(v["properties"]["latestModelApplied"] for v in vm_list(c, rid))
+
+
+def test_vm_put_toggles_protection_with_etag(make_sim: Callable[..., SimHandle]) -> None:
+    sim = make_sim("small")
+    rid = scale_set_id("vmss-small")
+    with httpx.Client(base_url=sim.base_url, trust_env=False) as c:
+        vm = vm_list(c, rid)[0]
+        url = f"{rid}/virtualMachines/{vm['instanceId']}"
+        body = {"properties": {"protectionPolicy": {"protectFromScaleSetActions": True}}}
+        r = c.put(url, params=API, json=body, headers={"If-Match": vm["etag"]})
+        assert r.status_code == 200 and "azure-asyncoperation" in r.headers
+        got = ScaleSetVM.from_json(r.json())
+        assert got.properties.protection_policy is not None
+        assert got.properties.protection_policy.protect_from_scale_set_actions is True
+        assert got.etag != vm["etag"]
+        stale = c.put(url, params=API, json=body, headers={"If-Match": vm["etag"]})
+        assert stale.status_code == 412
+        sim.advance(5)
+        refused = c.post(f"{rid}/restart", params=API, json={"instanceIds": [vm["instanceId"]]})
+        assert refused.status_code == 409

@@ -523,6 +523,16 @@ def h_vm_get(ctx: Ctx) -> Result:
     return Result(200, render.scale_set_vm(ctx.world, vmss, vm, expand=with_view))
 
 
+def h_vm_put(ctx: Ctx) -> Result:
+    vmss = _scale_set(ctx, sub_resource=True)
+    vm = _vm(ctx, vmss)
+    body = _body_dict(ctx, required=True)
+    op = ctx.world.update_vm(vmss, vm, body, ctx.headers.get("if-match"))
+    return _lro(
+        ctx, op, 200, render.scale_set_vm(ctx.world, vmss, vm, expand=False), location=False
+    )
+
+
 def h_vm_instance_view(ctx: Ctx) -> Result:
     vmss = _scale_set(ctx, sub_resource=True)
     return Result(200, render.vm_instance_view(ctx.world, vmss, _vm(ctx, vmss)))
@@ -681,6 +691,8 @@ def resolve(method: str, low: list[str]) -> Route_ | None:
             return Route_(h_vm_get, "vm_get", True)
         if method == "DELETE":
             return Route_(h_vm_delete, "vm_delete", True)
+        if method == "PUT":
+            return Route_(h_vm_put, "vmss_action", True)
         return None
     if n == 11:
         if tail[2] == "instanceview" and method == "GET":

@@ -905,6 +905,40 @@ class World:
         self._attach(op, vmss, vm, action)
         return op
 
+    def update_vm(
+        self, vmss: ScaleSet, vm: Vm, body: dict[str, Any], if_match: str | None
+    ) -> Operation:
+        """VMSS-VM PUT: only ``protectionPolicy`` is modelled (the rest of a VM's model
+        comes from the scale set)."""
+        current = f'"{vm.etag}"'
+        if if_match is not None and if_match.strip() not in ("*", current):
+            raise precondition_failed(if_match.strip(), current)
+        if vm.provisioning == "Deleting":
+            raise SimError(
+                409,
+                "OperationNotAllowed",
+                f"Operation 'Update VM' is not allowed on VM '{self.vm_name(vmss, vm)}' since "
+                "the VM is marked for deletion. You can only retry the Delete operation (or "
+                "wait for an ongoing one to complete).",
+            )
+        if vm.busy:
+            raise conflict_concurrent()
+        policy = (body.get("properties") or {}).get("protectionPolicy")
+        if policy is not None and not isinstance(policy, dict):
+            raise invalid_parameter(
+                "The value of parameter protectionPolicy is invalid.", "protectionPolicy"
+            )
+        op = self.new_operation("vmUpdate", vmss)
+        changes: dict[str, Any] = {"etag": vm.etag + 1}
+        if policy is not None:
+            changes["protect_from_scale_in"] = bool(policy.get("protectFromScaleIn", False))
+            changes["protect_from_scale_set_actions"] = bool(
+                policy.get("protectFromScaleSetActions", False)
+            )
+        self._touch(vm, **changes)
+        self._hold(op, self.timings.noop)
+        return op
+
     # ----------------------------------------------------------------- model
 
     def check_etag(
