@@ -282,3 +282,11 @@ def test_control_api(client: httpx.Client) -> None:
     assert faults["error500"] == 0.5
     bad = client.post("/_sim/faults", json={"spec": "nonsense=1"})
     assert bad.status_code == 400
+
+
+def test_operation_status_is_pretty_printed_like_the_wire(client: httpx.Client) -> None:
+    r = client.post(f"{WEB}/restart", params=API)
+    body = client.get(r.headers["azure-asyncoperation"]).text
+    assert body.startswith('{\r\n  "startTime": "')
+    assert body.index('"startTime"') < body.index('"status"') < body.index('"name"')
+    assert OperationStatus.model_validate_json(body).status == "InProgress"

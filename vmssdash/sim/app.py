@@ -444,7 +444,7 @@ def h_rolling_latest(ctx: Ctx) -> Result:
             f"Rolling upgrade status for the scale set '{vmss.name}' was not found. "
             "No rolling upgrade has been started.",
         )
-    return Result(200, render.rolling_status(ctx.world, vmss))
+    return Result(200, render.dumps_pretty(render.rolling_status(ctx.world, vmss)))
 
 
 def h_os_upgrade_history(ctx: Ctx) -> Result:
@@ -560,7 +560,7 @@ def h_operation(ctx: Ctx) -> Result:
         raise SimError(404, "NotFound", "The entity was not found in this Azure location.")
     if (ctx.q("monitor") or "").lower() == "true":
         return Result(202 if not op.done else 200)
-    return Result(200, render.operation_status(ctx.world, op))
+    return Result(200, render.dumps_pretty(render.operation_status(ctx.world, op)))
 
 
 def h_image_versions(ctx: Ctx) -> Result:

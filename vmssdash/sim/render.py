@@ -49,6 +49,11 @@ def dumps(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def dumps_pretty(data: Any) -> bytes:
+    """Compute pretty-prints small bodies (operation status) with CRLF and two spaces."""
+    return json.dumps(data, indent=2, ensure_ascii=False).replace("\n", "\r\n").encode()
+
+
 # --------------------------------------------------------------------------- scale sets
 
 
