@@ -664,8 +664,8 @@ class World:
                 def starting() -> None:
                     self._touch(vm, power="starting")
 
-                self.schedule(total * 0.15, guarded(stopped))
-                self.schedule(total * 0.75, guarded(starting))
+                self.schedule(total * 0.1, guarded(stopped))
+                self.schedule(total * 0.9, guarded(starting))
 
             def finish() -> None:
                 profile = vmss.profiles[gen]
