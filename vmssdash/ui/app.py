@@ -241,8 +241,11 @@ class VmssDashApp(App[None]):
             text += f" [request {event.request_id}]"
         self.log_activity(text)
 
-    def log_activity(self, text: str) -> None:
-        self.activity.write_line(f"{self.timestamp()} {text}")
+    def log_activity(self, *texts: str) -> None:
+        """Timestamped lines; pass several at once (each write costs the Log a re-layout)."""
+        if texts:
+            stamp = self.timestamp()
+            self.activity.write_lines([f"{stamp} {text}" for text in texts])
 
     # ------------------------------------------------------------------ polling
 
@@ -327,6 +330,7 @@ class VmssDashApp(App[None]):
             counts = ", ".join(f"{n} {s.label}" for s, n in _ordered(current.counts()))
             self.log_activity(f"{len(current.vms)} VMs: {counts}")
             return
+        lines: list[str] = []
         moves: dict[tuple[VmState, VmState], list[str]] = {}
         for iid in changed:
             old = previous.by_id.get(iid)
@@ -343,13 +347,14 @@ class VmssDashApp(App[None]):
                 if len(ids) <= 5
                 else f"{len(ids)} VMs"
             )
-            self.log_activity(f"{who}: {old_state.label} → {new_state.label}")
+            lines.append(f"{who}: {old_state.label} → {new_state.label}")
         added = current.by_id.keys() - previous.by_id.keys()
         removed = previous.by_id.keys() - current.by_id.keys()
         if added:
-            self.log_activity(f"{len(added)} VMs appeared")
+            lines.append(f"{len(added)} VMs appeared")
         if removed:
-            self.log_activity(f"{len(removed)} VMs gone")
+            lines.append(f"{len(removed)} VMs gone")
+        self.log_activity(*lines)
 
     def _update_header(self) -> None:
         info = HeaderInfo(

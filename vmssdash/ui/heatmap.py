@@ -30,6 +30,7 @@ from vmssdash.core.state import VmInfo, VmState
 from vmssdash.ui.messages import CursorMoved, SelectionChanged
 
 CELL_W = 2
+BULK_REPAINT = 48
 MARK = "*"
 CHANGED = "Δ"
 Matcher = Callable[[VmInfo], bool]
@@ -142,8 +143,14 @@ class Heatmap(ScrollView, can_focus=True):
             return
         self._groups = groups
         self._order = [vm for g in groups for vm in g.vms]
-        for iid in changed | previous_changed:
-            self._refresh_vm(iid)
+        repaint = changed | previous_changed
+        if len(repaint) > BULK_REPAINT:
+            # Past a few dozen cells one full repaint beats merging hundreds of regions.
+            self._cache.clear()
+            self.refresh()
+        else:
+            for iid in repaint:
+                self._refresh_vm(iid)
         if self.cursor_vm is not None and self.cursor_vm.instance_id in changed:
             self.post_message(CursorMoved(self.cursor_vm))
 

@@ -30,8 +30,30 @@ class _StateStyled(Widget):
 
     COMPONENT_CLASSES = {state_class(s) for s in VmState} | {"pane--muted", "pane--key"}
 
+    _shown: tuple[str, int] | None = None
+
     def state_style(self, state: VmState) -> Style:
         return self.get_component_rich_style(state_class(state), partial=True)
+
+    def _changed(self) -> None:
+        """Repaint only when the text differs; re-layout only when its shape may differ.
+
+        A layout refresh re-arranges the whole screen (tens of ms); panes change on every
+        snapshot, so most updates must be plain repaints or nothing at all.
+        """
+        if not self.is_mounted:
+            return
+        text = self.render()
+        plain = text.plain if isinstance(text, Text) else str(text)
+        shape = (plain.count("\n"), len(plain))
+        if self._shown is not None and self._shown == (plain, shape[1]):
+            return
+        previous = self._shown
+        self._shown = (plain, shape[1])
+        same_shape = previous is not None and (
+            previous[0].count("\n") == shape[0] and previous[1] == shape[1]
+        )
+        self.refresh(layout=not same_shape)
 
 
 def counts_text(
@@ -94,7 +116,7 @@ class StatusHeader(_StateStyled):
 
     def show(self, info: HeaderInfo) -> None:
         self.info = info
-        self.refresh(layout=True)
+        self._changed()
 
     def render(self) -> Text:
         info = self.info
@@ -154,7 +176,7 @@ class Legend(_StateStyled):
 
     def show(self, counts: Counter[VmState]) -> None:
         self.counts = counts
-        self.refresh(layout=True)
+        self._changed()
 
     def render(self) -> Text:
         """All states when two lines hold them; otherwise only the states present."""
@@ -182,7 +204,7 @@ class DetailsPane(_StateStyled):
     def show(self, vm: VmInfo | None, model_image: str = "") -> None:
         self.vm = vm
         self.model_image = model_image
-        self.refresh(layout=True)
+        self._changed()
 
     def render(self) -> Text:
         vm = self.vm
