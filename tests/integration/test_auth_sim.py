@@ -14,7 +14,9 @@ from tests.integration.auth_helpers import scrub_environment
 from vmssdash.azure.auth import DeviceCodePrompt, build_token_provider, jwt_claims
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.clouds import get_cloud
+from vmssdash.azure.errors import AuthFailedError
 from vmssdash.azure.scaleset import ScaleSetApi
+from vmssdash.azure.tokens import NoAuth
 from vmssdash.config import load_settings
 from vmssdash.sim import tls
 from vmssdash.sim.app import create_app
@@ -29,7 +31,7 @@ VMSS = f"/subscriptions/{SUB}/resourceGroups/vmssdash-demo/providers/Microsoft.C
 def tls_sim(tmp_path: Path) -> Iterator[tuple[RunningServer, Path]]:
     files = tls.generate(tmp_path / "tls")
     server = serve_in_thread(
-        create_app("small", manual_clock=True),
+        create_app("small", manual_clock=True, require_auth=True),
         ssl_certfile=str(files.server_cert),
         ssl_keyfile=str(files.server_key),
     )
@@ -79,6 +81,12 @@ async def test_service_principal_from_env_against_the_simulator(
     token = await provider.get_token()
     assert jwt_claims(token)["tid"] == TENANT
     assert provider.identity == f"sp bbbbbbbb-0000-0000-0000-000000000002 (tenant {TENANT})"
+
+
+async def test_the_simulator_really_demands_the_token(settings_file: Path) -> None:
+    settings = load_settings({})
+    with pytest.raises(AuthFailedError):
+        await _get_scale_set(NoAuth(), settings)
 
 
 async def test_device_code_against_the_simulator(settings_file: Path) -> None:
