@@ -8,8 +8,12 @@ per refresh would spend the HighCostGetVMScaleSet3Min budget (180) in nine refre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 
 import httpx
 
@@ -58,11 +62,39 @@ async def refresh_async(client: httpx.AsyncClient) -> int:
     return count
 
 
-def measure(page_size: int) -> dict[str, float]:
+@contextlib.contextmanager
+def in_thread(page_size: int) -> Iterator[str]:
     app = create_app(
         "large", manual_clock=True, page_size=page_size, throttle=ThrottleConfig(enabled=False)
     )
-    with serve_in_thread(app) as server, httpx.Client(base_url=server.base_url) as client:
+    with serve_in_thread(app) as server:
+        yield server.base_url
+
+
+@contextlib.contextmanager
+def in_child(page_size: int) -> Iterator[str]:
+    """As ``vmssdash demo`` runs it: its own process, so no GIL shared with the client."""
+    cmd = [sys.executable, "-m", "vmssdash.sim.cli", "--scenario", "large", "--port", "0"]
+    cmd += ["--page-size", str(page_size), "--manual-clock", "--no-throttle"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        base = proc.stderr.readline().split(" on ")[1].split()[0]
+        with httpx.Client(trust_env=False) as probe:
+            for _ in range(500):
+                with contextlib.suppress(httpx.TransportError):
+                    if probe.get(f"{base}/_sim/health").status_code == 200:
+                        break
+                time.sleep(0.01)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def measure(page_size: int, where: str) -> dict[str, float]:
+    serve = in_thread if where == "thread" else in_child
+    with serve(page_size) as base_url, httpx.Client(base_url=base_url) as client:
         started = time.perf_counter()
         count, pages = refresh_sync(client)
         cold = (time.perf_counter() - started) * 1000
@@ -82,7 +114,7 @@ def measure(page_size: int) -> dict[str, float]:
 
         async def run_async() -> list[float]:
             out = []
-            async with httpx.AsyncClient(base_url=server.base_url) as aclient:
+            async with httpx.AsyncClient(base_url=base_url) as aclient:
                 await refresh_async(aclient)
                 for _ in range(ROUNDS):
                     started = time.perf_counter()
@@ -107,17 +139,21 @@ def measure(page_size: int) -> dict[str, float]:
 def main() -> None:
     print(f"large scenario, 1,000 VMs with instance views, {ROUNDS} refreshes each")
     print(
-        f"{'page size':>9} {'pages':>5} {'cold ms':>8} {'median ms':>9} {'p95 ms':>7} "
-        f"{'async median ms':>15} {'no-parse ms':>11} {'MB':>5}"
+        f"{'server':>7} {'page size':>9} {'pages':>5} {'cold ms':>8} {'median ms':>9} "
+        f"{'p95 ms':>7} {'async median ms':>15} {'no-parse ms':>11} {'MB':>5}"
     )
-    for page_size in (50, 100, 1000):
-        r = measure(page_size)
+    for where, page_size in (("child", 50), ("child", 100), ("child", 1000), ("thread", 50)):
+        r = measure(page_size, where)
         print(
-            f"{page_size:>9} {r['pages']:>5.0f} {r['cold']:>8.1f} {r['median']:>9.1f} "
+            f"{where:>7} {page_size:>9} {r['pages']:>5.0f} {r['cold']:>8.1f} {r['median']:>9.1f} "
             f"{r['p95']:>7.1f} {r['async_median']:>15.1f} {r['raw_median']:>11.1f} "
             f"{r['mb']:>5.2f}"
         )
-    print("median/p95: sync httpx incl. JSON parsing; no-parse: transfer only (server cost)")
+    print(
+        "median/p95: sync httpx incl. JSON parsing; no-parse: transfer only (server cost); "
+        "child = simulator in its own process (as `vmssdash demo` runs it), thread = same "
+        "process as the client (shares the GIL)"
+    )
 
 
 if __name__ == "__main__":
