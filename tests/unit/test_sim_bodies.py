@@ -206,3 +206,50 @@ async def test_require_auth_answers_401_like_arm() -> None:
         )
         assert ok.status_code == 200
         assert (await c.get("/_sim/health")).status_code == 200
+
+
+async def test_images_scenario_covers_every_image_form() -> None:
+    from vmssdash.core.snapshot import describe_image
+
+    sweep = Sweep("images")
+    async with sweep.client:
+        await sweep.check_all()
+        described = {}
+        for name in ("vmss-managed", "vmss-vhd", "vmss-shared"):
+            got = ScaleSet.from_json((await sweep.client.get(f"{RG}/{name}", params=API)).json())
+            described[name] = describe_image(got)
+        assert "web-2026-10" in described["vmss-managed"]
+        assert "web-2026-10.vhd" in described["vmss-vhd"]
+        assert "1.4.0" in described["vmss-shared"]
+        vhd = (await sweep.client.get(f"{RG}/vmss-vhd", params=API)).json()
+        storage = vhd["properties"]["virtualMachineProfile"]["storageProfile"]
+        assert "imageReference" not in storage and storage["osDisk"]["image"]["uri"]
+        managed_id = (
+            "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/vmssdash-demo"
+            "/providers/Microsoft.Compute/images/web-2026-11"
+        )
+        patches = {
+            "vmss-managed": {"imageReference": {"id": managed_id}},
+            "vmss-vhd": {
+                "osDisk": {
+                    "image": {"uri": "https://vmssdashimages.blob.core.windows.net/vhds/web-11.vhd"}
+                }
+            },
+        }
+        for name, storage_patch in patches.items():
+            body = {"properties": {"virtualMachineProfile": {"storageProfile": storage_patch}}}
+            assert (await sweep.patch(f"{RG}/{name}", body)).status_code == 200
+            sweep.tick(5)
+            r = await sweep.post(f"{RG}/{name}/manualupgrade", {"instanceIds": ["*"]})
+            assert r.status_code == 202
+        bad = {
+            "properties": {
+                "virtualMachineProfile": {"storageProfile": {"imageReference": {"id": "/nope"}}}
+            }
+        }
+        assert (await sweep.patch(f"{RG}/vmss-managed", bad)).status_code == 400
+        sweep.tick(60)
+        await sweep.check_all()
+        for name in patches:
+            s = sweep.world.scale_sets[_key(name)]
+            assert all(vm.applied_gen == s.model_gen for vm in s.vms.values())

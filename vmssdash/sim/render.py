@@ -215,7 +215,7 @@ def scale_set_vm(world: World, vmss: ScaleSet, vm: Vm, *, expand: bool) -> dict[
     storage_out: dict[str, Any] = {}
     if ref is not None:
         image = dict(ref)
-        if vm.exact_version and ("version" in image or image.get("id")):
+        if vm.exact_version and ("version" in image or "/galleries/" in str(image.get("id"))):
             image["exactVersion"] = vm.exact_version
         storage_out["imageReference"] = image
     os_disk = storage.get("osDisk", {})

@@ -8,7 +8,8 @@ Image catalog (platform image ``Canonical:ubuntu-24_04-lts:server``): versions f
 ``24.04.202606110`` to ``24.04.202612010``, plus ``24.04.202611990-bad`` (comes back
 unhealthy after an upgrade) and ``24.04.202611991-fail`` (fails to provision). Gallery
 ``vmssdashGallery/images/web-app`` has ``1.2.0`` .. ``1.6.0`` plus ``1.5.1-bad`` and
-``1.5.2-fail``.
+``1.5.2-fail``. Scenario ``images`` covers the other image forms: a managed image id,
+an unmanaged VHD (``osDisk.image.uri``, no imageReference) and a shared gallery id.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ GALLERY_IMAGE = (
     f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/{COMPUTE}"
     "/galleries/vmssdashGallery/images/web-app"
 )
+MANAGED_IMAGES = (
+    f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/{COMPUTE}/images"
+)
+VHD_CONTAINER = "https://vmssdashimages.blob.core.windows.net/vhds"
+SHARED_IMAGE = "/SharedGalleries/vmssdash-shared-gallery/Images/web-app/Versions"
 GALLERY_VERSIONS = ["1.2.0", "1.3.0", "1.4.0", "1.5.0", "1.5.1-bad", "1.5.2-fail", "1.6.0"]
 CHAOS_FAULTS = "429=0.05,500=0.02,503=0.02,reset=0.01,latency=0.01:0.1,upgrade-fail=0.05"
 
@@ -73,6 +79,20 @@ def gallery_image(version: str) -> dict[str, Any]:
 
 
 def vm_profile(prefix: str, image: dict[str, Any]) -> dict[str, Any]:
+    """A Linux VM profile; ``image`` is an imageReference, or ``{"vhd": uri}`` for the
+    legacy unmanaged form (``osDisk.image.uri`` and no imageReference)."""
+    profile = _vm_profile(prefix, image)
+    if "vhd" in image:
+        storage = profile["storageProfile"]
+        del storage["imageReference"]
+        del storage["osDisk"]["managedDisk"]
+        storage["osDisk"]["image"] = {"uri": image["vhd"]}
+        storage["osDisk"]["name"] = f"{prefix}-osdisk"
+        storage["osDisk"]["vhdContainers"] = [image["vhd"].rsplit("/", 1)[0]]
+    return profile
+
+
+def _vm_profile(prefix: str, image: dict[str, Any]) -> dict[str, Any]:
     return {
         "osProfile": {
             "computerNamePrefix": prefix,
@@ -157,6 +177,10 @@ class SetSpec:
     deallocated: int = 0
 
 
+def _ref(image: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if image is None or "vhd" in image else image
+
+
 def add_scale_set(world: World, spec: SetSpec) -> ScaleSet:
     rng = random.Random(f"{spec.name}-{world.seed}")
     prefix = spec.prefix or spec.name.replace("-", "")[:9]
@@ -204,8 +228,10 @@ def add_scale_set(world: World, spec: SetSpec) -> ScaleSet:
         if spec.outdated_exact
         else set()
     )
-    current_exact = world.catalog.resolve(LOCATION, spec.image)
-    old_exact = world.catalog.resolve(LOCATION, spec.old_image) if spec.old_image else current_exact
+    current_exact = world.catalog.resolve(LOCATION, _ref(spec.image))
+    old_exact = (
+        world.catalog.resolve(LOCATION, _ref(spec.old_image)) if spec.old_image else current_exact
+    )
     pgs = [world.uuid() for _ in range(max(1, (spec.count + 99) // 100))]
     zone_count = max(1, len(spec.zones))
     for ordinal, iid in enumerate(ids):
@@ -295,6 +321,41 @@ def build_demo(world: World) -> None:
     )
 
 
+def build_images(world: World) -> None:
+    """One scale set per non-platform image form, so image handling meets them all."""
+    _base(world)
+    add_scale_set(
+        world,
+        SetSpec(
+            name="vmss-managed",
+            count=6,
+            image={"id": f"{MANAGED_IMAGES}/web-2026-10"},
+            old_image={"id": f"{MANAGED_IMAGES}/web-2026-09"},
+            stale=2,
+        ),
+    )
+    add_scale_set(
+        world,
+        SetSpec(
+            name="vmss-vhd",
+            count=6,
+            image={"vhd": f"{VHD_CONTAINER}/web-2026-10.vhd"},
+            old_image={"vhd": f"{VHD_CONTAINER}/web-2026-09.vhd"},
+            stale=2,
+        ),
+    )
+    add_scale_set(
+        world,
+        SetSpec(
+            name="vmss-shared",
+            count=6,
+            image={"sharedGalleryImageId": f"{SHARED_IMAGE}/1.4.0"},
+            old_image={"sharedGalleryImageId": f"{SHARED_IMAGE}/1.3.0"},
+            stale=2,
+        ),
+    )
+
+
 def build_small(world: World) -> None:
     _base(world)
     add_scale_set(
@@ -337,6 +398,12 @@ SCENARIOS: dict[str, Scenario] = {
         "large", "vmss-large: 1,000 VMs over 10 placement groups, 250 stale", build_large
     ),
     "chaos": Scenario("chaos", f"demo with faults on ({CHAOS_FAULTS})", build_demo, CHAOS_FAULTS),
+    "images": Scenario(
+        "images",
+        "vmss-managed (managed image id), vmss-vhd (osDisk.image.uri), vmss-shared "
+        "(sharedGalleryImageId): 6 VMs each, 2 stale",
+        build_images,
+    ),
 }
 
 

@@ -321,6 +321,11 @@ class ImageCatalog:
         kind = image_kind(ref)
         if ref is None or kind == "vhd":
             return ""
+        if kind in ("managed", "shared"):
+            # No versions: the image's own name stands in (and carries the test markers).
+            rid = str(ref.get("id") or ref.get("sharedGalleryImageId") or "")
+            rid = rid or str(ref.get("communityGalleryImageId") or "")
+            return rid.rstrip("/").rsplit("/", 1)[-1]
         if kind == "platform":
             version = str(ref.get("version") or "latest")
             if version.lower() != "latest":
