@@ -266,6 +266,10 @@ def run_dashboard(
         settings=settings,
         identity=identity or getattr(token_provider, "identity", ""),
     )
+    from vmssdash.ui.signin import attach_device_code_prompts
+
+    # Sign-in prompts during the session (a token that expires mid-upgrade) show in the TUI.
+    attach_device_code_prompts(app, token_provider)
     app.run()
     if app.return_code:
         return int(app.return_code)
