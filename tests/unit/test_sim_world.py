@@ -435,3 +435,24 @@ def test_deleting_the_scale_set_removes_it_after_its_vms() -> None:
     tick(world, 60)
     assert op.status == "Succeeded"
     assert s.key not in world.scale_sets
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://acct.blob.core.windows.net/vhds/x.vhd",
+        "https://acct.blob.core.windows.net/x",
+        "nope",
+    ],
+)
+def test_bad_vhd_uri_is_invalid_parameter(uri: str) -> None:
+    world = make_world("images")
+    s = vmss(world, "vmss-vhd")
+    body = {
+        "properties": {
+            "virtualMachineProfile": {"storageProfile": {"osDisk": {"image": {"uri": uri}}}}
+        }
+    }
+    with pytest.raises(SimError) as info:
+        world.update_model(s, body, replace=False)
+    assert info.value.status == 400 and info.value.target == "osDisk.image.uri"

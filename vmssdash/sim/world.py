@@ -232,6 +232,7 @@ _GALLERY_RE = re.compile(
     r"(?P<gallery>[^/]+)/images/(?P<image>[^/]+)(?:/versions/(?P<version>[^/]+))?$",
     re.IGNORECASE,
 )
+_VHD_RE = re.compile(r"^https://[a-z0-9]{3,24}\.blob\.core\.[a-z0-9.]+/[^/?#]+/[^?#]+\.vhd$", re.I)
 _MANAGED_RE = re.compile(
     r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Compute/images/[^/]+$",
     re.IGNORECASE,
@@ -269,10 +270,17 @@ class ImageCatalog:
     def validate(self, location: str, ref: dict[str, Any] | None, os_disk: dict[str, Any]) -> None:
         kind = image_kind(ref)
         if kind == "vhd":
-            if not (os_disk.get("image") or {}).get("uri"):
+            uri = (os_disk.get("image") or {}).get("uri")
+            if not uri:
                 raise invalid_parameter(
                     "Required parameter 'imageReference' is missing (null).",
                     "imageReference",
+                )
+            if not _VHD_RE.match(str(uri)):
+                raise invalid_parameter(
+                    f"The value '{uri}' of parameter 'osDisk.image.uri' is invalid. It must be "
+                    "the URI of a VHD blob in an Azure storage account.",
+                    "osDisk.image.uri",
                 )
             return
         assert ref is not None
