@@ -42,9 +42,29 @@ def rid(name: str) -> str:
     )
 
 
+class Gate:
+    """Holds the simulated clock (every client/orchestrator sleep) while ``closed()``
+    says so, so a test can act at an exact point of a run instead of racing it."""
+
+    def __init__(self) -> None:
+        self.closed: Callable[[], bool] = lambda: False
+        self.opened = asyncio.Event()
+        self.waiting = False
+
+    async def wait(self) -> None:
+        if self.closed():
+            self.waiting = True
+            await self.opened.wait()
+            self.waiting = False
+
+    def open(self) -> None:
+        self.closed = lambda: False
+        self.opened.set()
+
+
 @asynccontextmanager
 async def story_app(
-    tmp_path: Path, *, read_only: bool = False, name: str = "vmss-web"
+    tmp_path: Path, *, read_only: bool = False, name: str = "vmss-web", gate: Gate | None = None
 ) -> AsyncIterator[tuple[VmssDashApp, Any]]:
     sim_app = create_app("demo", manual_clock=True, seed=0, faults="off")
     world = sim_app.state.world
@@ -52,6 +72,8 @@ async def story_app(
         http = httpx.AsyncClient(base_url=server.base_url)
 
         async def sleep(seconds: float) -> None:
+            if gate is not None:
+                await gate.wait()
             if seconds > 0:
                 await http.post("/_sim/clock/advance", json={"seconds": seconds})
             await asyncio.sleep(0)
@@ -136,18 +158,24 @@ async def plan_and_start(app: VmssDashApp, pilot: Pilot[Any]) -> None:
 
 
 async def test_edit_apply_plan_run_pause_resume_finish(tmp_path: Path) -> None:
-    async with story_app(tmp_path) as (app, world), app.run_test(size=(160, 50)) as pilot:
+    gate = Gate()
+    async with (
+        story_app(tmp_path, gate=gate) as (app, world),
+        app.run_test(size=(160, 50)) as pilot,
+    ):
         await app.refresh_snapshot()
         await edit_version(app, pilot, world, GOOD)
-        await plan_and_start(app, pilot)
         ctl = controller(app)
-        await until(
-            pilot,
-            lambda: any(isinstance(e, WaveStarted) and e.index == 1 for e in ctl.events),
-            "wave 2",
-        )
+        # Hold the clock once wave 2 has started, so 'z' lands with its upgrade in flight.
+        gate.closed = lambda: any(isinstance(e, WaveStarted) and e.index == 1 for e in ctl.events)
+        await plan_and_start(app, pilot)
+        await until(pilot, lambda: gate.waiting, "wave 2 in flight")
         await pilot.press("z")
+        await pilot.pause()
+        assert ctl.state is RunState.RUNNING  # the wave in flight finishes first
+        gate.open()
         await until(pilot, lambda: ctl.state is RunState.PAUSED, "the pause")
+        assert sum(isinstance(e, WaveStarted) for e in ctl.events) == 2
         pane = app.query_one(UpgradePane)
         assert "Upgrade: PAUSED" in pane.status_text
         waves_started = sum(isinstance(e, WaveStarted) for e in ctl.events)
@@ -168,6 +196,7 @@ async def test_edit_apply_plan_run_pause_resume_finish(tmp_path: Path) -> None:
         assert stale == []
         log = "\n".join(app.activity.lines)
         assert "upgrade: Run paused" in log and "upgrade: Run completed" in log
+        await app.refresh_snapshot()
 
 
 async def test_bad_image_faults_at_the_first_wave_with_the_reason_on_screen(tmp_path: Path) -> None:
@@ -183,6 +212,7 @@ async def test_bad_image_faults_at_the_first_wave_with_the_reason_on_screen(tmp_
         assert "after wave 1" in text
         assert "health probe reports unhealthy" in text
         assert sum(isinstance(e, WaveStarted) for e in ctl.events) == 1
+        await app.refresh_snapshot()
 
 
 async def test_read_only_hides_and_blocks_every_change(tmp_path: Path) -> None:
@@ -200,3 +230,131 @@ async def read_only_checks(app: VmssDashApp) -> None:
         assert not app.query(UpgradePane)
         for spec in actions.extensions()[0].actions:
             assert app.check_action("ext", (spec.id,)) is False
+
+
+async def test_vm_action_restart_previews_the_scope_then_runs(tmp_path: Path) -> None:
+    async with story_app(tmp_path) as (app, world):
+        await restart_checks(app, world)
+
+
+async def restart_checks(app: VmssDashApp, world: Any) -> None:
+    async with app.run_test(size=(160, 50)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.press("home", "space")
+        marked = set(app.heatmap.marked)
+        assert len(marked) == 1
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, actions.ActionMenu), "the menu")
+        assert app.screen.focused is not None and app.screen.focused.id == "action-cancel"
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        assert confirm.title_text == "Restart 1 VM(s)?"
+        assert "Restart 1 of 40 VMs of vmss-web" in confirm.body
+        assert confirm.require_text is None
+        await pilot.click("#confirm")
+        await until(
+            pilot,
+            lambda: any(op.kind == "restart" for op in world.operations.values()),
+            "the restart request",
+        )
+
+
+async def test_scale_out_and_whole_set_delete_needs_the_name(tmp_path: Path) -> None:
+    async with story_app(tmp_path) as (app, world):
+        await scale_checks(app, world)
+
+
+async def scale_checks(app: VmssDashApp, world: Any) -> None:
+    async with app.run_test(size=(160, 50)) as pilot:
+        snap = await app.refresh_snapshot()
+        # Delete of every VM: the confirmation wants the scale set's name typed.
+        actions.confirm_vm_action(
+            app, snap, actions.VM_ACTIONS[-1], [vm.instance_id for vm in snap.vms]
+        )
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "delete confirmation")
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen) and confirm.require_text == "vmss-web"
+        assert "(the WHOLE scale set)" in confirm.body
+        await pilot.press("escape")
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, actions.ScaleScreen), "the scale screen")
+        app.screen.query_one("#scale-capacity", Input).value = "45"
+        await pilot.pause()
+        assert "adds 5 VMs" in str(app.screen.query_one("#scale-preview").render())
+        await pilot.click("#scale-ok")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "scale confirmation")
+        await pilot.click("#confirm")
+        await until(pilot, lambda: web(world).sku["capacity"] == 45, "the new capacity")
+
+
+async def test_abort_warns_that_the_wave_in_flight_cannot_be_recalled(tmp_path: Path) -> None:
+    gate = Gate()
+    async with (
+        story_app(tmp_path, gate=gate) as (app, world),
+        app.run_test(size=(160, 50)) as pilot,
+    ):
+        await app.refresh_snapshot()
+        await edit_version(app, pilot, world, GOOD)
+        ctl = controller(app)
+        gate.closed = lambda: any(isinstance(e, WaveStarted) for e in ctl.events)
+        await plan_and_start(app, pilot)
+        await until(pilot, lambda: gate.waiting, "wave 1 in flight")
+        await pilot.press("X")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "abort dialog")
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        assert "No new wave will start" in confirm.body
+        assert "cannot be recalled" in confirm.body
+        assert confirm.focused is not None and confirm.focused.id == "cancel"
+        await pilot.click("#confirm")
+        await pilot.pause()
+        gate.open()
+        await until(pilot, lambda: ctl.state is RunState.CANCELLED, "the abort")
+        assert sum(isinstance(e, WaveStarted) for e in ctl.events) == 1
+        assert ctl.result is not None and len(ctl.result.upgraded) == 8
+        assert "CANCELLED" in app.query_one(UpgradePane).status_text
+        log = "\n".join(app.activity.lines)
+        assert "cannot be recalled" in log
+        await app.refresh_snapshot()  # let the refresh the run triggered land before exit
+
+
+async def test_upgrade_marked_key_runs_through_the_orchestrator(tmp_path: Path) -> None:
+    async with story_app(tmp_path) as (app, world):
+        await marked_checks(app, world)
+
+
+async def marked_checks(app: VmssDashApp, world: Any) -> None:
+    async with app.run_test(size=(160, 50)) as pilot:
+        snap = await app.refresh_snapshot()
+        stale = [vm.instance_id for vm in snap.vms if vm.latest_model is False][:3]
+        assert stale
+        app.heatmap.marked = set(stale)
+        await pilot.press("U")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.click("#confirm")
+        ctl = controller(app)
+        await until(pilot, lambda: ctl.state is RunState.COMPLETED, "the run")
+        assert ctl.result is not None and set(ctl.result.upgraded) == set(stale)
+
+
+async def test_rolling_mode_set_uses_the_server_side_upgrade(tmp_path: Path) -> None:
+    async with story_app(tmp_path, name="vmss-rolling") as (app, _world):
+        await rolling_checks(app)
+
+
+async def rolling_checks(app: VmssDashApp) -> None:
+    async with app.run_test(size=(160, 50)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        assert "Rolling mode" in confirm.body and confirm.require_text == "vmss-rolling"
+        await pilot.click("#confirm-input")
+        await pilot.press(*"vmss-rolling", "enter")
+        ctl = controller(app)
+        await until(pilot, lambda: ctl.state.is_terminal, "the rolling upgrade")
+        assert any(type(e).__name__ == "RollingStatusEvent" for e in ctl.events)
+        assert "server-side rolling upgrade" in "\n".join(app.activity.lines) or ctl.events

@@ -90,11 +90,12 @@ def action_scope(
     """(targets, skipped with reasons, scope in words) for a VM action."""
     targets: list[str] = []
     skipped: list[tuple[str, str]] = []
-    for iid in sorted(set(ids), key=_id_key):
+    ids_list = list(ids)
+    for iid in sorted(set(ids_list), key=_id_key):
         vm = snapshot.by_id.get(iid)
         if vm is None:
             skipped.append((iid, "gone"))
-        elif vm.protected_from_scale_set_actions:
+        elif vm.protected_from_scale_set_actions and action.name != "delete":
             skipped.append((iid, "protected from scale-set actions"))
         elif vm.state.is_transitional:
             skipped.append((iid, f"busy ({vm.state.label})"))
@@ -110,7 +111,8 @@ def action_scope(
     domains = ", ".join(
         f"UD {k}: {n}" for k, n in sorted(per_ud.items(), key=lambda kv: str(kv[0]))
     )
-    whole = len(targets) == len(snapshot.vms)
+    requested = set(ids_list)
+    whole = bool(snapshot.vms) and requested >= set(snapshot.by_id)
     scope = (
         f"{action.verb} {len(targets)} of {len(snapshot.vms)} VMs of {snapshot.scale_set.name}"
         + (" (the WHOLE scale set)" if whole else "")
