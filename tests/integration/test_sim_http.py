@@ -290,3 +290,14 @@ def test_operation_status_is_pretty_printed_like_the_wire(client: httpx.Client) 
     assert body.startswith('{\r\n  "startTime": "')
     assert body.index('"startTime"') < body.index('"status"') < body.index('"name"')
     assert OperationStatus.model_validate_json(body).status == "InProgress"
+
+
+def test_control_can_force_vm_health(client: httpx.Client) -> None:
+    iid = client.get(f"{WEB}/virtualMachines", params=API).json()["value"][0]["instanceId"]
+    r = client.post(
+        "/_sim/vm", json={"scaleSet": "vmss-web", "instanceId": iid, "health": "unhealthy"}
+    )
+    assert r.status_code == 200
+    view = client.get(f"{WEB}/virtualMachines/{iid}/instanceView", params=API).json()
+    assert view["vmHealth"]["status"]["code"] == "HealthState/unhealthy"
+    assert client.post("/_sim/vm", json={"scaleSet": "nope", "instanceId": iid}).status_code == 400

@@ -1011,6 +1011,28 @@ def _faults(sim: Sim, data: dict[str, Any]) -> Any:
     return sim.injector.config.to_json()
 
 
+def _set_vm(sim: Sim, data: dict[str, Any]) -> Any:
+    """Force a VM's health or power (to exercise health gates without a bad image)."""
+    world = sim.world
+    name = str(data.get("scaleSet", ""))
+    vmss = next((s for s in world.scale_sets.values() if s.name.lower() == name.lower()), None)
+    if vmss is None:
+        raise ValueError(f"no scale set {name!r}")
+    raw = str(data.get("instanceId", ""))
+    vm = vmss.vms.get(int(raw)) if raw.isdigit() else None
+    if vm is None:
+        raise ValueError(f"no VM {raw!r} in {vmss.name}")
+    health = data.get("health", vm.health)
+    if health not in (None, "healthy", "unhealthy", "initializing", "unknown"):
+        raise ValueError(f"bad health {health!r}")
+    power = data.get("power", vm.power)
+    if power not in (None, "running", "stopped", "deallocated"):
+        raise ValueError(f"bad power state {power!r}")
+    vm.health, vm.power = health, power
+    vm.rev += 1
+    return {"scaleSet": vmss.name, "instanceId": raw, "health": vm.health, "power": vm.power}
+
+
 def _throttle(sim: Sim, data: dict[str, Any]) -> Any:
     cfg = sim.throttle.config
     if "enabled" in data:
@@ -1094,6 +1116,7 @@ def create_app(
         Route("/_sim/clock/speed", _control(_speed), methods=["POST"]),
         Route("/_sim/faults", _control(_faults), methods=["GET", "POST"]),
         Route("/_sim/throttle", _control(_throttle), methods=["GET", "POST"]),
+        Route("/_sim/vm", _control(_set_vm), methods=["POST"]),
         *_entra_routes(),
         Route("/{path:path}", arm_endpoint, methods=methods),
     ]

@@ -39,7 +39,8 @@ def build_parser(prog: str = "vmssdash sim") -> argparse.ArgumentParser:
             "Serve a simulated Azure Compute API (VM scale sets) on loopback. Control paths: "
             'POST /_sim/clock/advance {"seconds": N}, /_sim/clock/pause, /_sim/clock/resume, '
             '/_sim/clock/speed {"speed": N}, GET /_sim/state, GET|POST /_sim/faults, '
-            "GET|POST /_sim/throttle, GET /_sim/health."
+            'GET|POST /_sim/throttle, POST /_sim/vm {"scaleSet", "instanceId", "health", '
+            '"power"}, GET /_sim/health.'
         ),
         epilog=f"Scenarios: {scenarios}.",
     )
