@@ -235,3 +235,22 @@ async def test_list_subscriptions(make_sim: Callable[..., SimHandle]) -> None:
         subs = await list_subscriptions(client)
     assert [s.subscription_id for s in subs] == ["00000000-0000-0000-0000-000000000000"]
     assert subs[0].display_name
+
+
+async def test_real_throttling_is_waited_out_and_tracked(
+    make_sim: Callable[..., SimHandle],
+) -> None:
+    sim = make_sim("demo", page_size=7)
+    events: list[ClientEvent] = []
+    async with client_for(sim, events=events.append) as client:
+        limits = {"HighCostGetVMScaleSet3Min": 4}
+        control = await client._http.post(f"{sim.base_url}/_sim/throttle", json={"limits": limits})
+        assert control.status_code == 200
+        vms = await ScaleSetApi(client, sim.resource_id("vmss-web")).list_vms()
+        assert len({vm.instance_id for vm in vms}) == 40
+        assert client.budget.throttle_count >= 1
+        assert client.budget.slowdown() > 1.0  # only a handful of list calls left
+        assert "HighCostGetVMScaleSet3Min" in client.budget.summary()
+    throttled = [e for e in events if e.kind == "retry" and e.status == 429]
+    assert throttled and all(e.wait is not None and 0 < e.wait <= 180 for e in throttled)
+    assert any(e.kind == "throttle" for e in events)  # the low budget was announced

@@ -77,8 +77,8 @@ class RetryPolicy:
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     #: A server asking for a longer wait than this is surfaced as ThrottledError instead
-    #: of silently freezing the dashboard for twenty minutes.
-    max_retry_after: float = 120.0
+    #: of freezing the dashboard for twenty minutes; one 3-minute Compute window is waited.
+    max_retry_after: float = 180.0
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random, capped."""
