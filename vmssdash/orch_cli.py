@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vmssdash upgrade",
         description="Upgrade a scale set's VMs to its latest model, wave by wave, health-gated.",
     )
-    p.add_argument("--endpoint", required=True, help="ARM base URL (a cloud's, or a simulator's)")
+    p.add_argument(
+        "--endpoint", default=None, help="ARM base URL (default: the cloud's; or a simulator's)"
+    )
     p.add_argument("--resource-id", required=True, help="full ARM resource id of the scale set")
     p.add_argument(
         "--auth", default="auto", help="none | auto | env | cli | managed-identity | cache"
@@ -108,6 +110,17 @@ def _token_provider(args: argparse.Namespace) -> Any:
     return auth.build_token_provider(args.auth, cloud, settings)
 
 
+def _cloud_endpoint(args: argparse.Namespace) -> str:
+    from vmssdash import config
+    from vmssdash.azure import clouds
+
+    settings = config.load_settings({})
+    cloud = clouds.get_cloud(
+        args.cloud or getattr(settings, "cloud", None) or "AzureCloud", settings
+    )
+    return str(cloud.arm_endpoint)
+
+
 async def _set_version(api: ScaleSetApi, version: str) -> None:
     scale_set = await api.get()
     edit = ModelEdit.start(scale_set)
@@ -152,7 +165,7 @@ async def run(args: argparse.Namespace) -> int:
         batch = None  # the policy's maxBatchInstancePercent
     journal_dir: Path = args.journal_dir or default_journal_dir()
     async with ArmClient(
-        args.endpoint,
+        args.endpoint or _cloud_endpoint(args),
         token_provider=_token_provider(args),
         verify=False if args.insecure else (args.ca or True),
         poll_interval=args.poll_interval,
@@ -268,6 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print(f"vmssdash upgrade: {exc}", err=True)
         return EXIT_USAGE
     except ArmError as exc:
+        _print(f"vmssdash upgrade: {exc}", err=True)
+        return EXIT_FAILED
+    except OSError as exc:
         _print(f"vmssdash upgrade: {exc}", err=True)
         return EXIT_FAILED
     except KeyboardInterrupt:
