@@ -286,6 +286,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         _print(f"vmssdash upgrade: {exc}", err=True)
         return EXIT_FAILED
+    except Exception as exc:
+        from vmssdash.azure.auth import AuthError
+
+        if not isinstance(exc, AuthError):
+            raise
+        _print(f"vmssdash upgrade: {exc}", err=True)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         _print(
             "Interrupted: the journal allows `--resume`; an upgrade already sent continues in Azure",
