@@ -276,3 +276,53 @@ async def test_small_terminal_shows_every_row(size: tuple[int, int]) -> None:
         assert lines[0].startswith("UD 0")
         assert lines[4].startswith("UD 4")
         assert "vmss-fake" in app.query_one(StatusHeader).render().plain
+
+
+async def test_big_upgrade_requires_typing_the_scale_set_name() -> None:
+    api = make_api(100)
+    app = make_app(api)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.press("s", "U")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ConfirmScreen) and screen.require_text == "vmss-fake"
+        await pilot.press("y")  # no shortcut past the typed confirmation
+        await pilot.pause()
+        assert app.screen is screen and api.upgraded == []
+        screen.query_one("#confirm-input").focus()
+        await pilot.press(*"vmss-fak")
+        assert screen.query_one("#confirm").disabled
+        await pilot.press("e", "enter")
+        while not api.upgraded:
+            await pilot.pause()
+        assert len(api.upgraded[0]) > 20
+
+
+async def test_client_events_reach_the_activity_log() -> None:
+    from vmssdash.azure.events import ClientEvent
+
+    class Client:
+        events = None
+
+    api = make_api()
+    api.client = Client()  # type: ignore[attr-defined]
+    app = make_app(api)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        sink = api.client.events  # type: ignore[attr-defined]
+        assert callable(sink)
+        path = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/x"
+        sink(ClientEvent("request", f"GET {path}", method="GET"))
+        sink(ClientEvent("request", f"POST {path}/manualupgrade → 202", method="POST"))
+        sink(ClientEvent("retry", "throttled GET: 429", wait=2.5, request_id="r-1"))
+        for _ in range(3):
+            sink(ClientEvent("lro", "operation op-1: InProgress", url="op-1"))
+        sink(ClientEvent("lro", "operation op-1: Succeeded", url="op-1"))
+        await pilot.pause()
+        log = log_text(app)
+        assert f"GET {path}" not in log  # reads are not news
+        assert "request: POST …/x/manualupgrade → 202" in log
+        assert "retry: throttled GET: 429 (waiting 2.5 s) [request r-1]" in log
+        assert log.count("op-1: InProgress") == 1
+        assert "op-1: Succeeded" in log

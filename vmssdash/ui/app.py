@@ -514,9 +514,11 @@ class VmssDashApp(App[None]):
                     continue
                 if not self.check_action(name, _params(binding.action)):
                     continue
+                spec = self._ext_actions.get(binding.id or "")
+                about = spec.palette_help if spec and spec.palette_help else binding.id or name
                 yield SystemCommand(
                     binding.description,
-                    f"key {binding.key_display or binding.key} · {binding.id or name}",
+                    f"key {self.get_key_display(binding)} · {about}",
                     _runner(self, binding.action, owner),
                 )
 
