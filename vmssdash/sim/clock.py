@@ -96,7 +96,8 @@ class SimClock:
             self._speed = speed
 
     def real_seconds(self, simulated: float) -> float:
-        """How long a client really waits for ``simulated`` seconds to pass (for Retry-After)."""
-        if self._manual or self._paused:
-            return simulated
+        """How long a client should wait for ``simulated`` seconds to pass (Retry-After).
+
+        Always scaled by ``speed``, even while paused or manual: a test that drives a
+        manual clock at speed 500 gets Retry-After values it can afford to honour."""
         return simulated / self._speed
