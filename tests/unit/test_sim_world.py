@@ -456,3 +456,11 @@ def test_bad_vhd_uri_is_invalid_parameter(uri: str) -> None:
     with pytest.raises(SimError) as info:
         world.update_model(s, body, replace=False)
     assert info.value.status == 400 and info.value.target == "osDisk.image.uri"
+
+
+def test_star_skips_protected_vms_even_in_an_explicit_list() -> None:
+    world = make_world()
+    s = vmss(world, "vmss-web")
+    op = world.start_action(s, "manualupgrade", ["*"], explicit=True)
+    protected = next(v for v in s.vms.values() if v.protect_from_scale_set_actions)
+    assert protected.busy is None and op.status == "InProgress"

@@ -850,6 +850,8 @@ class World:
         """A VMSS-level POST action (manualupgrade, restart, ..., delete)."""
         required = action in ("manualupgrade", "delete")
         vms = self.resolve_instance_ids(vmss, ids, required=required)
+        if isinstance(ids, list) and any(str(i) == "*" for i in ids):
+            explicit = False  # "*" means every instance the action may touch
         self._check_action_conflict(vmss)
         if explicit:
             for vm in vms:
