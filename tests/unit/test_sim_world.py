@@ -464,3 +464,16 @@ def test_star_skips_protected_vms_even_in_an_explicit_list() -> None:
     op = world.start_action(s, "manualupgrade", ["*"], explicit=True)
     protected = next(v for v in s.vms.values() if v.protect_from_scale_set_actions)
     assert protected.busy is None and op.status == "InProgress"
+
+
+def test_rolling_upgrade_can_prioritise_unhealthy_instances() -> None:
+    world = make_world()
+    s = vmss(world, "vmss-rolling")
+    policy = {"rollingUpgradePolicy": {"prioritizeUnhealthyInstances": True}}
+    world.update_model(s, {"properties": {"upgradePolicy": policy}}, replace=False)
+    tick(world, 5)
+    sick = max(s.vms.values(), key=lambda v: (v.ud, v.instance_id))
+    sick.health = "unhealthy"
+    world.update_model(s, _rolling_patch("24.04.202612010"), replace=False)
+    tick(world, 0.1)
+    assert sick.busy == "upgrade"

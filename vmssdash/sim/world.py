@@ -1250,7 +1250,13 @@ class World:
         for vm in targets:
             groups.setdefault(group_key(vm), []).append(vm)
         batches: list[list[int]] = []
-        for key in sorted(groups, key=lambda k: (k[0], k[1])):
+        prioritize = bool(policy.get("prioritizeUnhealthyInstances"))
+
+        def group_order(k: tuple[Any, ...]) -> tuple[Any, ...]:
+            sick = prioritize and any(self._vm_unhealthy(v) for v in groups[k])
+            return (not sick, k[0], k[1])
+
+        for key in sorted(groups, key=group_order):
             members = groups[key]
             for i in range(0, len(members), size):
                 batches.append([v.instance_id for v in members[i : i + size]])
