@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from vmssdash.sim.app import create_app
@@ -59,6 +59,9 @@ def apply(world: World, op: tuple[Any, ...]) -> None:
     derandomize=True,
 )
 @given(st.lists(step, max_size=25))
+@example([("action", "delete", [1])])
+@example([("action", "manualupgrade", [1, 2]), ("tick", 3.0), ("capacity", 4), ("tick", 1.0)])
+@example([("image", "24.04.202611990-bad"), ("mode", "Rolling"), ("rolling", True), ("tick", 9.0)])
 def test_world_invariants_hold(steps: list[tuple[Any, ...]]) -> None:
     world: World = create_app("small", manual_clock=True).state.world
     for op in steps:

@@ -147,6 +147,7 @@ def test_delete_instances_requires_ids_and_removes_vms() -> None:
     assert s.vms[victim].provisioning == "Deleting"
     tick(world, 30)
     assert victim not in s.vms and len(s.vms) == 9
+    assert s.sku["capacity"] == 9
 
 
 def test_concurrent_actions_conflict_until_the_first_ends() -> None:

@@ -876,6 +876,9 @@ class World:
                 )
             if vm.busy:
                 raise conflict_concurrent()
+        if action == "delete":
+            # Deleting instances shrinks the model's capacity with them.
+            vmss.sku["capacity"] = max(0, int(vmss.sku.get("capacity", 0)) - len(vms))
         op = self.new_operation(action, vmss)
         vmss.action_op = op
         op.on_finish.append(lambda o: self._clear_action(vmss, o))
@@ -915,6 +918,8 @@ class World:
             )
         if vm.busy or vmss.deleting:
             raise conflict_concurrent()
+        if action == "delete":
+            vmss.sku["capacity"] = max(0, int(vmss.sku.get("capacity", 0)) - 1)
         op = self.new_operation(action, vmss)
         self._hold(op, self.timings.noop * 0.5)
         self._attach(op, vmss, vm, action)
