@@ -145,6 +145,7 @@ def test_delete_instances_requires_ids_and_removes_vms() -> None:
     victim = s.sorted_vms()[0].instance_id
     world.start_action(s, "delete", [str(victim)], explicit=True)
     assert s.vms[victim].provisioning == "Deleting"
+    assert s.sku["capacity"] == 9
     tick(world, 30)
     assert victim not in s.vms and len(s.vms) == 9
     assert s.sku["capacity"] == 9
