@@ -103,9 +103,12 @@ class Heatmap(ScrollView, can_focus=True):
         self._label_w = 0
         self._per_line = 1
         self._several_pgs = False
+        self._label_dims = (4, 1)
         self._layout_width = -1
         self._cache: dict[int, Strip] = {}
         self._styles: dict[str, Style] = {}
+        self._cell_styles: dict[tuple[VmState, bool, bool, bool, bool], Style] = {}
+        self._base_style: Style | None = None
         self._cursor_id: str | None = None
         self.lines_rendered = 0
 
@@ -297,8 +300,7 @@ class Heatmap(ScrollView, can_focus=True):
 
     def _label_text(self, group: Group) -> str:
         done = sum(1 for vm in group.vms if vm.latest_model is not False)
-        digits = len(str(max((len(g.vms) for g in self._groups), default=1)))
-        name_w = max((len(self._row_name(g)) for g in self._groups), default=4)
+        name_w, digits = self._label_dims
         return f"{self._row_name(group):<{name_w}} {done:>{digits}}/{len(group.vms):<{digits}} "
 
     def _relayout(self) -> None:
@@ -306,6 +308,10 @@ class Heatmap(ScrollView, can_focus=True):
         self._layout_width = width
         groups = self._groups
         several_pgs = self._several_pgs = len({g.placement_group for g in groups}) > 1
+        self._label_dims = (
+            max((len(self._row_name(g)) for g in groups), default=4),
+            len(str(max((len(g.vms) for g in groups), default=1))),
+        )
         self._label_w = max((len(self._label_text(g)) for g in groups), default=0)
         self._per_line = max(1, (width - self._label_w) // CELL_W)
         lines: list[_Line] = []
@@ -392,6 +398,8 @@ class Heatmap(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._cell_styles.clear()
+        self._base_style = None
         self._cache.clear()
 
     def _on_focus(self, event: events.Focus) -> None:
@@ -410,24 +418,47 @@ class Heatmap(ScrollView, can_focus=True):
             self._styles[name] = style
         return style
 
-    def _cell_segments(self, vm: VmInfo, index: int, base: Style) -> list[Segment]:
-        style = base + self._style(state_class(vm.state))
+    def _cell_style(self, state: VmState, flags: tuple[bool, bool, bool, bool]) -> Style:
+        """Combined style per (state, changed, dim, marked, cursor), computed once."""
+        key = (state, *flags)
+        style = self._cell_styles.get(key)
+        if style is None:
+            changed, dim, marked, cursor = flags
+            style = self._base() + self._style(state_class(state))
+            if changed:
+                style += self._style("heatmap--changed")
+            if dim:
+                style += self._style("heatmap--dim")
+            if marked:
+                style += self._style("heatmap--marked")
+            if cursor:
+                style += self._style("heatmap--cursor")
+            self._cell_styles[key] = style
+        return style
+
+    def _base(self) -> Style:
+        """The widget's own style; ``rich_style`` walks the DOM, so keep it per theme."""
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
+
+    def _cell_segments(self, vm: VmInfo, index: int) -> list[Segment]:
         iid = vm.instance_id
         marked = iid in self.marked
-        if iid in self.changed:
-            style += self._style("heatmap--changed")
-        if not self.matches(vm):
-            style += self._style("heatmap--dim")
-        if marked:
-            style += self._style("heatmap--marked")
-        if index == self.cursor and self.has_focus:
-            style += self._style("heatmap--cursor")
-        suffix = MARK if marked else CHANGED if iid in self.changed else " "
-        return [Segment(vm.state.glyph, style), Segment(suffix, style)]
+        changed = iid in self.changed
+        flags = (
+            changed,
+            self.matcher is not None and not self.matcher(vm),
+            marked,
+            index == self.cursor and self.has_focus,
+        )
+        style = self._cell_style(vm.state, flags)
+        suffix = MARK if marked else CHANGED if changed else " "
+        return [Segment(vm.state.glyph + suffix, style)]
 
     def _render_full_line(self, y: int) -> Strip:
         line = self._lines[y]
-        base = self.rich_style
+        base = self._base()
         if line.is_heading:
             return Strip([Segment(line.heading, base + self._style("heatmap--heading"))])
         group = self._groups[line.group]
@@ -438,14 +469,14 @@ class Heatmap(ScrollView, can_focus=True):
             label = " " * self._label_w
         segments = [Segment(label, label_style)]
         for col, vm in enumerate(group.vms[line.start : line.stop]):
-            segments.extend(self._cell_segments(vm, line.first + col, base))
+            segments.extend(self._cell_segments(vm, line.first + col))
         return Strip(segments).simplify()
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index = y + scroll_y
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base()
         if not 0 <= index < len(self._lines):
             return Strip.blank(width, base)
         strip = self._cache.get(index)

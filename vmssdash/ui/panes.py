@@ -30,13 +30,14 @@ class _StateStyled(Widget):
 
     COMPONENT_CLASSES = {state_class(s) for s in VmState} | {"pane--muted", "pane--key"}
 
-    _shown: tuple[str, int] | None = None
+    _shown: str | None = None
+    _lines_needed = -1
 
     def state_style(self, state: VmState) -> Style:
         return self.get_component_rich_style(state_class(state), partial=True)
 
     def _changed(self) -> None:
-        """Repaint only when the text differs; re-layout only when its shape may differ.
+        """Repaint only when the text differs; re-layout only when its height differs.
 
         A layout refresh re-arranges the whole screen (tens of ms); panes change on every
         snapshot, so most updates must be plain repaints or nothing at all.
@@ -45,15 +46,17 @@ class _StateStyled(Widget):
             return
         text = self.render()
         plain = text.plain if isinstance(text, Text) else str(text)
-        shape = (plain.count("\n"), len(plain))
-        if self._shown is not None and self._shown == (plain, shape[1]):
+        if self._shown == plain:
             return
-        previous = self._shown
-        self._shown = (plain, shape[1])
-        same_shape = previous is not None and (
-            previous[0].count("\n") == shape[0] and previous[1] == shape[1]
-        )
-        self.refresh(layout=not same_shape)
+        first = self._shown is None
+        self._shown = plain
+        width = self.content_region.width
+        needed = len(text.wrap(self.app.console, width)) if isinstance(text, Text) and width else -1
+        if not first and needed == self._lines_needed == self.content_region.height:
+            self.refresh()
+        else:
+            self.refresh(layout=True)
+        self._lines_needed = needed
 
 
 def counts_text(
