@@ -326,3 +326,31 @@ async def test_client_events_reach_the_activity_log() -> None:
         assert "retry: throttled GET: 429 (waiting 2.5 s) [request r-1]" in log
         assert log.count("op-1: InProgress") == 1
         assert "op-1: Succeeded" in log
+
+
+async def test_header_age_turns_into_a_warning_when_refreshes_stop() -> None:
+    now = [100.0]
+    api = make_api()
+    app = VmssDashApp(
+        api,  # type: ignore[arg-type]
+        clock=lambda: now[0],
+        timestamp=lambda: "12:00:00",
+        live=False,
+        extensions=[],
+    )
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        header = app.query_one(StatusHeader)
+        text = header.render()
+        assert "refreshed 0 s ago" in text.plain
+        now[0] += 600
+        app._update_header()
+        await pilot.pause()
+        info = header.info
+        assert info.age == 600 and info.age > info.stale_after
+        text = header.render()
+        warn = header.state_style(VmState.FAILED)
+        assert any(
+            text.plain[s.start : s.end] == "refreshed 600 s ago" and s.style == warn
+            for s in text.spans
+        )

@@ -360,6 +360,7 @@ class VmssDashApp(App[None]):
         info = HeaderInfo(
             snapshot=self.snapshot,
             age=self.poller.age(),
+            stale_after=3 * self.poller.next_interval(),
             reads_left=self.poller.reads_left,
             paused=self.poller.paused,
             read_only=self.read_only,
@@ -375,6 +376,7 @@ class VmssDashApp(App[None]):
         key = (
             id(info.snapshot),
             None if info.age is None else int(info.age),
+            info.age is not None and info.age > info.stale_after,
             info.reads_left,
             info.paused,
             info.error,

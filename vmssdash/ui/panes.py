@@ -97,6 +97,8 @@ def counts_text(
 class HeaderInfo:
     snapshot: ScaleSetSnapshot | None = None
     age: float | None = None
+    #: Older than this (seconds), or after a failed refresh, the age shows as a warning.
+    stale_after: float = float("inf")
     reads_left: int | None = None
     paused: bool = False
     read_only: bool = False
@@ -144,7 +146,9 @@ class StatusHeader(_StateStyled):
         if info.age is None:
             line3.append("not refreshed yet", muted)
         else:
-            line3.append(f"refreshed {info.age:.0f} s ago")
+            stale = info.error is not None or info.age > info.stale_after
+            warn = self.state_style(VmState.FAILED) if stale else Style()
+            line3.append(f"refreshed {info.age:.0f} s ago", warn)
         if info.reads_left is not None:
             line3.append(f" · reads left {info.reads_left}")
         line3.append(f" · rows by {info.grouping.value}")
