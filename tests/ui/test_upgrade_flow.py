@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -358,3 +358,57 @@ async def rolling_checks(app: VmssDashApp) -> None:
         await until(pilot, lambda: ctl.state.is_terminal, "the rolling upgrade")
         assert any(type(e).__name__ == "RollingStatusEvent" for e in ctl.events)
         assert "server-side rolling upgrade" in "\n".join(app.activity.lines) or ctl.events
+
+
+class _Crash(BaseException):
+    pass
+
+
+async def test_unfinished_plan_is_offered_for_resume_on_start(tmp_path: Path) -> None:
+    from vmssdash.core.orchestrator import Orchestrator
+    from vmssdash.core.plan import Strategy, build_plan
+    from vmssdash.core.snapshot import ScaleSetSnapshot
+
+    async with story_app(tmp_path) as (app, world):
+        api = app.api
+        scale_set = await api.get()
+        ref = dict(scale_set.raw["properties"]["virtualMachineProfile"]["storageProfile"])
+        ref = {**ref["imageReference"], "version": GOOD}
+        await api.update_model(
+            {"properties": {"virtualMachineProfile": {"storageProfile": {"imageReference": ref}}}},
+            etag=scale_set.etag,
+        )
+        snap = ScaleSetSnapshot.build(await api.get(), await api.list_vms())
+        plan = build_plan(snap, Strategy.UPDATE_DOMAIN)
+        calls: dict[str, int] = {}
+        crashed: list[bool] = []
+        real = api.begin_manual_upgrade
+
+        async def counting(ids: Any) -> Any:
+            for i in ids:
+                calls[str(i)] = calls.get(str(i), 0) + 1
+            op = await real(ids)
+            if not crashed and len(calls) > len(plan.waves[0].instance_ids):
+                crashed.append(True)
+                raise _Crash  # the first process dies with wave 2 just sent
+            return op
+
+        api.begin_manual_upgrade = counting  # type: ignore[method-assign]
+        with suppress(_Crash):
+            await Orchestrator(api, plan, journal_dir=tmp_path / "journal").run()
+        async with app.run_test(size=(160, 50)) as pilot:
+            await app.refresh_snapshot()
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the resume offer")
+            await pilot.pause()
+            confirm = app.screen
+            assert isinstance(confirm, ConfirmScreen)
+            assert "Resume the unfinished upgrade?" in confirm.title_text
+            assert "1/5 waves finished" in confirm.body
+            assert confirm.focused is not None and confirm.focused.id == "cancel"
+            await pilot.click("#confirm")
+            ctl = controller(app)
+            await until(pilot, lambda: ctl.state is RunState.COMPLETED, "the resumed run")
+            await app.refresh_snapshot()
+        assert calls == dict.fromkeys(plan.targets, 1)
+        vmss = web(world)
+        assert all(vmss.vms[int(i)].applied_gen == vmss.model_gen for i in plan.targets)
