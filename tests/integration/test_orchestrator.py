@@ -282,8 +282,7 @@ async def _property_run(
         latest = h.latest_ids("vmss-small")
         for iid in plan.targets:
             assert (
-                (iid in result.upgraded
-                and iid in latest)
+                (iid in result.upgraded and iid in latest)
                 or iid in result.failed
                 or iid in result.not_done
             )
