@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Select
 
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
@@ -119,8 +119,11 @@ async def edit_version(app: VmssDashApp, pilot: Pilot[Any], world: Any, version:
     assert isinstance(pane, ModelPane)
     await until(pilot, lambda: bool(pane.known_versions), "the version list")
     assert version in pane.known_versions
-    pane.query_one("#version", Input).value = version
-    await pilot.pause()
+    picker = pane.query_one("#version-picker", Select)
+    offered = [str(label) for label, _value in picker._options]
+    assert offered[1] == "latest" and version in offered  # newest first, plus latest
+    picker.value = version  # the picker fills the version field
+    await until(pilot, lambda: pane.query_one("#version", Input).value == version, "the pick")
     diff = str(pane.query_one("#model-diff").render())
     assert f"imageReference.version: 24.04.202610010 → {version}" in diff
     await pilot.press("ctrl+s")
