@@ -296,3 +296,19 @@ async def _property_run(
             assert set(result.upgraded) == set(plan.targets)
     finally:
         await h.aclose()
+
+
+async def test_included_deallocated_vm_is_upgraded_and_stays_deallocated() -> None:
+    h = SimHarness("demo")
+    try:
+        await h.set_version("vmss-web", GOOD)
+        plan = await _plan(h, "vmss-web", Strategy.UPDATE_DOMAIN, include_deallocated=True)
+        parked = [i for i, vm in h.sim_set("vmss-web").vms.items() if vm.power == "deallocated"]
+        assert len(parked) == 1 and str(parked[0]) in plan.targets
+        result = await Orchestrator(h.api("vmss-web"), plan, health_timeout=120).run()
+        assert result.state is RunState.COMPLETED, result.reason
+        assert str(parked[0]) in result.upgraded
+        assert h.sim_set("vmss-web").vms[parked[0]].power == "deallocated"
+        assert h.clock() < 5 * 120  # no wave sat out its health timeout
+    finally:
+        await h.aclose()

@@ -99,12 +99,20 @@ def _blocks_unhealthy_count(vm: VmInfo) -> bool:
     return vm.health in ("unhealthy", "unknown")
 
 
-def verdict(vm: VmInfo | None, *, operation_failed: str | None = None) -> tuple[bool, str] | None:
-    """(ok, reason) once a dispatched VM's outcome is known; None while still waiting."""
+def verdict(
+    vm: VmInfo | None, *, operation_failed: str | None = None, was_off: bool = False
+) -> tuple[bool, str] | None:
+    """(ok, reason) once a dispatched VM's outcome is known; None while still waiting.
+
+    A VM that was stopped or deallocated before its upgrade stays so afterwards: for it,
+    being on the latest model is the whole success.
+    """
     if vm is None:
         return (False, "the VM is gone from the scale set")
     if vm.state is VmState.FAILED:
         return (False, f"provisioning failed ({vm.failure_code or vm.provisioning_state})")
+    if was_off and vm.latest_model and vm.state in (VmState.DEALLOCATED, VmState.STOPPED):
+        return (True, "")
     if vm.latest_model and not vm.state.is_transitional:
         if vm.health == "unhealthy":
             return (False, "health probe reports unhealthy after the upgrade")
@@ -458,9 +466,10 @@ class Orchestrator:
         if dispatch:
             op_error = await self._dispatch(wave, dispatch)
         targets = dispatch + watch
+        off = {i for i in targets if (v := infos.get(i)) is not None and v.power_state in _OFF}
         self._in_flight = tuple(targets)
         try:
-            await self._wait_vms(wave, targets, op_error)
+            await self._wait_vms(wave, targets, op_error, off)
         finally:
             self._in_flight = ()
         ok = tuple(i for i in targets if i in self._ok)
@@ -525,14 +534,16 @@ class Orchestrator:
         self._emit(OperationFinished(self.clock(), wave.index, status.status, error))
         return error or None
 
-    async def _wait_vms(self, wave: Wave, ids: list[str], op_error: str | None) -> None:
+    async def _wait_vms(
+        self, wave: Wave, ids: list[str], op_error: str | None, off: set[str]
+    ) -> None:
         pending = [i for i in ids if i not in self._ok]
         deadline = self.clock() + self.health_timeout
         last: dict[str, VmInfo] = {}
         while True:
             last = await self._read()
             for iid in list(pending):
-                outcome = verdict(last.get(iid), operation_failed=op_error)
+                outcome = verdict(last.get(iid), operation_failed=op_error, was_off=iid in off)
                 if outcome is None:
                     continue
                 pending.remove(iid)
@@ -587,6 +598,9 @@ class Orchestrator:
         )
         self._progress()
         return result
+
+
+_OFF = ("deallocated", "stopped")
 
 
 def _id_key(iid: str) -> tuple[int, str]:
