@@ -415,3 +415,39 @@ async def test_unfinished_plan_is_offered_for_resume_on_start(tmp_path: Path) ->
         assert calls == dict.fromkeys(plan.targets, 1)
         vmss = web(world)
         assert all(vmss.vms[int(i)].applied_gen == vmss.model_gen for i in plan.targets)
+
+
+async def test_plan_screen_strategies_batch_size_and_deallocated(tmp_path: Path) -> None:
+    from textual.widgets import Button, Checkbox
+
+    from vmssdash.core.plan import Strategy
+
+    async with story_app(tmp_path) as (app, _world), app.run_test(size=(160, 50)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan screen")
+        screen = app.screen
+        assert isinstance(screen, PlanScreen)
+        await pilot.pause()
+        screen.query_one("#plan-strategy", Select).value = Strategy.BATCH
+        screen.query_one("#plan-batch", Input).value = "10%"
+        await pilot.pause()
+        assert screen.plan is not None and screen.plan.strategy is Strategy.BATCH
+        assert all(len(w.instance_ids) <= 4 for w in screen.plan.waves)
+        body = str(screen.query_one("#plan-body").render())
+        assert "(batches of 10%)" in body
+        screen.query_one("#plan-batch", Input).value = "0"
+        await pilot.pause()
+        assert "is not a batch size" in str(screen.query_one("#plan-error").render())
+        assert screen.query_one("#plan-start", Button).disabled
+        screen.query_one("#plan-batch", Input).value = ""
+        screen.query_one("#plan-strategy", Select).value = Strategy.FAULT_DOMAIN
+        screen.query_one("#plan-dealloc", Checkbox).value = True
+        await pilot.pause()
+        assert screen.plan is not None and screen.plan.strategy is Strategy.FAULT_DOMAIN
+        labels = [w.label for w in screen.plan.waves]
+        assert labels == sorted(labels) and all(label.startswith("FD ") for label in labels)
+        assert not any(s.reason == "deallocated" for s in screen.plan.skipped)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]

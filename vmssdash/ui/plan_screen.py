@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from vmssdash.core.events import format_seconds
 from vmssdash.core.plan import BatchSize, Plan, Strategy, build_plan
@@ -68,6 +68,7 @@ class PlanScreen(ModalScreen[Plan | None]):
     PlanScreen #plan-controls { height: auto; }
     PlanScreen #plan-controls Select { width: 28; }
     PlanScreen #plan-controls Input { width: 20; }
+    PlanScreen #plan-controls Checkbox { width: auto; }
     PlanScreen #plan-scroll { height: 1fr; }
     PlanScreen #plan-buttons { height: auto; align-horizontal: right; }
     PlanScreen #plan-error { color: $error; height: auto; }
@@ -103,6 +104,7 @@ class PlanScreen(ModalScreen[Plan | None]):
                     STRATEGY_OPTIONS, value=self.strategy, allow_blank=False, id="plan-strategy"
                 )
                 yield Input(self.batch_text, placeholder="batch: N or N%", id="plan-batch")
+                yield Checkbox("include deallocated VMs", id="plan-dealloc")
             yield Static("", id="plan-error")
             with VerticalScroll(id="plan-scroll"):
                 yield Static("", id="plan-body", markup=False)
@@ -130,6 +132,7 @@ class PlanScreen(ModalScreen[Plan | None]):
             self.strategy,
             selection=self.selection,
             batch=batch,
+            include_deallocated=self.query_one("#plan-dealloc", Checkbox).value,
             wave_seconds=self.wave_seconds,
         )
         self.query_one("#plan-body", Static).update(render_plan(self.plan, self.snapshot))
@@ -142,7 +145,8 @@ class PlanScreen(ModalScreen[Plan | None]):
             self.rebuild()
 
     @on(Input.Changed, "#plan-batch")
-    def _batch(self, event: Input.Changed) -> None:
+    @on(Checkbox.Changed, "#plan-dealloc")
+    def _batch(self) -> None:
         self.rebuild()
 
     @on(Button.Pressed, "#plan-cancel")
