@@ -312,3 +312,12 @@ async def test_included_deallocated_vm_is_upgraded_and_stays_deallocated() -> No
         assert h.clock() < 5 * 120  # no wave sat out its health timeout
     finally:
         await h.aclose()
+
+
+async def test_200_vm_upgrade_by_ud_is_within_5_percent_of_ideal() -> None:
+    # Simulated time, so deterministic: the benchmark's figure, held as a regression test.
+    from tests.benchmarks.bench_orchestrator import one_run
+
+    row = await one_run(poll_interval=5.0, pause_seconds=0.0)
+    assert row["vms"] == 200 and row["waves"] == 5
+    assert row["overhead"] < 5.0, row
