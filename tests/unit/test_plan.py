@@ -233,3 +233,10 @@ def test_plan_properties(
             assert len({by_id[i].update_domain for i in wave.instance_ids}) == 1
             if not cross_zone:
                 assert len({by_id[i].zone for i in wave.instance_ids}) == 1
+
+
+def test_busy_vms_are_skipped_so_nothing_is_upgraded_twice() -> None:
+    vms = [vm_json(0), vm_json(1, prov="updating"), vm_json(2, power="starting")]
+    plan = build_plan(snapshot(vms), Strategy.UPDATE_DOMAIN)
+    assert plan.targets == ("0",)
+    assert {s.reason for s in plan.skipped} == {"busy (updating)", "busy (starting)"}

@@ -241,6 +241,10 @@ def skip_reason(vm: VmInfo, *, include_deallocated: bool = False) -> str | None:
         return "deallocated"
     if vm.state is VmState.DELETING:
         return "being deleted"
+    if vm.state.is_transitional:
+        # Possibly an upgrade already in flight (ours before a crash, or someone else's):
+        # dispatching it again would upgrade it twice.
+        return f"busy ({vm.state.label})"
     return None
 
 

@@ -280,6 +280,12 @@ def open_model_pane(app: VmssDashApp) -> None:
         app.notify("no data yet", severity="warning")
         return
     ctl = controller(app)
+    if ctl.running:
+        app.notify(
+            "an upgrade is running: changing the model now makes every VM stale again",
+            severity="warning",
+            timeout=8,
+        )
     pane = ModelPane(
         app.api, snapshot.scale_set, previous=ctl.previous_model, read_only=app.read_only
     )

@@ -218,8 +218,15 @@ def start_plan(
     ctl.reason = ""
     ctl.last_progress = None
 
+    sink = _sink(app)
+
     async def run() -> None:
-        ctl.result = await orchestrator.run()
+        try:
+            ctl.result = await orchestrator.run()
+        except Exception as exc:  # a bug must not leave the run "running" forever
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            sink(RunFinished(orchestrator.clock(), RunState.FAULTED, reason))
+            raise
 
     app.run_worker(run(), group="orchestrator", exit_on_error=False)
     return orchestrator
@@ -240,8 +247,15 @@ def start_rolling(app: VmssDashApp, *, start: bool = True) -> RollingRunner | No
     ctl.state = RunState.RUNNING
     ctl.last_progress = None
 
+    sink = _sink(app)
+
     async def run() -> None:
-        ctl.result = await runner.run()
+        try:
+            ctl.result = await runner.run()
+        except Exception as exc:
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            sink(RunFinished(runner.clock(), RunState.FAULTED, reason))
+            raise
 
     app.run_worker(run(), group="orchestrator", exit_on_error=False)
     return runner
