@@ -459,6 +459,7 @@ class Orchestrator:
             WaveStarted(self.clock(), wave.index, total, wave.label, tuple(dispatch + watch))
         )
         self._journal("wave-start", wave=wave.index, instance_ids=dispatch + watch)
+        self._progress(f"wave {wave.index + 1}: {wave.label}")
         reason = self._precheck(infos, dispatch + watch)
         if reason:
             return f"before wave {wave.index + 1}: {reason}"

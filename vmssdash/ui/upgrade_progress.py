@@ -92,11 +92,13 @@ def journal_dir_of(app: VmssDashApp) -> Path:
 class UpgradePane(Vertical):
     """Side-column pane: state, waves, VMs, ETA and the last reason of the current run."""
 
+    # Docked to the top of the side column so a run stays visible however long the VM
+    # details are; hidden entirely while no run has happened.
     DEFAULT_CSS = """
-    UpgradePane { height: auto; margin-top: 1; }
+    UpgradePane { dock: top; height: auto; padding-bottom: 1; border-bottom: hkey $primary 40%; }
     UpgradePane #orch-status { height: auto; }
     UpgradePane ProgressBar { height: 1; }
-    UpgradePane.-idle ProgressBar { display: none; }
+    UpgradePane.-idle { display: none; }
     UpgradePane.-faulted #orch-status { color: $error; }
     """
 
