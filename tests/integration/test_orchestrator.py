@@ -321,3 +321,23 @@ async def test_200_vm_upgrade_by_ud_is_within_5_percent_of_ideal() -> None:
     row = await one_run(poll_interval=5.0, pause_seconds=0.0)
     assert row["vms"] == 200 and row["waves"] == 5
     assert row["overhead"] < 5.0, row
+
+
+async def test_rolling_upgrade_cancel_is_reported_as_cancelled() -> None:
+    h = SimHarness("demo")
+    try:
+        events: list[OrchestratorEvent] = []
+        runner: RollingRunner
+
+        def on_event(event: OrchestratorEvent) -> None:
+            events.append(event)
+            if type(event).__name__ == "RollingStatusEvent" and event.code == "RollingForward":  # type: ignore[attr-defined]
+                runner.abort()
+
+        runner = RollingRunner(h.api("vmss-rolling"), on_event=on_event)
+        result = await runner.run()
+        assert result.state is RunState.CANCELLED, result.reason
+        assert any("cannot be recalled" in e.text() for e in events)
+        assert any(op.kind == "rollingUpgradeCancel" for op in h.world.operations.values())
+    finally:
+        await h.aclose()
