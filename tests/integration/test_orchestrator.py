@@ -4,6 +4,7 @@ pause/resume/abort, resume from a journal, and the server-side rolling upgrade."
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +238,7 @@ async def test_rolling_mode_uses_the_server_side_upgrade() -> None:
 
 
 @settings(
-    max_examples=12,
+    max_examples=int(os.environ.get("ORCH_EXAMPLES", "16")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -246,21 +247,34 @@ async def test_rolling_mode_uses_the_server_side_upgrade() -> None:
     batch=st.one_of(st.none(), st.integers(1, 4)),
     version=st.sampled_from([GOOD, GOOD, BAD]),
     upgraded_limit=st.sampled_from([0, 20, 100]),
+    unhealthy_limit=st.sampled_from([20, 30, 100]),
     seed=st.integers(0, 3),
 )
 def test_orchestrator_properties(
-    strategy: Strategy, batch: int | None, version: str, upgraded_limit: int, seed: int
+    strategy: Strategy,
+    batch: int | None,
+    version: str,
+    upgraded_limit: int,
+    unhealthy_limit: int,
+    seed: int,
 ) -> None:
-    asyncio.run(_property_run(strategy, batch, version, upgraded_limit, seed))
+    asyncio.run(_property_run(strategy, batch, version, upgraded_limit, unhealthy_limit, seed))
 
 
 async def _property_run(
-    strategy: Strategy, batch: int | None, version: str, upgraded_limit: int, seed: int
+    strategy: Strategy,
+    batch: int | None,
+    version: str,
+    upgraded_limit: int,
+    unhealthy_limit: int,
+    seed: int,
 ) -> None:
     h = SimHarness("small", seed=seed)
     try:
         await h.set_version("vmss-small", version)
-        policy = Policy(max_unhealthy_percent=100, max_unhealthy_upgraded_percent=upgraded_limit)
+        policy = Policy(
+            max_unhealthy_percent=unhealthy_limit, max_unhealthy_upgraded_percent=upgraded_limit
+        )
         plan = await _plan(
             h,
             "vmss-small",
@@ -286,11 +300,22 @@ async def _property_run(
                 or iid in result.failed
                 or iid in result.not_done
             )
-        # The unhealthy-upgraded limit stops the run.
-        if version == BAD and upgraded_limit < 100:
+        # The max-unhealthy limit: no wave is sent that would breach it; the first one that
+        # would stops the run (the set is otherwise healthy between waves).
+        total = plan.total_instances
+        fits = [len(w.instance_ids) * 100 <= unhealthy_limit * total for w in plan.waves]
+        first_too_big = fits.index(False) if False in fits else len(plan.waves)
+        assert all(len(c.ids) * 100 <= unhealthy_limit * total for c in ups)
+        assert len(ups) <= first_too_big
+        # The unhealthy-upgraded limit stops the run after the first bad wave.
+        if version == BAD and upgraded_limit < 100 and first_too_big > 0:
             assert result.state is RunState.FAULTED
             assert len(ups) == 1
             assert "max unhealthy upgraded" in result.reason
+        elif first_too_big < len(plan.waves) and version == GOOD:
+            assert result.state is RunState.FAULTED
+            assert result.reason.startswith(f"before wave {first_too_big + 1}:")
+            assert len(ups) == first_too_big
         elif version == GOOD:
             assert result.state is RunState.COMPLETED
             assert set(result.upgraded) == set(plan.targets)
