@@ -59,8 +59,13 @@ def _journal_kinds(journal: Path) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("kill_at", "kill_wave"),
+    [("dispatch", 1), ("accepted", 2)],
+    ids=["while-dispatching-wave-2", "wave-3-in-flight"],
+)
 def test_sigkill_then_resume_finishes_without_double_upgrades(
-    make_sim: Callable[..., Any], tmp_path: Path
+    make_sim: Callable[..., Any], tmp_path: Path, kill_at: str, kill_wave: int
 ) -> None:
     sim = make_sim("demo", manual_clock=False, speed=20.0, seed=0, faults="off")
     world = sim.world
@@ -88,7 +93,7 @@ def test_sigkill_then_resume_finishes_without_double_upgrades(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             records = _journal_kinds(journal)
-            if any(r.get("kind") == "dispatch" and r.get("wave") == 1 for r in records):
+            if any(r.get("kind") == kill_at and r.get("wave") == kill_wave for r in records):
                 break
             if first.poll() is not None:
                 pytest.fail(
@@ -96,7 +101,7 @@ def test_sigkill_then_resume_finishes_without_double_upgrades(
                 )
             time.sleep(0.02)
         else:
-            pytest.fail("wave 2 was never dispatched")
+            pytest.fail(f"never saw {kill_at} of wave {kill_wave + 1}")
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     finally:
@@ -107,7 +112,7 @@ def test_sigkill_then_resume_finishes_without_double_upgrades(
     assert first.returncode == -signal.SIGKILL
     replay = find_unfinished(journal, rid)
     assert replay is not None, "the killed run left no resumable journal"
-    assert 0 in replay.waves_done and 1 in replay.dispatched
+    assert set(range(kill_wave)) <= replay.waves_done and kill_wave in replay.dispatched
 
     second = subprocess.run(
         _cli(sim.base_url, rid, journal, "--resume"),
