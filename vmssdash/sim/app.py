@@ -931,6 +931,12 @@ def _state(sim: Sim) -> dict[str, Any]:
                 "counts": dict(sorted(counts.items())),
                 "provisioningState": vmss.provisioning_state,
                 "rollingUpgrade": vmss.rolling.code if vmss.rolling else None,
+                # instance id -> accepted manualupgrade calls that included it (non-zero only)
+                "manualUpgrades": {
+                    str(iid): vm.manual_upgrades
+                    for iid, vm in vmss.vms.items()
+                    if vm.manual_upgrades
+                },
             }
         )
     return {
@@ -1050,12 +1056,12 @@ async def health(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-def _entra_routes() -> list[BaseRoute]:
-    """The fake Entra authority (AUTH's module), when it exists."""
+def _entra_routes(tenant_id: str) -> list[BaseRoute]:
+    """The fake Entra authority (AUTH's module), when it exists, homed in the world's tenant."""
     if importlib.util.find_spec("vmssdash.sim.entra") is None:
         return []
     module = importlib.import_module("vmssdash.sim.entra")
-    routes: list[BaseRoute] = module.entra_routes()
+    routes: list[BaseRoute] = module.entra_routes(home_tenant=tenant_id)
     return routes
 
 
@@ -1117,7 +1123,7 @@ def create_app(
         Route("/_sim/faults", _control(_faults), methods=["GET", "POST"]),
         Route("/_sim/throttle", _control(_throttle), methods=["GET", "POST"]),
         Route("/_sim/vm", _control(_set_vm), methods=["POST"]),
-        *_entra_routes(),
+        *_entra_routes(world.tenant_id),
         Route("/{path:path}", arm_endpoint, methods=methods),
     ]
     app = Starlette(routes=routes)

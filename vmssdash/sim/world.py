@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from vmssdash.azure.models import parse_duration
 from vmssdash.sim.clock import SimClock
 from vmssdash.sim.errors import (
     SimError,
@@ -83,6 +84,8 @@ class Vm:
     busy: str | None = None
     job: int = 0
     rev: int = 0
+    manual_upgrades: int = 0
+    """How many accepted ``manualupgrade`` calls included this VM (shown in /_sim/state)."""
 
 
 @dataclass
@@ -427,23 +430,16 @@ def fill_upgrade_policy(props: dict[str, Any]) -> None:
     parse_iso_duration(str(rolling["pauseTimeBetweenBatches"]))
 
 
-_DURATION_RE = re.compile(
-    r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
-    r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
-    re.IGNORECASE,
-)
-
-
 def parse_iso_duration(text: str) -> float:
-    m = _DURATION_RE.match(text)
-    if not m or text.upper() in ("P", "PT"):
+    """``parse_duration`` answering the way ARM does: a 400 naming the parameter."""
+    try:
+        return parse_duration(text)
+    except ValueError:
         raise invalid_parameter(
             f"The value '{text}' of parameter 'rollingUpgradePolicy.pauseTimeBetweenBatches' "
             "is not a valid ISO 8601 duration.",
             "rollingUpgradePolicy.pauseTimeBetweenBatches",
-        )
-    parts = {k: float(v) if v else 0.0 for k, v in m.groupdict().items()}
-    return parts["d"] * 86400 + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+        ) from None
 
 
 # --------------------------------------------------------------------------- world
@@ -885,6 +881,8 @@ class World:
         kind = {"manualupgrade": "upgrade"}.get(action, action)
         self._hold(op, self.timings.noop * 0.5)
         for vm in vms:
+            if action == "manualupgrade":
+                vm.manual_upgrades += 1
             self._attach(op, vmss, vm, kind)
         return op
 
