@@ -17,13 +17,13 @@ from typing import Any
 
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmError, PreconditionFailedError
-from vmssdash.azure.models import ScaleSet
+from vmssdash.azure.models import ScaleSet, parse_duration
 from vmssdash.azure.scaleset import ScaleSetApi, parse_resource_id
 from vmssdash.core.events import OrchestratorEvent, RunState, format_seconds
 from vmssdash.core.journal import Replay, default_journal_dir, find_unfinished
 from vmssdash.core.model_edit import ImageKind, ModelEdit
 from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
-from vmssdash.core.plan import BatchSize, Plan, Policy, Strategy, build_plan, parse_duration
+from vmssdash.core.plan import BatchSize, Plan, Policy, Strategy, build_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
 
 EXIT_OK = 0

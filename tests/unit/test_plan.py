@@ -9,14 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.orch_factories import grid, snapshot, vm_json
+from vmssdash.azure.models import RollingUpgradePolicy, format_duration, parse_duration
 from vmssdash.core.plan import (
     BatchSize,
     Plan,
     Policy,
     Strategy,
     build_plan,
-    format_duration,
-    parse_duration,
 )
 
 
@@ -45,6 +44,13 @@ def test_parse_duration_rejects(text: str) -> None:
 def test_format_duration_round_trips() -> None:
     for s in (0, 5, 90, 3600, 3725):
         assert parse_duration(format_duration(s)) == s
+
+
+def test_policy_reads_the_model_pause() -> None:
+    model = RollingUpgradePolicy.model_validate({"pauseTimeBetweenBatches": "PT1M30S"})
+    assert model.pause_seconds == 90
+    assert Policy.from_model(model).pause_seconds == 90
+    assert Policy.from_model(None).pause_seconds == 0
 
 
 def test_batch_size_parse_and_resolve() -> None:

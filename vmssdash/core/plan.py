@@ -12,14 +12,13 @@ unhealthy instances can be put first.
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
-from vmssdash.azure.models import RollingUpgradePolicy
+from vmssdash.azure.models import RollingUpgradePolicy, format_duration
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
 
@@ -38,49 +37,6 @@ class Strategy(Enum):
             "zone": "one zone per wave",
             "batch": "batches",
         }[self.value]
-
-
-_DURATION = re.compile(
-    r"^P(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
-    r"(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?"
-    r"(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$",
-    re.IGNORECASE,
-)
-
-
-def parse_duration(text: str) -> float:
-    """ISO-8601 duration (``PT1M30S``, ``P1DT2H``) to seconds; ValueError otherwise.
-
-    ``pauseTimeBetweenBatches`` is not plain seconds, and a bare number is rejected so a
-    mistaken ``"30"`` does not silently become no pause at all.
-    """
-    raw = text.strip()
-    match = _DURATION.match(raw)
-    if not match or raw.upper() in ("P", "PT") or raw.upper().endswith("T"):
-        raise ValueError(f"{text!r} is not an ISO-8601 duration (e.g. PT30S, PT5M, PT1H)")
-    parts = {k: float(v) for k, v in match.groupdict().items() if v is not None}
-    return (
-        parts.get("weeks", 0.0) * 604800
-        + parts.get("days", 0.0) * 86400
-        + parts.get("hours", 0.0) * 3600
-        + parts.get("minutes", 0.0) * 60
-        + parts.get("seconds", 0.0)
-    )
-
-
-def format_duration(seconds: float) -> str:
-    """Seconds back to ISO-8601 (``PT1M30S``)."""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    out = "PT"
-    if hours:
-        out += f"{hours}H"
-    if minutes:
-        out += f"{minutes}M"
-    if secs or out == "PT":
-        out += f"{secs}S"
-    return out
 
 
 @dataclass(frozen=True)
@@ -102,7 +58,7 @@ class Policy:
             max_batch_percent=policy.max_batch_instance_percent,
             max_unhealthy_percent=policy.max_unhealthy_instance_percent,
             max_unhealthy_upgraded_percent=policy.max_unhealthy_upgraded_instance_percent,
-            pause_seconds=parse_duration(policy.pause_time_between_batches or "PT0S"),
+            pause_seconds=policy.pause_seconds,
             prioritize_unhealthy=bool(policy.prioritize_unhealthy_instances),
             cross_zone=bool(policy.enable_cross_zone_upgrade),
         )
