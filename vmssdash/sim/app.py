@@ -47,7 +47,7 @@ from vmssdash.sim import render
 from vmssdash.sim.clock import SimClock
 from vmssdash.sim.errors import SimError, invalid_parameter, vm_not_found
 from vmssdash.sim.faults import FaultConfig, FaultInjector
-from vmssdash.sim.scenarios import SCENARIOS
+from vmssdash.sim.scenarios import get_scenario
 from vmssdash.sim.throttle import Throttle, ThrottleConfig
 from vmssdash.sim.world import Operation, ScaleSet, Vm, World
 
@@ -1085,11 +1085,9 @@ def create_app(
     ``Retry-After`` to LRO 202s (off by default, as on the wire); ``require_auth`` makes
     ARM routes answer 401 without an unexpired bearer JWT (off: ``--auth none`` works).
     """
-    if scenario not in SCENARIOS:
-        raise ValueError(f"unknown scenario {scenario!r} (known: {', '.join(SCENARIOS)})")
+    spec = get_scenario(scenario)
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
-    spec = SCENARIOS[scenario]
     if faults is None:
         fault_config = FaultConfig.parse(spec.faults)
     elif isinstance(faults, str):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,15 +57,6 @@ VHD_CONTAINER = "https://vmssdashimages.blob.core.windows.net/vhds"
 SHARED_IMAGE = "/SharedGalleries/vmssdash-shared-gallery/Images/web-app/Versions"
 GALLERY_VERSIONS = ["1.2.0", "1.3.0", "1.4.0", "1.5.0", "1.5.1-bad", "1.5.2-fail", "1.6.0"]
 CHAOS_FAULTS = "429=0.05,500=0.02,503=0.02,reset=0.01,latency=0.01:0.1,upgrade-fail=0.05"
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    description: str
-    build: Callable[[World], None]
-    faults: str | None = None
-    timings: Timings = field(default_factory=Timings)
 
 
 def platform_image(version: str) -> dict[str, Any]:
@@ -156,7 +146,7 @@ def _vm_profile(prefix: str, image: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@dataclass
+@dataclass(frozen=True)
 class SetSpec:
     name: str
     count: int
@@ -281,136 +271,116 @@ def _base(world: World) -> None:
     world.catalog.add_gallery(GALLERY_IMAGE, GALLERY_VERSIONS)
 
 
-def build_demo(world: World) -> None:
-    _base(world)
-    add_scale_set(
-        world,
-        SetSpec(
-            name="vmss-web",
-            count=40,
-            image=platform_image("24.04.202610010"),
-            old_image=platform_image("24.04.202609110"),
-            stale=8,
-            fd_count=3,
-            protected=1,
-            deallocated=1,
-        ),
-    )
-    add_scale_set(
-        world,
-        SetSpec(
-            name="vmss-zonal",
-            count=15,
-            image=gallery_image("1.4.0"),
-            old_image=gallery_image("1.3.0"),
-            stale=3,
-            zones=("1", "2", "3"),
-        ),
-    )
-    add_scale_set(
-        world,
-        SetSpec(
-            name="vmss-rolling",
-            count=10,
-            image=platform_image("latest"),
-            mode="Rolling",
-            rolling={"pauseTimeBetweenBatches": "PT5S"},
-            old_exact="24.04.202611150",
-            outdated_exact=4,
-        ),
-    )
+@dataclass(frozen=True)
+class Scenario:
+    """A named starting world: the shared base plus these scale sets."""
+
+    name: str
+    description: str
+    sets: tuple[SetSpec, ...]
+    faults: str | None = None
+    timings: Timings = field(default_factory=Timings)
+
+    def build(self, world: World) -> None:
+        _base(world)
+        for spec in self.sets:
+            add_scale_set(world, spec)
 
 
-def build_images(world: World) -> None:
-    """One scale set per non-platform image form, so image handling meets them all."""
-    _base(world)
-    add_scale_set(
-        world,
-        SetSpec(
-            name="vmss-managed",
-            count=6,
-            image={"id": f"{MANAGED_IMAGES}/web-2026-10"},
-            old_image={"id": f"{MANAGED_IMAGES}/web-2026-09"},
-            stale=2,
-        ),
-    )
-    add_scale_set(
-        world,
-        SetSpec(
-            name="vmss-vhd",
-            count=6,
-            image={"vhd": f"{VHD_CONTAINER}/web-2026-10.vhd"},
-            old_image={"vhd": f"{VHD_CONTAINER}/web-2026-09.vhd"},
-            stale=2,
-        ),
-    )
-    add_scale_set(
-        world,
-        SetSpec(
-            name="vmss-shared",
-            count=6,
-            image={"sharedGalleryImageId": f"{SHARED_IMAGE}/1.4.0"},
-            old_image={"sharedGalleryImageId": f"{SHARED_IMAGE}/1.3.0"},
-            stale=2,
-        ),
-    )
+CURRENT = platform_image("24.04.202610010")
+PREVIOUS = platform_image("24.04.202609110")
+
+DEMO_SETS = (
+    SetSpec(
+        name="vmss-web",
+        count=40,
+        image=CURRENT,
+        old_image=PREVIOUS,
+        stale=8,
+        fd_count=3,
+        protected=1,
+        deallocated=1,
+    ),
+    SetSpec(
+        name="vmss-zonal",
+        count=15,
+        image=gallery_image("1.4.0"),
+        old_image=gallery_image("1.3.0"),
+        stale=3,
+        zones=("1", "2", "3"),
+    ),
+    SetSpec(
+        name="vmss-rolling",
+        count=10,
+        image=platform_image("latest"),
+        mode="Rolling",
+        rolling={"pauseTimeBetweenBatches": "PT5S"},
+        old_exact="24.04.202611150",
+        outdated_exact=4,
+    ),
+)
 
 
-def build_small(world: World) -> None:
-    _base(world)
-    add_scale_set(
-        world,
-        SetSpec(
-            name="vmss-small",
-            count=10,
-            image=platform_image("24.04.202610010"),
-            old_image=platform_image("24.04.202609110"),
-            stale=3,
-        ),
-    )
-
-
-def build_large(world: World) -> None:
-    _base(world)
-    add_scale_set(
-        world,
-        SetSpec(
-            name="vmss-large",
-            count=1000,
-            image=platform_image("24.04.202610010"),
-            old_image=platform_image("24.04.202609110"),
-            stale=250,
-            fd_count=5,
-            single_pg=False,
-            sku="Standard_D4s_v5",
-        ),
-    )
+def _image_form_set(name: str, image: dict[str, Any], old_image: dict[str, Any]) -> SetSpec:
+    """Six VMs, two still on ``old_image``: enough to meet one image form."""
+    return SetSpec(name=name, count=6, image=image, old_image=old_image, stale=2)
 
 
 SCENARIOS: dict[str, Scenario] = {
     "demo": Scenario(
         "demo",
         "vmss-web (Manual, 40 VMs), vmss-zonal (gallery image, 3 zones), vmss-rolling",
-        build_demo,
+        DEMO_SETS,
     ),
-    "small": Scenario("small", "vmss-small: 10 VMs, Manual, 3 stale", build_small),
+    "small": Scenario(
+        "small",
+        "vmss-small: 10 VMs, Manual, 3 stale",
+        (SetSpec(name="vmss-small", count=10, image=CURRENT, old_image=PREVIOUS, stale=3),),
+    ),
     "large": Scenario(
-        "large", "vmss-large: 1,000 VMs over 10 placement groups, 250 stale", build_large
+        "large",
+        "vmss-large: 1,000 VMs over 10 placement groups, 250 stale",
+        (
+            SetSpec(
+                name="vmss-large",
+                count=1000,
+                image=CURRENT,
+                old_image=PREVIOUS,
+                stale=250,
+                fd_count=5,
+                single_pg=False,
+                sku="Standard_D4s_v5",
+            ),
+        ),
     ),
-    "chaos": Scenario("chaos", f"demo with faults on ({CHAOS_FAULTS})", build_demo, CHAOS_FAULTS),
+    "chaos": Scenario("chaos", f"demo with faults on ({CHAOS_FAULTS})", DEMO_SETS, CHAOS_FAULTS),
     "images": Scenario(
         "images",
         "vmss-managed (managed image id), vmss-vhd (osDisk.image.uri), vmss-shared "
         "(sharedGalleryImageId): 6 VMs each, 2 stale",
-        build_images,
+        (
+            _image_form_set(
+                "vmss-managed",
+                {"id": f"{MANAGED_IMAGES}/web-2026-10"},
+                {"id": f"{MANAGED_IMAGES}/web-2026-09"},
+            ),
+            _image_form_set(
+                "vmss-vhd",
+                {"vhd": f"{VHD_CONTAINER}/web-2026-10.vhd"},
+                {"vhd": f"{VHD_CONTAINER}/web-2026-09.vhd"},
+            ),
+            _image_form_set(
+                "vmss-shared",
+                {"sharedGalleryImageId": f"{SHARED_IMAGE}/1.4.0"},
+                {"sharedGalleryImageId": f"{SHARED_IMAGE}/1.3.0"},
+            ),
+        ),
     ),
 }
 
 
-def build_world(world: World, name: str) -> Scenario:
+def get_scenario(name: str) -> Scenario:
     try:
-        scenario = SCENARIOS[name]
+        return SCENARIOS[name]
     except KeyError:
         raise ValueError(f"unknown scenario {name!r} (known: {', '.join(SCENARIOS)})") from None
-    scenario.build(world)
-    return scenario
