@@ -197,17 +197,8 @@ def _error_result(err: SimError, retry_after: float | None = None) -> Result:
 # --------------------------------------------------------------------------- helpers
 
 
-def _not_found_vmss(ctx: Ctx, rg: str, name: str) -> SimError:
-    return SimError(
-        404,
-        "ResourceNotFound",
-        f"The Resource 'Microsoft.Compute/virtualMachineScaleSets/{name}' under resource group "
-        f"'{rg}' was not found. For more details please go to "
-        "https://aka.ms/ARMResourceNotFoundFix",
-    )
-
-
 def _scale_set(ctx: Ctx, *, sub_resource: bool) -> ScaleSet:
+    """The addressed scale set; ARM words a 404 differently for the set and below it."""
     sub, rg, name = ctx.segs[1], ctx.segs[3], ctx.segs[7]
     vmss = ctx.world.find_scale_set(sub, rg, name)
     if vmss is None:
@@ -219,13 +210,23 @@ def _scale_set(ctx: Ctx, *, sub_resource: bool) -> ScaleSet:
                 f"Microsoft.Compute/virtualMachineScaleSets/{name} not found.",
                 details=[],
             )
-        raise _not_found_vmss(ctx, rg, name)
+        raise SimError(
+            404,
+            "ResourceNotFound",
+            f"The Resource 'Microsoft.Compute/virtualMachineScaleSets/{name}' under resource "
+            f"group '{rg}' was not found. For more details please go to "
+            "https://aka.ms/ARMResourceNotFoundFix",
+        )
     return vmss
 
 
-def _vm(ctx: Ctx, vmss: ScaleSet) -> Vm:
+def _find_vm(ctx: Ctx, vmss: ScaleSet) -> Vm | None:
     raw = ctx.segs[9]
-    vm = vmss.vms.get(int(raw)) if raw.isdigit() else None
+    return vmss.vms.get(int(raw)) if raw.isdigit() else None
+
+
+def _vm(ctx: Ctx, vmss: ScaleSet) -> Vm:
+    vm = _find_vm(ctx, vmss)
     if vm is None:
         raise vm_not_found()
     return vm
@@ -415,24 +416,18 @@ def h_vmss_action(ctx: Ctx) -> Result:
     return _lro(ctx, op, 202, location=True)
 
 
-def h_os_rolling_upgrade(ctx: Ctx) -> Result:
-    vmss = _scale_set(ctx, sub_resource=True)
-    op = ctx.world.begin_os_rolling_upgrade(vmss)
-    return _lro(ctx, op, 202, location=True)
+def _vmss_operation(start: Callable[[World, ScaleSet], Operation]) -> Handler:
+    """A POST below the scale set that starts one operation and answers 202 with its URLs."""
+
+    def handler(ctx: Ctx) -> Result:
+        return _lro(ctx, start(ctx.world, _scale_set(ctx, sub_resource=True)), 202, location=True)
+
+    return handler
 
 
-def h_extension_rolling_upgrade(ctx: Ctx) -> Result:
-    vmss = _scale_set(ctx, sub_resource=True)
-    ctx.world._check_action_conflict(vmss)
-    op = ctx.world.new_operation("extensionRollingUpgrade", vmss)
-    ctx.world.finish_operation(op, "Succeeded")
-    return _lro(ctx, op, 202, location=True)
-
-
-def h_rolling_cancel(ctx: Ctx) -> Result:
-    vmss = _scale_set(ctx, sub_resource=True)
-    op = ctx.world.cancel_rolling_upgrade(vmss)
-    return _lro(ctx, op, 202, location=True)
+h_os_rolling_upgrade = _vmss_operation(World.begin_os_rolling_upgrade)
+h_extension_rolling_upgrade = _vmss_operation(World.begin_extension_rolling_upgrade)
+h_rolling_cancel = _vmss_operation(World.cancel_rolling_upgrade)
 
 
 def h_rolling_latest(ctx: Ctx) -> Result:
@@ -547,7 +542,7 @@ def h_vm_action(ctx: Ctx) -> Result:
 
 def h_vm_delete(ctx: Ctx) -> Result:
     vmss = _scale_set(ctx, sub_resource=True)
-    vm = vmss.vms.get(int(ctx.segs[9])) if ctx.segs[9].isdigit() else None
+    vm = _find_vm(ctx, vmss)
     if vm is None:
         return Result(204)
     op = ctx.world.start_vm_action(vmss, vm, "delete")

@@ -1400,6 +1400,13 @@ class World:
         self.start_rolling_upgrade(vmss, operation=op)
         return op
 
+    def begin_extension_rolling_upgrade(self, vmss: ScaleSet) -> Operation:
+        """Accepted and done at once: the simulated VMs carry no extension versions."""
+        self._check_action_conflict(vmss)
+        op = self.new_operation("extensionRollingUpgrade", vmss)
+        self.finish_operation(op, "Succeeded")
+        return op
+
     def cancel_rolling_upgrade(self, vmss: ScaleSet) -> Operation:
         if not (vmss.rolling and vmss.rolling.running):
             raise SimError(
