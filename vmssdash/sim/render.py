@@ -11,7 +11,7 @@ import copy
 import json
 from typing import Any
 
-from vmssdash.sim.world import COMPUTE, Operation, ScaleSet, Vm, World
+from vmssdash.sim.world import COMPUTE, Operation, RollingUpgrade, ScaleSet, Vm, World
 
 VMSS_TYPE = f"{COMPUTE}/virtualMachineScaleSets"
 VM_TYPE = f"{COMPUTE}/virtualMachineScaleSets/virtualMachines"
@@ -341,39 +341,46 @@ def operation_status(world: World, op: Operation) -> dict[str, Any]:
     return body
 
 
+_STATUS_POLICY_KEYS = (
+    "maxBatchInstancePercent",
+    "maxUnhealthyInstancePercent",
+    "maxUnhealthyUpgradedInstancePercent",
+    "pauseTimeBetweenBatches",
+    "enableCrossZoneUpgrade",
+    "prioritizeUnhealthyInstances",
+)
+
+
+def _running_status(world: World, ru: RollingUpgrade, **first: Any) -> dict[str, Any]:
+    running: dict[str, Any] = {**first, "code": ru.code, "startTime": timestamp(world, ru.start)}
+    if ru.end is not None:
+        running["endTime"] = timestamp(world, ru.end)
+    return running
+
+
+def _progress(ru: RollingUpgrade) -> dict[str, int]:
+    return {
+        "successfulInstanceCount": ru.successful,
+        "failedInstanceCount": ru.failed,
+        "inProgressInstanceCount": ru.in_progress,
+        "pendingInstanceCount": ru.pending,
+    }
+
+
 def rolling_status(world: World, vmss: ScaleSet) -> dict[str, Any]:
     ru = vmss.rolling
     assert ru is not None
-    running: dict[str, Any] = {
-        "lastAction": ru.last_action,
-        "lastActionTime": timestamp(world, ru.last_action_time),
-        "code": ru.code,
-        "startTime": timestamp(world, ru.start),
-    }
-    if ru.end is not None:
-        running["endTime"] = timestamp(world, ru.end)
-    policy: dict[str, Any] = {
-        k: ru.policy[k]
-        for k in (
-            "maxBatchInstancePercent",
-            "maxUnhealthyInstancePercent",
-            "maxUnhealthyUpgradedInstancePercent",
-            "pauseTimeBetweenBatches",
-        )
-        if k in ru.policy
-    }
-    for k in ("enableCrossZoneUpgrade", "prioritizeUnhealthyInstances"):
-        if k in ru.policy:
-            policy[k] = ru.policy[k]
+    running = _running_status(
+        world,
+        ru,
+        lastAction=ru.last_action,
+        lastActionTime=timestamp(world, ru.last_action_time),
+    )
+    policy = {k: ru.policy[k] for k in _STATUS_POLICY_KEYS if k in ru.policy}
     props: dict[str, Any] = {
         "policy": policy,
         "runningStatus": running,
-        "progress": {
-            "successfulInstanceCount": ru.successful,
-            "failedInstanceCount": ru.failed,
-            "inProgressInstanceCount": ru.in_progress,
-            "pendingInstanceCount": ru.pending,
-        },
+        "progress": _progress(ru),
     }
     if ru.error is not None:
         props["error"] = ru.error
@@ -388,17 +395,9 @@ def os_upgrade_history(world: World, vmss: ScaleSet) -> list[dict[str, Any]]:
     """``osUpgradeHistory``: one entry per rolling upgrade, newest first."""
     out = []
     for ru in reversed(vmss.rolling_history):
-        running: dict[str, Any] = {"code": ru.code, "startTime": timestamp(world, ru.start)}
-        if ru.end is not None:
-            running["endTime"] = timestamp(world, ru.end)
         props: dict[str, Any] = {
-            "runningStatus": running,
-            "progress": {
-                "successfulInstanceCount": ru.successful,
-                "failedInstanceCount": ru.failed,
-                "inProgressInstanceCount": ru.in_progress,
-                "pendingInstanceCount": ru.pending,
-            },
+            "runningStatus": _running_status(world, ru),
+            "progress": _progress(ru),
             "startedBy": ru.started_by,
             "targetImageReference": dict(ru.target_image),
             "rollbackInfo": {
