@@ -13,18 +13,23 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmError, PreconditionFailedError
 from vmssdash.azure.models import ScaleSet, parse_duration
 from vmssdash.azure.scaleset import ScaleSetApi, parse_resource_id
+from vmssdash.azure.tokens import NoAuth, TokenProvider
 from vmssdash.core.events import OrchestratorEvent, RunState, format_seconds
 from vmssdash.core.journal import Replay, default_journal_dir, find_unfinished
 from vmssdash.core.model_edit import ImageKind, ModelEdit
 from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
 from vmssdash.core.plan import BatchSize, Plan, Policy, Strategy, build_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
+
+if TYPE_CHECKING:
+    from vmssdash.azure.clouds import Cloud
+    from vmssdash.config import Settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -95,30 +100,26 @@ def describe_plan(plan: Plan) -> list[str]:
     return lines
 
 
-def _token_provider(args: argparse.Namespace) -> Any:
-    from vmssdash.azure.tokens import NoAuth
-
-    if args.auth == "none":
-        return NoAuth()
-    from vmssdash import config
-    from vmssdash.azure import auth, clouds
-
-    settings = config.load_settings({})
-    cloud = clouds.get_cloud(
-        args.cloud or getattr(settings, "cloud", None) or "AzureCloud", settings
-    )
-    return auth.build_token_provider(args.auth, cloud, settings)
-
-
-def _cloud_endpoint(args: argparse.Namespace) -> str:
+def _cloud(args: argparse.Namespace) -> tuple[Cloud, Settings]:
+    """The settings file and the cloud it (or ``--cloud``) names; loaded only when needed."""
     from vmssdash import config
     from vmssdash.azure import clouds
 
     settings = config.load_settings({})
-    cloud = clouds.get_cloud(
-        args.cloud or getattr(settings, "cloud", None) or "AzureCloud", settings
-    )
-    return str(cloud.arm_endpoint)
+    return clouds.get_cloud(args.cloud or settings.cloud or "AzureCloud", settings), settings
+
+
+def _token_provider(args: argparse.Namespace) -> TokenProvider:
+    if args.auth == "none":
+        return NoAuth()
+    from vmssdash.azure import auth
+
+    cloud, settings = _cloud(args)
+    return auth.build_token_provider(args.auth, cloud, settings)
+
+
+def _cloud_endpoint(args: argparse.Namespace) -> str:
+    return str(_cloud(args)[0].arm_endpoint)
 
 
 async def _set_version(api: ScaleSetApi, version: str) -> None:
@@ -160,9 +161,7 @@ async def run(args: argparse.Namespace) -> int:
         rid = parse_resource_id(args.resource_id)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    batch = BatchSize.parse(args.batch) if args.batch else None
-    if args.by == "batch" and batch is None:
-        batch = None  # the policy's maxBatchInstancePercent
+    batch = BatchSize.parse(args.batch) if args.batch else None  # None: the policy's
     journal_dir: Path = args.journal_dir or default_journal_dir()
     async with ArmClient(
         args.endpoint or _cloud_endpoint(args),
@@ -274,22 +273,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return asyncio.run(run(args))
-    except UsageError as exc:
+    except (UsageError, ValueError) as exc:
         _print(f"vmssdash upgrade: {exc}", err=True)
         return EXIT_USAGE
-    except ValueError as exc:
-        _print(f"vmssdash upgrade: {exc}", err=True)
-        return EXIT_USAGE
-    except ArmError as exc:
-        _print(f"vmssdash upgrade: {exc}", err=True)
-        return EXIT_FAILED
-    except OSError as exc:
-        _print(f"vmssdash upgrade: {exc}", err=True)
-        return EXIT_FAILED
     except Exception as exc:
-        from vmssdash.azure.auth import AuthError
+        from vmssdash.azure.auth import AuthError  # late: msal loads only when auth is used
 
-        if not isinstance(exc, AuthError):
+        if not isinstance(exc, (ArmError, OSError, AuthError)):
             raise
         _print(f"vmssdash upgrade: {exc}", err=True)
         return EXIT_FAILED
