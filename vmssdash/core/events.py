@@ -7,7 +7,7 @@ line via ``text()``; the UI wraps them in Textual messages, the CLI prints them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -55,7 +55,7 @@ class StateChanged(OrchestratorEvent):
     reason: str = ""
 
     def text(self) -> str:
-        return f"Run {self.state.value}" + (f": {self.reason}" if self.reason else "")
+        return f"Run {self.state.value}{_tail(self.reason)}"
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class OperationFinished(OrchestratorEvent):
     error: str = ""
 
     def text(self) -> str:
-        return f"manualupgrade {self.status}" + (f": {self.error}" if self.error else "")
+        return f"manualupgrade {self.status}{_tail(self.error)}"
 
 
 @dataclass(frozen=True)
@@ -180,8 +180,7 @@ class RollingStatusEvent(OrchestratorEvent):
     def text(self) -> str:
         return (
             f"Rolling upgrade {self.code}: {self.successful} done, {self.in_progress} in "
-            f"progress, {self.pending} pending, {self.failed} failed"
-            + (f": {self.error}" if self.error else "")
+            f"progress, {self.pending} pending, {self.failed} failed{_tail(self.error)}"
         )
 
 
@@ -191,14 +190,18 @@ class RunFinished(OrchestratorEvent):
     reason: str
     upgraded: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
-    not_done: tuple[str, ...] = field(default=())
+    not_done: tuple[str, ...] = ()
 
     def text(self) -> str:
-        tail = f": {self.reason}" if self.reason else ""
         return (
-            f"Run {self.state.value}{tail} ({len(self.upgraded)} upgraded, "
+            f"Run {self.state.value}{_tail(self.reason)} ({len(self.upgraded)} upgraded, "
             f"{len(self.failed)} unhealthy, {len(self.not_done)} not done)"
         )
+
+
+def _tail(detail: str) -> str:
+    """``": detail"``, or nothing when there is no detail."""
+    return f": {detail}" if detail else ""
 
 
 def format_seconds(seconds: float | None) -> str:
