@@ -12,7 +12,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -26,16 +26,7 @@ _NON_SETTING_ENV = {"CONFIG", "DISABLE_MANAGED_IDENTITY"}
 AuthMode = Literal[
     "none", "auto", "env", "cli", "managed-identity", "cache", "device-code", "browser"
 ]
-AUTH_MODES: tuple[str, ...] = (
-    "none",
-    "auto",
-    "env",
-    "cli",
-    "managed-identity",
-    "cache",
-    "device-code",
-    "browser",
-)
+AUTH_MODES: tuple[str, ...] = get_args(AuthMode)
 
 # The Azure CLI's public client id: works in every tenant for user sign-in without an
 # app registration, which is what azure-identity's developer credentials use too.
