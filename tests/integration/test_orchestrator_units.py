@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.orch_factories import vm_json
+from tests.factories import vm_json
 from vmssdash.azure.models import ScaleSetVM
 from vmssdash.core.events import Progress, RunFinished, RunState, format_seconds
 from vmssdash.core.orchestrator import _blocks_unhealthy_count, verdict

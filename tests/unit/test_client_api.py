@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_client__fakes import BASE, ENDPOINT, SUB, FakeArm, arm_error, js, make_client
+from tests.factories import vm_json
+from tests.unit.test_client__fakes import (
+    BASE,
+    ENDPOINT,
+    RG,
+    SUB,
+    FakeArm,
+    arm_error,
+    js,
+    make_client,
+)
 from vmssdash.azure import versions
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ConflictError, NotFoundError
@@ -30,21 +40,9 @@ def _example(name: str) -> dict:
 
 
 def vm(i: int, latest: bool = True) -> dict:
-    return {
-        "id": f"{BASE}/virtualMachines/{i}",
-        "name": f"vmss-web_{i}",
-        "instanceId": str(i),
-        "properties": {
-            "latestModelApplied": latest,
-            "provisioningState": "Succeeded",
-            "instanceView": {
-                "platformUpdateDomain": i % 5,
-                "platformFaultDomain": i % 3,
-                "statuses": [],
-            },
-        },
-        "futureField": {"kept": True},
-    }
+    data = vm_json(i, name="vmss-web", rg=RG, ud=i % 5, fd=i % 3, latest=latest)
+    data["futureField"] = {"kept": True}
+    return data
 
 
 def test_parse_resource_id_accepts_variants() -> None:

@@ -9,37 +9,21 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.unit.test_client__fakes import BASE, FakeArm, arm_error, js, make_client
+from tests.factories import scale_set_json
+from tests.unit.test_client__fakes import BASE, RG, FakeArm, arm_error, js, make_client
 from vmssdash.azure.errors import PreconditionFailedError
 from vmssdash.azure.patch import minimal_patch, put_body
 from vmssdash.azure.scaleset import ScaleSetApi
 
 
 def scale_set(version: str, etag: str, capacity: int = 40) -> dict[str, Any]:
-    return {
-        "id": BASE,
-        "name": "vmss-web",
-        "location": "westeurope",
-        "etag": etag,
-        "sku": {"name": "Standard_D2s_v5", "tier": "Standard", "capacity": capacity},
-        "properties": {
-            "provisioningState": "Succeeded",
-            "upgradePolicy": {"mode": "Manual"},
-            "virtualMachineProfile": {
-                "storageProfile": {
-                    "imageReference": {
-                        "publisher": "Canonical",
-                        "offer": "ubuntu-24_04-lts",
-                        "sku": "server",
-                        "version": version,
-                    },
-                    "osDisk": {"createOption": "FromImage", "caching": "ReadWrite"},
-                },
-                "networkProfile": {"networkInterfaceConfigurations": [{"name": "nic"}]},
-                "somethingNew2027": {"keep": "me"},
-            },
-        },
-    }
+    """vmss-web with profile parts vmssdash does not model, which writes must keep."""
+    data = scale_set_json("vmss-web", rg=RG, version=version, etag=etag, capacity=capacity)
+    data["properties"]["virtualMachineProfile"].update(
+        networkProfile={"networkInterfaceConfigurations": [{"name": "nic"}]},
+        somethingNew2027={"keep": "me"},
+    )
+    return data
 
 
 def test_minimal_patch_carries_only_changes() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.orch_factories import RID, grid, snapshot
+from tests.factories import RID, grid, snapshot
 from vmssdash.core import journal as journal_mod
 from vmssdash.core.journal import Journal, Replay, find_unfinished, scrub
 from vmssdash.core.plan import Strategy, build_plan

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.orch_factories import scale_set
+from tests.factories import scale_set
 from vmssdash.core.model_edit import (
     ImageKind,
     ImageSpec,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.orch_factories import grid, snapshot, vm_json
+from tests.factories import grid, snapshot, vm_json
 from vmssdash.azure.models import RollingUpgradePolicy, format_duration, parse_duration
 from vmssdash.core.plan import (
     BatchSize,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.fakeapi import scale_set_json, vm_json
+from tests.factories import scale_set_json, vm_json
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot, describe_image
 from vmssdash.core.state import VmState, classify
@@ -17,9 +17,9 @@ EXAMPLES = Path(__file__).parent.parent / "fixtures" / "azure-examples"
 
 
 def vm(**kw: Any) -> ScaleSetVM:
-    kw.setdefault("ud", 0)
-    kw.setdefault("fd", 0)
-    return ScaleSetVM.from_json(vm_json("vmss", kw.pop("iid", 1), **kw))
+    kw.setdefault("latest", True)
+    kw.setdefault("health", None)
+    return ScaleSetVM.from_json(vm_json(kw.pop("iid", 1), **kw))
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def test_failure_code_is_kept() -> None:
 
 
 def test_vm_without_instance_view_is_unknown() -> None:
-    data = vm_json("vmss", 3, ud=0, fd=0)
+    data = vm_json(3)
     del data["properties"]["instanceView"]
     data["properties"]["provisioningState"] = "Succeeded"
     assert classify(ScaleSetVM.from_json(data)).state is VmState.UNKNOWN
@@ -71,12 +71,12 @@ def test_published_example_classifies() -> None:
 
 def _snapshot(vms: list[dict[str, Any]]) -> ScaleSetSnapshot:
     return ScaleSetSnapshot.build(
-        ScaleSet.from_json(scale_set_json("vmss")), [ScaleSetVM.from_json(v) for v in vms]
+        ScaleSet.from_json(scale_set_json()), [ScaleSetVM.from_json(v) for v in vms]
     )
 
 
 def test_groups_sort_domains_numerically_and_ids_numerically() -> None:
-    vms = [vm_json("vmss", i, ud=i % 12, fd=i % 3) for i in range(24)]
+    vms = [vm_json(i, ud=i % 12, fd=i % 3) for i in range(24)]
     snap = _snapshot(vms)
     labels = [g.label for g in snap.groups(Grouping.UPDATE_DOMAIN)]
     assert labels == [f"UD {i}" for i in range(12)]
@@ -85,9 +85,7 @@ def test_groups_sort_domains_numerically_and_ids_numerically() -> None:
 
 
 def test_groups_split_by_placement_group_and_zone() -> None:
-    vms = [
-        vm_json("vmss", i, ud=i % 2, fd=0, pg=f"pg{i // 4}", zone=str(1 + i % 3)) for i in range(8)
-    ]
+    vms = [vm_json(i, ud=i % 2, fd=0, pg=f"pg{i // 4}", zone=str(1 + i % 3)) for i in range(8)]
     snap = _snapshot(vms)
     rows = snap.groups(Grouping.UPDATE_DOMAIN)
     assert [(g.placement_group, g.key) for g in rows] == [
@@ -102,7 +100,7 @@ def test_groups_split_by_placement_group_and_zone() -> None:
 
 
 def test_changed_since_and_counts() -> None:
-    vms = [vm_json("vmss", i, ud=0, fd=0, latest=i != 2) for i in range(4)]
+    vms = [vm_json(i, latest=i != 2) for i in range(4)]
     before = _snapshot(vms)
     vms[2]["properties"]["latestModelApplied"] = True
     after = _snapshot(vms)
@@ -113,9 +111,9 @@ def test_changed_since_and_counts() -> None:
 
 
 def test_describe_image_forms() -> None:
-    ss = ScaleSet.from_json(scale_set_json("vmss", version="24.04.1"))
+    ss = ScaleSet.from_json(scale_set_json(version="24.04.1"))
     assert describe_image(ss) == "Canonical:ubuntu-24_04-lts:server:24.04.1"
-    data = scale_set_json("vmss")
+    data = scale_set_json()
     data["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"] = {
         "id": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i/versions/1.2.3"
     }
