@@ -96,69 +96,33 @@ def test_decide_matrix(method: str, status: int, retried: bool) -> None:
     assert (got is not None) is retried
 
 
-def test_decide_transport_errors() -> None:
-    policy, rng = RetryPolicy(), random.Random(0)
-    req = httpx.Request("POST", "https://x.test/")
-    # Never connected: safe for any method.
-    assert decide(
-        "POST",
+@pytest.mark.parametrize(
+    ("method", "error", "attempt", "retried"),
+    [
+        # Never connected: safe for any method.
+        ("POST", httpx.ConnectError("refused"), 1, True),
+        # Sent, then the connection died: only reads may retry.
+        ("POST", httpx.ReadError("reset"), 1, False),
+        ("POST", httpx.ReadTimeout("slow"), 1, False),
+        ("GET", httpx.ReadError("reset"), 1, True),
+        ("GET", httpx.ReadTimeout("slow"), 1, True),
+        # Out of attempts.
+        ("GET", httpx.ReadError("x"), 8, False),
+    ],
+)
+def test_decide_transport_errors(
+    method: str, error: httpx.TransportError, attempt: int, retried: bool
+) -> None:
+    error.request = httpx.Request(method, "https://x.test/")
+    got = decide(
+        method,
         response=None,
-        error=httpx.ConnectError("refused", request=req),
-        attempt=1,
-        policy=policy,
-        rng=rng,
+        error=error,
+        attempt=attempt,
+        policy=RetryPolicy(),
+        rng=random.Random(0),
     )
-    # Sent, then the connection died: only reads may retry.
-    assert (
-        decide(
-            "POST",
-            response=None,
-            error=httpx.ReadError("reset", request=req),
-            attempt=1,
-            policy=policy,
-            rng=rng,
-        )
-        is None
-    )
-    assert (
-        decide(
-            "POST",
-            response=None,
-            error=httpx.ReadTimeout("slow", request=req),
-            attempt=1,
-            policy=policy,
-            rng=rng,
-        )
-        is None
-    )
-    assert decide(
-        "GET",
-        response=None,
-        error=httpx.ReadError("reset", request=req),
-        attempt=1,
-        policy=policy,
-        rng=rng,
-    )
-    assert decide(
-        "GET",
-        response=None,
-        error=httpx.ReadTimeout("slow", request=req),
-        attempt=1,
-        policy=policy,
-        rng=rng,
-    )
-    # Out of attempts.
-    assert (
-        decide(
-            "GET",
-            response=None,
-            error=httpx.ReadError("x", request=req),
-            attempt=8,
-            policy=policy,
-            rng=rng,
-        )
-        is None
-    )
+    assert (got is not None) is retried
 
 
 # ---------------------------------------------------------------- through the client
