@@ -65,7 +65,7 @@ async def one_run(poll_interval: float, pause_seconds: float) -> dict[str, Any]:
         actual = h.clock() - started_sim
         if result.state is not RunState.COMPLETED:
             raise RuntimeError(f"benchmark run ended {result.state}: {result.reason}")
-        ups = [c for c in h.calls if c.action == "manualupgrade"]
+        ups = h.upgrade_calls()
         ideal = 0.0
         for call in ups:
             ideal += max(healthy_at[int(i)] for i in call.ids) - call.at

@@ -8,8 +8,9 @@ can check what was dispatched, in what order, and that no two overlapped.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -94,13 +95,12 @@ class SimHarness:
         vmss = self.sim_set(name)
         return {str(i) for i, vm in vmss.vms.items() if vm.applied_gen == vmss.model_gen}
 
+    def upgrade_calls(self) -> list[Call]:
+        """The ``manualupgrade`` dispatches, in order."""
+        return [c for c in self.calls if c.action == "manualupgrade"]
+
     def upgrades_per_vm(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for call in self.calls:
-            if call.action == "manualupgrade":
-                for i in call.ids:
-                    out[i] = out.get(i, 0) + 1
-        return out
+        return dict(Counter(i for call in self.upgrade_calls() for i in call.ids))
 
     async def set_version(self, name: str, version: str) -> None:
         api = self.api(name)
@@ -117,3 +117,9 @@ class SimHarness:
     async def aclose(self) -> None:
         await self.client.aclose()
         await self.http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

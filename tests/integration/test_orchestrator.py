@@ -31,8 +31,7 @@ async def _plan(h: SimHarness, name: str, strategy: Strategy, **kw: object) -> P
 
 
 async def test_demo_by_update_domain_upgrades_every_target_once(tmp_path: Path) -> None:
-    h = SimHarness("demo")
-    try:
+    async with SimHarness("demo") as h:
         await h.set_version("vmss-web", GOOD)
         plan = await _plan(h, "vmss-web", Strategy.UPDATE_DOMAIN)
         assert {s.reason for s in plan.skipped} == {
@@ -45,7 +44,7 @@ async def test_demo_by_update_domain_upgrades_every_target_once(tmp_path: Path) 
         assert result.state is RunState.COMPLETED, result.reason
         assert sorted(result.upgraded, key=int) == sorted(plan.targets, key=int)
         assert set(plan.targets) <= h.latest_ids("vmss-web")
-        ups = [c for c in h.calls if c.action == "manualupgrade"]
+        ups = h.upgrade_calls()
         assert [c.ids for c in ups] == [list(w.instance_ids) for w in plan.waves]
         assert not any(c.overlapped for c in ups)
         assert h.upgrades_per_vm() == dict.fromkeys(plan.targets, 1)
@@ -54,43 +53,34 @@ async def test_demo_by_update_domain_upgrades_every_target_once(tmp_path: Path) 
         assert orch.journal is not None
         replay = Replay.load(orch.journal.path)
         assert replay is not None and replay.finished and replay.final_state == "completed"
-    finally:
-        await h.aclose()
 
 
 async def test_bad_image_faults_after_the_first_wave_with_the_health_reason(tmp_path: Path) -> None:
-    h = SimHarness("demo")
-    try:
+    async with SimHarness("demo") as h:
         await h.set_version("vmss-web", BAD)
         plan = await _plan(h, "vmss-web", Strategy.UPDATE_DOMAIN)
         result = await Orchestrator(h.api("vmss-web"), plan, journal_dir=tmp_path).run()
         assert result.state is RunState.FAULTED
         assert result.reason.startswith("after wave 1: max unhealthy upgraded instance limit")
         assert "health probe reports unhealthy" in result.reason
-        assert len([c for c in h.calls if c.action == "manualupgrade"]) == 1
+        assert len(h.upgrade_calls()) == 1
         assert set(result.failed) == set(plan.waves[0].instance_ids)
         assert set(result.not_done) == set(plan.targets) - set(plan.waves[0].instance_ids)
         assert find_unfinished(tmp_path, plan.scale_set_id) is None
-    finally:
-        await h.aclose()
 
 
 async def test_failed_provisioning_is_reported_not_waited_for() -> None:
-    h = SimHarness("small")
-    try:
+    async with SimHarness("small") as h:
         await h.set_version("vmss-small", FAIL)
         plan = await _plan(h, "vmss-small", Strategy.BATCH, batch=BatchSize(count=2))
         result = await Orchestrator(h.api("vmss-small"), plan, health_timeout=600).run()
         assert result.state is RunState.FAULTED
         assert "provisioning failed" in result.reason
         assert h.clock() < 300  # did not sit out the health timeout
-    finally:
-        await h.aclose()
 
 
 async def test_precheck_stops_a_wave_larger_than_the_unhealthy_limit() -> None:
-    h = SimHarness("small")
-    try:
+    async with SimHarness("small") as h:
         await h.set_version("vmss-small", GOOD)
         plan = await _plan(
             h, "vmss-small", Strategy.FAULT_DOMAIN, policy=Policy(max_unhealthy_percent=20)
@@ -99,14 +89,11 @@ async def test_precheck_stops_a_wave_larger_than_the_unhealthy_limit() -> None:
         result = await Orchestrator(h.api("vmss-small"), plan).run()
         assert result.state is RunState.FAULTED
         assert result.reason.startswith("before wave 1: max unhealthy instance limit")
-        assert not [c for c in h.calls if c.action == "manualupgrade"]
-    finally:
-        await h.aclose()
+        assert not h.upgrade_calls()
 
 
 async def test_pause_resume_and_abort_between_waves() -> None:
-    h = SimHarness("small")
-    try:
+    async with SimHarness("small") as h:
         await h.set_version("vmss-small", GOOD)
         plan = await _plan(h, "vmss-small", Strategy.BATCH, batch=BatchSize(count=2))
         assert len(plan.waves) == 5
@@ -128,23 +115,20 @@ async def test_pause_resume_and_abort_between_waves() -> None:
                 break
             await asyncio.sleep(0)
         assert orch.state is RunState.PAUSED
-        dispatched = len([c for c in h.calls if c.action == "manualupgrade"])
+        dispatched = len(h.upgrade_calls())
         assert dispatched == 2  # the wave in flight finished; no new wave started
         await h.sleep(600)
-        assert len([c for c in h.calls if c.action == "manualupgrade"]) == 2
+        assert len(h.upgrade_calls()) == 2
         orch.resume()
         result = await task
         assert result.state is RunState.CANCELLED
-        assert len([c for c in h.calls if c.action == "manualupgrade"]) == 3
+        assert len(h.upgrade_calls()) == 3
         assert len(result.upgraded) == 6 and len(result.not_done) == 4
         assert RunState.PAUSED in states and RunState.CANCELLED in states
-    finally:
-        await h.aclose()
 
 
 async def test_pause_between_batches_is_honoured_and_interruptible() -> None:
-    h = SimHarness("small")
-    try:
+    async with SimHarness("small") as h:
         await h.set_version("vmss-small", GOOD)
         plan = await _plan(
             h,
@@ -155,10 +139,8 @@ async def test_pause_between_batches_is_honoured_and_interruptible() -> None:
         assert len(plan.waves) >= 2
         result = await Orchestrator(h.api("vmss-small"), plan).run()
         assert result.state is RunState.COMPLETED
-        ups = [c for c in h.calls if c.action == "manualupgrade"]
+        ups = h.upgrade_calls()
         assert ups[1].at - ups[0].at >= 120 + 20
-    finally:
-        await h.aclose()
 
 
 class Crash(BaseException):
@@ -197,8 +179,7 @@ class CrashingApi:
 async def test_resume_continues_without_redoing_or_skipping(
     tmp_path: Path, after_send: bool
 ) -> None:
-    h = SimHarness("small")
-    try:
+    async with SimHarness("small") as h:
         await h.set_version("vmss-small", GOOD)
         plan = await _plan(h, "vmss-small", Strategy.BATCH, batch=BatchSize(count=2))
         assert len(plan.waves) >= 4
@@ -209,7 +190,7 @@ async def test_resume_continues_without_redoing_or_skipping(
         replay = find_unfinished(tmp_path, plan.scale_set_id)
         assert replay is not None and replay.in_doubt == {2: plan.waves[2].instance_ids}
         assert replay.waves_done == {0, 1}
-        sent = len([c for c in h.calls if c.action == "manualupgrade"])
+        sent = len(h.upgrade_calls())
         assert sent == (3 if after_send else 2)
         second = Orchestrator(h.api("vmss-small"), replay.plan, journal_dir=tmp_path, replay=replay)
         result = await second.run()
@@ -217,21 +198,16 @@ async def test_resume_continues_without_redoing_or_skipping(
         assert h.upgrades_per_vm() == dict.fromkeys(plan.targets, 1)
         assert set(plan.targets) <= h.latest_ids("vmss-small")
         assert find_unfinished(tmp_path, plan.scale_set_id) is None
-    finally:
-        await h.aclose()
 
 
 async def test_rolling_mode_uses_the_server_side_upgrade() -> None:
-    h = SimHarness("demo")
-    try:
+    async with SimHarness("demo") as h:
         events: list[OrchestratorEvent] = []
         runner = RollingRunner(h.api("vmss-rolling"), on_event=events.append)
         result = await runner.run()
         assert result.state in (RunState.COMPLETED, RunState.FAULTED)
         assert any(type(e).__name__ == "RollingStatusEvent" for e in events)
-        assert not [c for c in h.calls if c.action == "manualupgrade"]
-    finally:
-        await h.aclose()
+        assert not h.upgrade_calls()
 
 
 # ----------------------------------------------------------------------------- properties
@@ -269,8 +245,7 @@ async def _property_run(
     unhealthy_limit: int,
     seed: int,
 ) -> None:
-    h = SimHarness("small", seed=seed)
-    try:
+    async with SimHarness("small", seed=seed) as h:
         await h.set_version("vmss-small", version)
         policy = Policy(
             max_unhealthy_percent=unhealthy_limit, max_unhealthy_upgraded_percent=upgraded_limit
@@ -283,7 +258,7 @@ async def _property_run(
             policy=policy,
         )
         result = await Orchestrator(h.api("vmss-small"), plan, poll_interval=3.0).run()
-        ups = [c for c in h.calls if c.action == "manualupgrade"]
+        ups = h.upgrade_calls()
         # Never two operations in flight.
         assert not any(c.overlapped for c in ups)
         # Dispatches follow the plan's waves, in order, within the batch size.
@@ -319,13 +294,10 @@ async def _property_run(
         elif version == GOOD:
             assert result.state is RunState.COMPLETED
             assert set(result.upgraded) == set(plan.targets)
-    finally:
-        await h.aclose()
 
 
 async def test_included_deallocated_vm_is_upgraded_and_stays_deallocated() -> None:
-    h = SimHarness("demo")
-    try:
+    async with SimHarness("demo") as h:
         await h.set_version("vmss-web", GOOD)
         plan = await _plan(h, "vmss-web", Strategy.UPDATE_DOMAIN, include_deallocated=True)
         parked = [i for i, vm in h.sim_set("vmss-web").vms.items() if vm.power == "deallocated"]
@@ -335,8 +307,6 @@ async def test_included_deallocated_vm_is_upgraded_and_stays_deallocated() -> No
         assert str(parked[0]) in result.upgraded
         assert h.sim_set("vmss-web").vms[parked[0]].power == "deallocated"
         assert h.clock() < 5 * 120  # no wave sat out its health timeout
-    finally:
-        await h.aclose()
 
 
 async def test_200_vm_upgrade_by_ud_is_within_5_percent_of_ideal() -> None:
@@ -349,8 +319,7 @@ async def test_200_vm_upgrade_by_ud_is_within_5_percent_of_ideal() -> None:
 
 
 async def test_rolling_upgrade_cancel_is_reported_as_cancelled() -> None:
-    h = SimHarness("demo")
-    try:
+    async with SimHarness("demo") as h:
         events: list[OrchestratorEvent] = []
         runner: RollingRunner
 
@@ -364,5 +333,3 @@ async def test_rolling_upgrade_cancel_is_reported_as_cancelled() -> None:
         assert result.state is RunState.CANCELLED, result.reason
         assert any("cannot be recalled" in e.text() for e in events)
         assert any(op.kind == "rollingUpgradeCancel" for op in h.world.operations.values())
-    finally:
-        await h.aclose()
