@@ -7,7 +7,7 @@ import pytest
 from vmssdash.sim.app import create_app
 from vmssdash.sim.clock import SimClock
 from vmssdash.sim.errors import SimError
-from vmssdash.sim.world import ScaleSet, Vm, World, parse_iso_duration
+from vmssdash.sim.world import Operation, ScaleSet, Vm, World, parse_iso_duration
 
 
 def make_world(scenario: str = "demo", **kw: object) -> World:
@@ -175,19 +175,23 @@ def test_protected_vm_refuses_explicit_actions_and_is_skipped_by_star() -> None:
     assert sum(1 for v in s.vms.values() if v.busy) == 39
 
 
-def test_fail_image_fails_the_operation_and_the_vm() -> None:
+def upgrade_first_vm(version: str) -> tuple[World, ScaleSet, Vm, Operation]:
+    """vmss-small's model moved to ``version`` and its first VM sent to upgrade."""
     world = make_world("small")
     s = vmss(world, "vmss-small")
     patch = {
         "properties": {
-            "virtualMachineProfile": {
-                "storageProfile": {"imageReference": {"version": "24.04.202611991-fail"}}
-            }
+            "virtualMachineProfile": {"storageProfile": {"imageReference": {"version": version}}}
         }
     }
     world.update_model(s, patch, replace=False)
     vm = s.sorted_vms()[0]
     op = world.start_action(s, "manualupgrade", [str(vm.instance_id)], explicit=True)
+    return world, s, vm, op
+
+
+def test_fail_image_fails_the_operation_and_the_vm() -> None:
+    world, s, vm, op = upgrade_first_vm("24.04.202611991-fail")
     tick(world, 60)
     assert op.status == "Failed"
     assert op.error is not None and op.error["code"] == "OSProvisioningTimedOut"
@@ -196,18 +200,7 @@ def test_fail_image_fails_the_operation_and_the_vm() -> None:
 
 
 def test_bad_image_comes_back_unhealthy_after_warm_up() -> None:
-    world = make_world("small")
-    s = vmss(world, "vmss-small")
-    patch = {
-        "properties": {
-            "virtualMachineProfile": {
-                "storageProfile": {"imageReference": {"version": "24.04.202611990-bad"}}
-            }
-        }
-    }
-    world.update_model(s, patch, replace=False)
-    vm = s.sorted_vms()[0]
-    op = world.start_action(s, "manualupgrade", [str(vm.instance_id)], explicit=True)
+    world, s, vm, op = upgrade_first_vm("24.04.202611990-bad")
     tick(world, 26)
     assert op.status == "Succeeded" and vm.applied_gen == s.model_gen
     tick(world, 30)
@@ -236,7 +229,7 @@ def test_scale_out_places_round_robin_and_scale_in_removes_newest() -> None:
     op = world.update_model(s, {"sku": {"capacity": 45}}, replace=False)
     new = [s.vms[i] for i in sorted(set(s.vms) - before)]
     assert len(new) == 5 and all(v.provisioning == "Creating" and v.power is None for v in new)
-    assert min(new[0].instance_id for _ in [0]) > max(before)
+    assert new[0].instance_id > max(before)
     uds = [sum(1 for v in s.vms.values() if v.ud == u) for u in range(5)]
     assert max(uds) - min(uds) <= 1
     fds = [sum(1 for v in s.vms.values() if v.fd == f) for f in range(3)]
@@ -248,9 +241,7 @@ def test_scale_out_places_round_robin_and_scale_in_removes_newest() -> None:
     op = world.update_model(s, {"sku": {"capacity": 40}}, replace=False)
     tick(world, 60)
     assert op.status == "Succeeded" and len(s.vms) == 40
-    assert (
-        all(not v.protect_from_scale_in for v in s.vms.values() if v.instance_id in before) or True
-    )
+    assert set(s.vms) == before  # the five newest went first
     assert any(v.protect_from_scale_in for v in s.vms.values())
 
 
