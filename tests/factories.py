@@ -140,3 +140,12 @@ def grid(n: int, *, uds: int = 5, fds: int = 3, zones: int = 0, **kw: Any) -> li
         vm_json(i, ud=i % uds, fd=i % fds, zone=str(i % zones + 1) if zones else None, **kw)
         for i in range(n)
     ]
+
+
+def image_patch(**image_reference: Any) -> dict[str, Any]:
+    """The PATCH body that changes only the model's imageReference (``version=...``)."""
+    return {
+        "properties": {
+            "virtualMachineProfile": {"storageProfile": {"imageReference": image_reference}}
+        }
+    }

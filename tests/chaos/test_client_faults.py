@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.factories import image_patch
 from tests.plugins.sim import SimHandle
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmConnectionError, ArmError, ConflictError
@@ -108,13 +109,7 @@ async def test_manual_upgrade_under_faults(make_sim: Callable[..., SimHandle], f
             loaded = await api.get()
             try:
                 await api.update_model(
-                    {
-                        "properties": {
-                            "virtualMachineProfile": {
-                                "storageProfile": {"imageReference": {"version": NEW_VERSION}}
-                            }
-                        }
-                    },
+                    image_patch(version=NEW_VERSION),
                     etag=loaded.etag,
                 )
                 break

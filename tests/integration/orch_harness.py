@@ -14,6 +14,7 @@ from typing import Any, Self
 
 import httpx
 
+from tests.factories import image_patch
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.sim.app import create_app
@@ -108,11 +109,8 @@ class SimHarness:
         ref = scale_set.raw["properties"]["virtualMachineProfile"]["storageProfile"][
             "imageReference"
         ]
-        ref = {k: ref[k] for k in ("publisher", "offer", "sku")} | {"version": version}
-        patch = {
-            "properties": {"virtualMachineProfile": {"storageProfile": {"imageReference": ref}}}
-        }
-        await api.update_model(patch, etag=scale_set.etag)
+        platform = {k: ref[k] for k in ("publisher", "offer", "sku")}
+        await api.update_model(image_patch(**platform, version=version), etag=scale_set.etag)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.factories import image_patch
 from tests.plugins.sim import SimHandle
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import (
@@ -47,14 +48,6 @@ def client_for(sim: SimHandle, **kw: Any) -> ArmClient:
     t = SimTime(sim)
     host = sim.base_url.split("://", 1)[1]
     return ArmClient(sim.base_url, sleep=t.sleep, clock=t.clock, allowed_hosts={host}, **kw)
-
-
-def image_patch(version: str) -> dict[str, Any]:
-    return {
-        "properties": {
-            "virtualMachineProfile": {"storageProfile": {"imageReference": {"version": version}}}
-        }
-    }
 
 
 async def settle(api: ScaleSetApi, sim: SimHandle, done: Callable[[list[Any]], bool]) -> list[Any]:
@@ -104,7 +97,7 @@ async def test_edit_model_then_upgrade_one_update_domain(
     async with client_for(sim, events=events.append) as client:
         api = ScaleSetApi(client, sim.resource_id("vmss-web"))
         loaded = await api.get()
-        fresh = await api.update_model(image_patch(NEW_VERSION), etag=loaded.etag)
+        fresh = await api.update_model(image_patch(version=NEW_VERSION), etag=loaded.etag)
         assert fresh.etag != loaded.etag
         assert fresh.image_reference is not None and fresh.image_reference.version == NEW_VERSION
         vms = await api.list_vms()
@@ -143,7 +136,7 @@ async def test_stale_etag_gives_412_with_both_versions(make_sim: Callable[..., S
         loaded = await mine.get()
         await other.set_capacity(loaded.capacity + 1, etag=(await other.get()).etag)
         with pytest.raises(PreconditionFailedError) as info:
-            await mine.update_model(image_patch(NEW_VERSION), etag=loaded.etag)
+            await mine.update_model(image_patch(version=NEW_VERSION), etag=loaded.etag)
     err = info.value
     assert "the scale set changed since you loaded it" in str(err)
     assert err.yours is not None and err.theirs is not None
@@ -156,7 +149,7 @@ async def test_failed_upgrade_surfaces_server_error(make_sim: Callable[..., SimH
     async with client_for(sim) as client:
         api = ScaleSetApi(client, sim.resource_id("vmss-web"))
         loaded = await api.get()
-        await api.update_model(image_patch("24.04.202611991-fail"), etag=loaded.etag)
+        await api.update_model(image_patch(version="24.04.202611991-fail"), etag=loaded.etag)
         vms = await api.list_vms()
         operation = await api.begin_manual_upgrade([vms[0].instance_id])
         with pytest.raises(OperationFailedError) as info:
@@ -184,7 +177,7 @@ async def test_read_only_and_not_found(make_sim: Callable[..., SimHandle]) -> No
         api = ScaleSetApi(client, sim.resource_id("vmss-web"))
         before = await api.get()
         with pytest.raises(ReadOnlyError):
-            await api.update_model(image_patch(NEW_VERSION), etag=before.etag)
+            await api.update_model(image_patch(version=NEW_VERSION), etag=before.etag)
         with pytest.raises(ReadOnlyError):
             await api.begin_manual_upgrade(["0"])
         assert (await api.get()).etag == before.etag

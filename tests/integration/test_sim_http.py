@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.factories import image_patch
 from tests.plugins.sim import SimHandle, scale_set_id
 from vmssdash.azure.models import (
     ArmErrorBody,
@@ -198,13 +199,7 @@ def test_patch_image_marks_vms_stale_and_etag_guards(make_sim: Callable[..., Sim
     rid = scale_set_id("vmss-small")
     with httpx.Client(base_url=sim.base_url, trust_env=False) as c:
         etag = c.get(rid, params=API).json()["etag"]
-        patch = {
-            "properties": {
-                "virtualMachineProfile": {
-                    "storageProfile": {"imageReference": {"version": "24.04.202612010"}}
-                }
-            }
-        }
+        patch = image_patch(version="24.04.202612010")
         r = c.patch(rid, params=API, json=patch, headers={"If-Match": etag})
         assert r.status_code == 200 and "azure-asyncoperation" in r.headers
         assert "location" not in r.headers
@@ -222,11 +217,7 @@ def test_patch_image_marks_vms_stale_and_etag_guards(make_sim: Callable[..., Sim
 
 
 def test_patch_unknown_image_version_is_400(client: httpx.Client) -> None:
-    patch = {
-        "properties": {
-            "virtualMachineProfile": {"storageProfile": {"imageReference": {"version": "9.9.9"}}}
-        }
-    }
+    patch = image_patch(version="9.9.9")
     r = client.patch(WEB, params=API, json=patch)
     assert r.status_code == 400
     assert ArmErrorBody.model_validate(r.json()).error.code == "InvalidParameter"

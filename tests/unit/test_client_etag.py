@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import scale_set_json
+from tests.factories import image_patch, scale_set_json
 from tests.unit.test_client__fakes import BASE, RG, FakeArm, arm_error, js, make_client
 from vmssdash.azure.errors import PreconditionFailedError
 from vmssdash.azure.patch import minimal_patch, put_body
@@ -33,11 +33,7 @@ def test_minimal_patch_carries_only_changes() -> None:
         "24.04.2"
     )
     after["etag"] = '"99"'  # read-only: never sent
-    assert minimal_patch(before, after) == {
-        "properties": {
-            "virtualMachineProfile": {"storageProfile": {"imageReference": {"version": "24.04.2"}}}
-        }
-    }
+    assert minimal_patch(before, after) == image_patch(version="24.04.2")
     assert minimal_patch(before, copy.deepcopy(before)) == {}
     after2 = copy.deepcopy(before)
     del after2["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]["version"]
@@ -54,13 +50,7 @@ def test_put_body_round_trips_unknown_fields() -> None:
     raw = scale_set("24.04.1", '"3"')
     body = put_body(
         raw,
-        {
-            "properties": {
-                "virtualMachineProfile": {
-                    "storageProfile": {"imageReference": {"version": "24.04.2"}}
-                }
-            }
-        },
+        image_patch(version="24.04.2"),
     )
     assert body["properties"]["virtualMachineProfile"]["somethingNew2027"] == {"keep": "me"}
     assert body["properties"]["virtualMachineProfile"]["storageProfile"]["osDisk"] == {
@@ -83,11 +73,7 @@ async def test_update_model_sends_if_match_and_exact_patch() -> None:
         .on("PATCH", BASE, js(200, scale_set("24.04.2", '"4"')))
         .on("GET", BASE, js(200, scale_set("24.04.1", '"3"')), js(200, scale_set("24.04.2", '"4"')))
     )
-    patch = {
-        "properties": {
-            "virtualMachineProfile": {"storageProfile": {"imageReference": {"version": "24.04.2"}}}
-        }
-    }
+    patch = image_patch(version="24.04.2")
     async with make_client(arm) as client:
         api = ScaleSetApi(client, BASE)
         loaded = await api.get()
@@ -116,11 +102,7 @@ async def test_412_says_scale_set_changed_and_carries_both_versions() -> None:
         )
         .on("GET", BASE, js(200, mine), js(200, theirs))
     )
-    patch = {
-        "properties": {
-            "virtualMachineProfile": {"storageProfile": {"imageReference": {"version": "24.04.2"}}}
-        }
-    }
+    patch = image_patch(version="24.04.2")
     async with make_client(arm) as client:
         api = ScaleSetApi(client, BASE)
         loaded = await api.get()
@@ -167,13 +149,7 @@ async def test_replace_model_puts_raw_json_with_if_match() -> None:
         loaded = await api.get()
         body = put_body(
             loaded.raw,
-            {
-                "properties": {
-                    "virtualMachineProfile": {
-                        "storageProfile": {"imageReference": {"version": "24.04.9"}}
-                    }
-                }
-            },
+            image_patch(version="24.04.9"),
         )
         await api.replace_model(body, etag=loaded.etag)
     sent = arm.calls("PUT")[0]

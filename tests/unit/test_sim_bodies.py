@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.factories import image_patch
 from vmssdash.azure.models import (
     ArmErrorBody,
     OperationStatus,
@@ -100,11 +101,7 @@ def _key(name: str) -> tuple[str, str, str]:
 
 
 def _image(version: str) -> dict[str, Any]:
-    return {
-        "properties": {
-            "virtualMachineProfile": {"storageProfile": {"imageReference": {"version": version}}}
-        }
-    }
+    return image_patch(version=version)
 
 
 @pytest.mark.parametrize("scenario", ["demo", "small"])
@@ -242,11 +239,7 @@ async def test_images_scenario_covers_every_image_form() -> None:
             sweep.tick(5)
             r = await sweep.post(f"{RG}/{name}/manualupgrade", {"instanceIds": ["*"]})
             assert r.status_code == 202
-        bad = {
-            "properties": {
-                "virtualMachineProfile": {"storageProfile": {"imageReference": {"id": "/nope"}}}
-            }
-        }
+        bad = image_patch(id="/nope")
         assert (await sweep.patch(f"{RG}/vmss-managed", bad)).status_code == 400
         sweep.tick(60)
         await sweep.check_all()

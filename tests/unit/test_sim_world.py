@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import image_patch
 from vmssdash.sim.app import create_app
 from vmssdash.sim.clock import SimClock
 from vmssdash.sim.errors import SimError
@@ -179,11 +180,7 @@ def upgrade_first_vm(version: str) -> tuple[World, ScaleSet, Vm, Operation]:
     """vmss-small's model moved to ``version`` and its first VM sent to upgrade."""
     world = make_world("small")
     s = vmss(world, "vmss-small")
-    patch = {
-        "properties": {
-            "virtualMachineProfile": {"storageProfile": {"imageReference": {"version": version}}}
-        }
-    }
+    patch = image_patch(version=version)
     world.update_model(s, patch, replace=False)
     vm = s.sorted_vms()[0]
     op = world.start_action(s, "manualupgrade", [str(vm.instance_id)], explicit=True)
@@ -257,13 +254,7 @@ def test_model_change_marks_stale_and_bumps_etag_once() -> None:
     world = make_world("small")
     s = vmss(world, "vmss-small")
     etag, gen = s.etag, s.model_gen
-    patch = {
-        "properties": {
-            "virtualMachineProfile": {
-                "storageProfile": {"imageReference": {"version": "24.04.202612010"}}
-            }
-        }
-    }
+    patch = image_patch(version="24.04.202612010")
     world.update_model(s, patch, replace=False)
     assert s.etag == etag + 1 and s.model_gen == gen + 1
     assert len(stale(s)) == 10
@@ -278,13 +269,7 @@ def test_automatic_mode_upgrades_everything_after_a_model_change() -> None:
     s = vmss(world, "vmss-small")
     world.update_model(s, {"properties": {"upgradePolicy": {"mode": "Automatic"}}}, replace=False)
     tick(world, 5)
-    patch = {
-        "properties": {
-            "virtualMachineProfile": {
-                "storageProfile": {"imageReference": {"version": "24.04.202612010"}}
-            }
-        }
-    }
+    patch = image_patch(version="24.04.202612010")
     world.update_model(s, patch, replace=False)
     assert all(v.provisioning == "Updating" for v in s.vms.values())
     tick(world, 60)
@@ -309,11 +294,7 @@ def test_upgrade_mode_casing_is_canonicalised_and_bad_policy_rejected() -> None:
 
 
 def _rolling_patch(version: str) -> dict[str, object]:
-    return {
-        "properties": {
-            "virtualMachineProfile": {"storageProfile": {"imageReference": {"version": version}}}
-        }
-    }
+    return image_patch(version=version)
 
 
 def test_rolling_upgrade_runs_in_batches_within_update_domains() -> None:
@@ -397,13 +378,7 @@ def test_os_rolling_upgrade_cancel() -> None:
 def test_scale_in_preempts_an_upgrade_on_the_victims() -> None:
     world = make_world("small")
     s = vmss(world, "vmss-small")
-    patch = {
-        "properties": {
-            "virtualMachineProfile": {
-                "storageProfile": {"imageReference": {"version": "24.04.202612010"}}
-            }
-        }
-    }
+    patch = image_patch(version="24.04.202612010")
     world.update_model(s, patch, replace=False)
     tick(world, 5)
     upgrade = world.start_action(s, "manualupgrade", ["*"], explicit=True)
