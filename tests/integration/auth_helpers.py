@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import ipaddress
 import ssl
 import threading
@@ -21,6 +22,10 @@ import httpx
 import pytest
 import trustme
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 
 from vmssdash.azure.clouds import Cloud
@@ -28,6 +33,25 @@ from vmssdash.azure.msal_http import MsalHttpClient
 from vmssdash.sim.entra import FakeEntra
 
 TENANT = "11111111-2222-3333-4444-555555555555"
+
+
+def self_signed_cert(
+    key: CertificateIssuerPrivateKeyTypes, common_name: str = "vmssdash-test"
+) -> x509.Certificate:
+    """A one-day self-signed certificate for ``key``: a service principal's credential."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+
 
 # Variables that could send msal or the chain somewhere real (auth.md, Rule 0.5).
 _SCRUB = (

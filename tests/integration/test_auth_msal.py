@@ -7,7 +7,6 @@ early renewal before expiry, and the cache file's permissions.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import stat
@@ -15,10 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from tests.integration.auth_helpers import (
     TENANT,
@@ -26,6 +23,7 @@ from tests.integration.auth_helpers import (
     fake_authority,
     msal_http_client,
     scrub_environment,
+    self_signed_cert,
 )
 from vmssdash.azure.auth import (
     AuthError,
@@ -132,21 +130,10 @@ async def test_wrong_secret_is_one_clear_line_without_the_secret(
     assert "\n" not in message
 
 
-def _make_cert(path: Path, common_name: str = "vmssdash-test") -> bytes:
+def _make_cert(path: Path) -> bytes:
+    """An RSA service-principal certificate; the key in the traditional (PKCS#1) form."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    cert_pem = self_signed_cert(key).public_bytes(serialization.Encoding.PEM)
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.TraditionalOpenSSL,

@@ -4,7 +4,6 @@ Starlette's TestClient (an httpx.Client), the chain's rules, certificates, az in
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -12,10 +11,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 
-from tests.integration.auth_helpers import in_process_client, scrub_environment
+from tests.integration.auth_helpers import in_process_client, scrub_environment, self_signed_cert
 from vmssdash.azure import azure_cli
 from vmssdash.azure.auth import (
     AccessToken,
@@ -119,25 +117,15 @@ async def test_device_code_can_be_cancelled_from_the_ui(tmp_path: Path) -> None:
     assert entra.state.count(endpoint="token") <= 2
 
 
-def _key_and_cert(key: object) -> tuple[bytes, x509.Certificate]:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "t")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())  # type: ignore[attr-defined]
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())  # type: ignore[arg-type]
-    )
-    pem = key.private_bytes(  # type: ignore[attr-defined]
+def _key_and_cert(
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+) -> tuple[bytes, x509.Certificate]:
+    pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    return pem, cert
+    return pem, self_signed_cert(key, "t")
 
 
 def test_certificate_forms(tmp_path: Path) -> None:
