@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -42,6 +42,35 @@ class CliError(Exception):
 class Target:
     endpoint: str
     resource_id: str
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make ``parser`` (and its subparsers) report a usage error as one line and exit 2.
+
+    argparse prints the whole usage block before the error, which buries the one thing
+    the user needs to read; ``--help`` still prints the usage.
+    """
+
+    def error(message: str) -> NoReturn:
+        print(f"{parser.prog}: {message} (see `{parser.prog} --help`)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+    setattr(parser, "error", error)  # noqa: B010 - an instance override, not a new attribute
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                one_line_errors(sub)
+    return parser
+
+
+def _check_delegated_args(module: Any, argv: list[str]) -> None:
+    """Parse a delegated subcommand's arguments first, so a mistake there is one line too.
+
+    The owning module parses again in its own ``main``; parsing has no side effects.
+    """
+    factory = getattr(module, "build_parser", None) or getattr(module, "_parser", None)
+    if callable(factory):
+        one_line_errors(factory()).parse_args(argv)
 
 
 def _dashboard_parser(prog: str = "vmssdash") -> argparse.ArgumentParser:
@@ -85,7 +114,20 @@ def _dashboard_parser(prog: str = "vmssdash") -> argparse.ArgumentParser:
     parser.add_argument("--read-only", action="store_true", help="never send anything but GET")
     parser.add_argument("--ca-bundle", help="CA bundle to trust for a TLS endpoint")
     parser.add_argument("--debug-log", help="write a redacted request log to this file")
-    return parser
+    return one_line_errors(parser)
+
+
+def _sim_scenarios() -> list[str] | None:
+    """The simulator's scenario names, from its own parser (one source of truth)."""
+    try:
+        sim_cli = importlib.import_module("vmssdash.sim.cli")
+        parser: argparse.ArgumentParser = sim_cli.build_parser()
+    except Exception:  # the demo still runs; the simulator then reports a bad name itself
+        return None
+    for action in parser._actions:
+        if action.dest == "scenario" and action.choices:
+            return sorted(str(c) for c in action.choices)
+    return None
 
 
 def _demo_parser() -> argparse.ArgumentParser:
@@ -93,7 +135,15 @@ def _demo_parser() -> argparse.ArgumentParser:
         prog="vmssdash demo",
         description="Open the dashboard on a simulated scale set (the simulator runs as a child process).",
     )
-    parser.add_argument("--scenario", default="demo", help="simulator scenario (default: demo)")
+    scenarios = _sim_scenarios()
+    parser.add_argument(
+        "--scenario",
+        default="demo",
+        choices=scenarios,
+        metavar="NAME",
+        help="simulator scenario (default: demo"
+        + (f"; one of {', '.join(scenarios)})" if scenarios else ")"),
+    )
     parser.add_argument(
         "--set", dest="scale_set", default=None, help="which scale set of the scenario to open"
     )
@@ -105,7 +155,7 @@ def _demo_parser() -> argparse.ArgumentParser:
         "--faults", default=None, help="simulator fault spec (see `vmssdash sim --help`)"
     )
     parser.add_argument("--read-only", action="store_true", help="never send anything but GET")
-    return parser
+    return one_line_errors(parser)
 
 
 # --------------------------------------------------------------------------- target resolution
@@ -150,12 +200,38 @@ def resolve_resource_id(args: argparse.Namespace, env: dict[str, str]) -> str | 
 # --------------------------------------------------------------------------- error reporting
 
 
+def describe_auth_failure(exc: BaseException, identity: str, endpoint: str) -> str:
+    """One line naming who was rejected and what to do, for a 401/403 before the TUI starts."""
+    status = getattr(exc, "status", None)
+    who = identity or "none"
+    if status == 403:
+        return (
+            f"{who} is not allowed to read this scale set ({exc}); "
+            "it needs at least the Reader role on it"
+        )
+    if who == "none":
+        return (
+            f"authentication failed: {endpoint} requires a bearer token, but --auth none "
+            f"sends none ({exc}); use --auth auto, cli, env or managed-identity"
+        )
+    return (
+        f"authentication failed for {who}: the token was rejected ({exc}); "
+        "sign in again (`vmssdash logout`) or choose another --auth mode"
+    )
+
+
 def describe_error(exc: BaseException) -> str:
     """One human line for any expected failure (no traceback)."""
     from vmssdash.azure import errors
 
     if isinstance(exc, errors.AuthFailedError):
         return f"authentication failed: {exc}"
+    if isinstance(exc, errors.ThrottledError):
+        wait = f"; it asks to wait {exc.retry_after:g} s" if exc.retry_after else ""
+        return (
+            f"Azure is throttling requests for this subscription{wait}; "
+            f"try again in a few minutes ({exc})"
+        )
     if isinstance(exc, errors.ArmError):
         return str(exc)
     return str(exc) or exc.__class__.__name__
@@ -224,7 +300,9 @@ async def _preflight(make_client: Callable[..., Any], resource_id: str) -> None:
     from vmssdash.azure.retry import RetryPolicy
     from vmssdash.azure.scaleset import ScaleSetApi
 
-    async with make_client(retry=RetryPolicy(max_attempts=3, backoff_cap=2.0)) as client:
+    # A server asking for a long Retry-After is reported at once rather than waited out.
+    policy = RetryPolicy(max_attempts=3, backoff_cap=2.0, max_retry_after=10.0)
+    async with make_client(retry=policy) as client:
         await ScaleSetApi(client, resource_id).get()
 
 
@@ -251,11 +329,17 @@ def run_dashboard(
             retry=retry,
         )
 
-    if resource_id is None:
-        resource_id = _pick_scale_set(make_client)
+    from vmssdash.azure.errors import AuthFailedError
+
+    who = identity or getattr(token_provider, "identity", "")
+    try:
         if resource_id is None:
-            return 0
-    asyncio.run(_preflight(make_client, resource_id))
+            resource_id = _pick_scale_set(make_client)
+            if resource_id is None:
+                return 0
+        asyncio.run(_preflight(make_client, resource_id))
+    except AuthFailedError as exc:
+        raise CliError(describe_auth_failure(exc, who, endpoint)) from None
 
     from vmssdash.ui.app import VmssDashApp
 
@@ -264,7 +348,7 @@ def run_dashboard(
         ScaleSetApi(client, resource_id),
         read_only=read_only,
         settings=settings,
-        identity=identity or getattr(token_provider, "identity", ""),
+        identity=who,
     )
     from vmssdash.ui.signin import attach_device_code_prompts
 
@@ -344,6 +428,13 @@ def main_demo(argv: Sequence[str]) -> int:
     from vmssdash.demo import SimulatorStartError, run_simulator
 
     args = _demo_parser().parse_args(list(argv))
+    if args.faults is not None:
+        from vmssdash.sim.faults import FaultConfig
+
+        try:
+            FaultConfig.parse(args.faults)
+        except ValueError as exc:
+            raise CliError(f"--faults: {exc}", EXIT_USAGE) from None
     try:
         with run_simulator(
             scenario=args.scenario, speed=args.speed, seed=args.seed, faults=args.faults
@@ -382,6 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] in DELEGATED:
             module = importlib.import_module(DELEGATED[argv[0]][0])
             sub_argv = argv if argv[0] == "config" or argv[0] == "logout" else argv[1:]
+            _check_delegated_args(module, sub_argv)
             return int(module.main(sub_argv))
         return main_dashboard(argv, env)
     except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pty
 import select
@@ -9,11 +10,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import psutil
 import pytest
 
+from vmssdash import cli
+from vmssdash.azure.errors import ReadOnlyError
 from vmssdash.demo import free_port, run_simulator
 
 DEMO_RG = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/vmssdash-demo"
@@ -109,7 +115,7 @@ def _simulator_children(pid: int) -> list[psutil.Process]:
     return [c for c in children if "sim" in " ".join(c.cmdline())]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_demo_stops_its_simulator_on_interrupt(sig: signal.Signals, tmp_path: Path) -> None:
     master, slave = pty.openpty()
     env = {
@@ -150,3 +156,135 @@ def test_demo_stops_its_simulator_on_interrupt(sig: signal.Signals, tmp_path: Pa
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["demo", "--help"],
+        ["sim", "--help"],
+        ["upgrade", "--help"],
+        ["logout", "--help"],
+        ["config", "--help"],
+        ["config", "show", "--help"],
+    ],
+    ids=lambda argv: " ".join(argv),
+)
+def test_help_exits_zero(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("usage: vmssdash"), out.out[:200]
+    assert out.err == ""
+
+
+BAD_ARGUMENTS = [
+    (["--bogus"], "vmssdash", "--bogus"),
+    (["--auth", "nope"], "vmssdash", "'nope'"),
+    (["demo", "--bogus"], "vmssdash demo", "--bogus"),
+    (["demo", "--speed", "fast"], "vmssdash demo", "'fast'"),
+    (["demo", "--scenario", "nope"], "vmssdash demo", "'small'"),  # lists the scenarios
+    (["sim", "--bogus"], "vmssdash sim", "--bogus"),
+    (["upgrade", "--by", "ud"], "vmssdash upgrade", "--resource-id"),
+    (["config", "nope"], "vmssdash config", "'show'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "prog", "needle"), BAD_ARGUMENTS, ids=[" ".join(c[0]) for c in BAD_ARGUMENTS]
+)
+def test_wrong_arguments_are_one_line_and_exit_2(
+    argv: list[str], prog: str, needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    out = capsys.readouterr()
+    assert out.out == ""
+    lines = out.err.splitlines()
+    assert len(lines) == 1, out.err
+    assert lines[0].startswith(f"{prog}: "), lines[0]
+    assert needle in lines[0], lines[0]
+    assert f"`{prog} --help`" in lines[0]
+
+
+def test_demo_bad_fault_spec_is_a_usage_error_before_any_simulator(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["demo", "--faults", "429=2"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [lines[0]] and lines[0].startswith("vmssdash: --faults: "), lines
+    assert "429" in lines[0]
+
+
+def test_demo_unknown_set_lists_the_scenarios_sets() -> None:
+    result = _run("demo", "--set", "nope")
+    _assert_one_clear_line(result, "'nope'", "vmss-web", "vmss-zonal", "vmss-rolling")
+    assert result.returncode == 2
+
+
+# --------------------------------------------------------------------------- server-side failures
+
+
+def test_auth_failure_names_the_auth_problem(make_sim: Callable[..., Any]) -> None:
+    sim = make_sim("small", require_auth=True)
+    result = _run(
+        "--endpoint", sim.base_url, "--auth", "none", "--resource-id", sim.resource_id("vmss-small")
+    )
+    _assert_one_clear_line(result, "authentication failed", "--auth none", "HTTP 401")
+    assert result.returncode == 1
+
+
+def test_throttled_at_startup_says_so(make_sim: Callable[..., Any]) -> None:
+    # Every request is a 429 asking for 30 s: reported at once, not waited out.
+    sim = make_sim("small", faults="429=1,retry-after=30")
+    result = _run(
+        "--endpoint", sim.base_url, "--auth", "none", "--resource-id", sim.resource_id("vmss-small")
+    )
+    _assert_one_clear_line(result, "throttling", "wait 30 s", "HTTP 429")
+    assert result.returncode == 1
+
+
+# --------------------------------------------------------------------------- read-only
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_read_only_reaches_the_client_and_blocks_writes(
+    how: str, make_sim: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dashboard the CLI builds cannot send a write: tried here instead of running the TUI."""
+    from vmssdash.ui.app import VmssDashApp
+
+    sim = make_sim("small", faults="off")
+    rid = sim.resource_id("vmss-small")
+    seen: dict[str, Any] = {}
+
+    def attempt_write(self: VmssDashApp) -> None:
+        async def go() -> None:
+            async with self.api.client:
+                try:
+                    await self.api.begin_manual_upgrade(["0"])
+                except ReadOnlyError as exc:
+                    seen["error"] = exc
+            seen["read_only"] = self.read_only
+
+        asyncio.run(go())
+
+    monkeypatch.setattr(VmssDashApp, "run", attempt_write)
+    monkeypatch.setenv("VMSSDASH_CONFIG", os.devnull)
+    argv = ["--endpoint", sim.base_url, "--auth", "none", "--resource-id", rid]
+    if how == "flag":
+        argv.append("--read-only")
+    else:
+        monkeypatch.setenv("VMSSDASH_READ_ONLY", "true")
+    assert cli.main(argv) == 0
+    assert seen.get("read_only") is True
+    assert isinstance(seen.get("error"), ReadOnlyError)
+    state = httpx.get(f"{sim.base_url}/_sim/state", trust_env=False).json()
+    small = next(s for s in state["scaleSets"] if s["name"] == "vmss-small")
+    assert small["manualUpgrades"] == {}, "a write reached the simulator"
