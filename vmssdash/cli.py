@@ -189,7 +189,9 @@ def resolve_resource_id(args: argparse.Namespace, env: dict[str, str]) -> str | 
     sub = args.subscription or env.get("AZURE_SUBSCRIPTION_ID")
     if not sub:
         raise CliError(
-            "no subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID", EXIT_USAGE
+            "no subscription: pass --subscription, set AZURE_SUBSCRIPTION_ID, "
+            "or put subscription in the config file",
+            EXIT_USAGE,
         )
     return (
         f"/subscriptions/{sub}/resourceGroups/{group}"
@@ -380,38 +382,48 @@ def _settings(overrides: dict[str, Any]) -> Any:
     return config.load_settings(overrides)
 
 
-def _token_provider(mode: str, settings: Any, cloud_name: str | None) -> tuple[Any, str]:
-    """Return the token provider and the ARM endpoint of the chosen cloud."""
+def _token_provider(mode: str, settings: Any, cloud_name: str | None) -> tuple[Any, Any]:
+    """Return the token provider and the chosen cloud (its ARM endpoint, its CA file)."""
     from vmssdash.azure.tokens import NoAuth
 
-    if mode == "none":
-        return NoAuth(), ""
-    auth = importlib.import_module("vmssdash.azure.auth")
     clouds = importlib.import_module("vmssdash.azure.clouds")
     cloud = clouds.get_cloud(
         cloud_name or getattr(settings, "cloud", None) or "AzureCloud", settings
     )
-    return auth.build_token_provider(mode, cloud, settings), str(cloud.arm_endpoint)
+    if mode == "none":
+        return NoAuth(), cloud
+    auth = importlib.import_module("vmssdash.azure.auth")
+    return auth.build_token_provider(mode, cloud, settings), cloud
 
 
 def main_dashboard(argv: Sequence[str], env: dict[str, str]) -> int:
     args = _dashboard_parser().parse_args(list(argv))
-    resource_id = resolve_resource_id(args, env)
     overrides = {
         k: v
         for k, v in {
             "read_only": args.read_only or None,
             "cloud": args.cloud,
             "auth": args.auth,
+            "subscription": args.subscription,
+            "endpoint": args.endpoint,
         }.items()
         if v is not None
     }
     settings = _settings(overrides)
+    if args.subscription is None and getattr(settings, "subscription", None):
+        args.subscription = settings.subscription
+    resource_id = resolve_resource_id(args, env)
     mode = args.auth or getattr(settings, "auth", None) or "auto"
     read_only = bool(args.read_only or getattr(settings, "read_only", False))
-    token_provider, cloud_endpoint = _token_provider(mode, settings, args.cloud)
-    endpoint = args.endpoint or cloud_endpoint or "https://management.azure.com"
-    verify: bool | str = args.ca_bundle or True
+    token_provider, cloud = _token_provider(mode, settings, args.cloud)
+    endpoint = (
+        args.endpoint
+        or getattr(settings, "endpoint", None)
+        or str(cloud.arm_endpoint)
+        or "https://management.azure.com"
+    )
+    ca_file = getattr(cloud, "ca_file", None)
+    verify: bool | str = args.ca_bundle or (str(ca_file) if ca_file else True)
     return run_dashboard(
         endpoint=endpoint,
         resource_id=resource_id,

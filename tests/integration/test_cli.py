@@ -288,3 +288,26 @@ def test_read_only_reaches_the_client_and_blocks_writes(
     state = httpx.get(f"{sim.base_url}/_sim/state", trust_env=False).json()
     small = next(s for s in state["scaleSets"] if s["name"] == "vmss-small")
     assert small["manualUpgrades"] == {}, "a write reached the simulator"
+
+
+def test_config_file_supplies_endpoint_subscription_and_auth(
+    make_sim: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`vmssdash RG/NAME` with everything else from the config file (in-process: a fallback
+    to the public cloud would meet the network guard, never Azure)."""
+    sim = make_sim("small", faults="off")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'endpoint = "{sim.base_url}"\n'
+        'subscription = "00000000-0000-0000-0000-000000000000"\n'
+        'auth = "none"\n'
+    )
+    monkeypatch.setenv("VMSSDASH_CONFIG", str(config))
+    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
+    assert cli.main(["vmssdash-demo/no-such-set"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "no-such-set" in lines[0], lines
+    assert "ResourceNotFound" in lines[0] or "404" in lines[0], lines[0]
