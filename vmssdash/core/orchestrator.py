@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,7 +136,36 @@ def _describe_wait(vm: VmInfo | None) -> str:
     return ", ".join(parts)
 
 
-class Orchestrator:
+class _Runner:
+    """What ``Orchestrator`` and ``RollingRunner`` share, so the UI and the CLI drive both
+    the same way: time from the ARM client unless given, events to one callback."""
+
+    def __init__(
+        self,
+        api: UpgradeApi,
+        *,
+        on_event: EventSink | None,
+        clock: Clock | None,
+        sleep: Sleep | None,
+        poll_interval: float,
+    ) -> None:
+        client = getattr(api, "client", None)
+        self.api = api
+        self._emit_to = on_event or (lambda _e: None)
+        self.clock: Clock = clock or getattr(client, "clock", None) or time.monotonic
+        self.sleep: Sleep = sleep or getattr(client, "sleep", None) or asyncio.sleep
+        self.poll_interval = poll_interval
+        self.state = RunState.IDLE
+        self.reason = ""
+        self._abort_requested = False
+
+    def _emit(self, event: OrchestratorEvent) -> None:
+        # A broken listener must not break a half-done upgrade.
+        with contextlib.suppress(Exception):
+            self._emit_to(event)
+
+
+class Orchestrator(_Runner):
     """Executes one ``Plan`` against one scale set. Control with pause/resume/abort."""
 
     def __init__(
@@ -153,15 +183,12 @@ class Orchestrator:
         health_timeout: float = 300.0,
         conflict_retries: int = 5,
     ) -> None:
-        client = getattr(api, "client", None)
-        self.api = api
+        super().__init__(
+            api, on_event=on_event, clock=clock, sleep=sleep, poll_interval=poll_interval
+        )
         self.plan = plan
         self.replay = replay
-        self._emit_to = on_event or (lambda _e: None)
-        self.clock: Clock = clock or getattr(client, "clock", None) or _monotonic
-        self.sleep: Sleep = sleep or getattr(client, "sleep", None) or asyncio.sleep
-        self._budget = getattr(client, "budget", None)
-        self.poll_interval = poll_interval
+        self._budget = getattr(getattr(api, "client", None), "budget", None)
         self.health_timeout = health_timeout
         self.conflict_retries = conflict_retries
         if journal is None and journal_dir is not None:
@@ -169,10 +196,7 @@ class Orchestrator:
                 Journal(replay.path) if replay is not None else Journal.create(journal_dir, plan)
             )
         self.journal = journal
-        self.state = RunState.IDLE
-        self.reason = ""
         self._pause_requested = False
-        self._abort_requested = False
         self._resume_event = asyncio.Event()
         self._resume_event.set()
         self._in_flight: tuple[str, ...] = ()
@@ -241,11 +265,6 @@ class Orchestrator:
             self._note("Abort requested: no new wave will start.", level="warning")
 
     # ------------------------------------------------------------------ events
-
-    def _emit(self, event: OrchestratorEvent) -> None:
-        # A broken listener must not break a half-done upgrade.
-        with contextlib.suppress(Exception):
-            self._emit_to(event)
 
     def _note(self, message: str, level: str = "info") -> None:
         self._emit(Note(self.clock(), message, level))
@@ -494,25 +513,19 @@ class Orchestrator:
             self._in_flight = tuple(ids)
             try:
                 operation = await self.api.begin_manual_upgrade(ids)
-            except ConflictError as exc:
+            except ArmError as exc:
                 self._journal("dispatch-failed", wave=wave.index, instance_ids=ids, error=str(exc))
                 for iid in ids:
                     self._dispatches[iid] -= 1
                 self._in_flight = ()
                 attempt += 1
-                if attempt > self.conflict_retries:
+                if not isinstance(exc, ConflictError) or attempt > self.conflict_retries:
                     raise
                 self._note(
                     f"Scale set busy ({exc}); retrying in {self.poll_interval:g} s", "warning"
                 )
                 await self.sleep(self.poll_interval)
                 continue
-            except ArmError as exc:
-                self._journal("dispatch-failed", wave=wave.index, instance_ids=ids, error=str(exc))
-                for iid in ids:
-                    self._dispatches[iid] -= 1
-                self._in_flight = ()
-                raise
             break
         self._journal("accepted", wave=wave.index, instance_ids=ids, operation=operation.url or "")
         self._emit(OperationDispatched(self.clock(), wave.index, tuple(ids), operation.url or ""))
@@ -608,12 +621,6 @@ def _id_key(iid: str) -> tuple[int, str]:
     return (int(iid), "") if iid.isdigit() else (1 << 62, iid)
 
 
-def _monotonic() -> float:
-    import time
-
-    return time.monotonic()
-
-
 # ---------------------------------------------------------------------- Rolling mode
 
 
@@ -627,7 +634,7 @@ _ROLLING_STATES = {
 }
 
 
-class RollingRunner:
+class RollingRunner(_Runner):
     """For Rolling-mode scale sets: the server batches; we start, watch and cancel it.
 
     Same surface as ``Orchestrator`` (run/pause/resume/abort, events), so the UI and the
@@ -644,26 +651,16 @@ class RollingRunner:
         poll_interval: float = 5.0,
         start: bool = True,
     ) -> None:
-        client = getattr(api, "client", None)
-        self.api = api
-        self._emit_to = on_event or (lambda _e: None)
-        self.clock: Clock = clock or getattr(client, "clock", None) or _monotonic
-        self.sleep: Sleep = sleep or getattr(client, "sleep", None) or asyncio.sleep
-        self.poll_interval = poll_interval
+        super().__init__(
+            api, on_event=on_event, clock=clock, sleep=sleep, poll_interval=poll_interval
+        )
         self.start = start
-        self.state = RunState.IDLE
-        self.reason = ""
-        self._abort_requested = False
         self._cancel_sent = False
         self.last: RollingUpgradeStatus | None = None
 
     @property
     def in_flight(self) -> tuple[str, ...]:
         return ()
-
-    def _emit(self, event: OrchestratorEvent) -> None:
-        with contextlib.suppress(Exception):
-            self._emit_to(event)
 
     def pause(self) -> None:
         self._emit(
