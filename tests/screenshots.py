@@ -13,22 +13,15 @@ from pathlib import Path
 
 import httpx
 
+from tests.plugins.sim import scale_set_id
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.sim.app import create_app
 from vmssdash.sim.server import serve_in_thread
 from vmssdash.ui.app import VmssDashApp
 
-SUB = "00000000-0000-0000-0000-000000000000"
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 SIZE = (120, 36)
-
-
-def _rid(name: str) -> str:
-    return (
-        f"/subscriptions/{SUB}/resourceGroups/vmssdash-demo/providers/"
-        f"Microsoft.Compute/virtualMachineScaleSets/{name}"
-    )
 
 
 def _to_png(svg: Path) -> Path | None:
@@ -46,7 +39,7 @@ async def _shoot(
     base_url: str, name: str, stem: str, *, theme: str | None = None, upgrade_ud: int | None = None
 ) -> list[Path]:
     client = ArmClient(base_url, poll_interval=0.05)
-    api = ScaleSetApi(client, _rid(name))
+    api = ScaleSetApi(client, scale_set_id(name))
     app = VmssDashApp(
         api,
         identity="operator@contoso.example",

@@ -15,19 +15,12 @@ from typing import Any, Self
 import httpx
 
 from tests.factories import image_patch
+from tests.plugins.sim import scale_set_id
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.sim.app import create_app
 
-SUB = "00000000-0000-0000-0000-000000000000"
 BASE = "http://sim.test"
-
-
-def rid(name: str) -> str:
-    return (
-        f"/subscriptions/{SUB}/resourceGroups/vmssdash-demo/providers/"
-        f"Microsoft.Compute/virtualMachineScaleSets/{name}"
-    )
 
 
 @dataclass
@@ -84,7 +77,7 @@ class SimHarness:
             await self.http.post("/_sim/clock/advance", json={"seconds": seconds})
 
     def api(self, name: str) -> ScaleSetApi:
-        return ScaleSetApi(self.client, rid(name))
+        return ScaleSetApi(self.client, scale_set_id(name))
 
     def sim_set(self, name: str) -> Any:
         for vmss in self.world.scale_sets.values():

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
+from tests import factories
 from vmssdash.sim.app import create_app
 from vmssdash.sim.server import RunningServer, serve_in_thread
 from vmssdash.sim.world import World
@@ -29,10 +30,8 @@ RESOURCE_GROUP = "vmssdash-demo"
 
 
 def scale_set_id(name: str) -> str:
-    return (
-        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
-        f"/providers/Microsoft.Compute/virtualMachineScaleSets/{name}"
-    )
+    """The ARM id of a scenario's scale set (every scenario uses one resource group)."""
+    return factories.scale_set_id(name, RESOURCE_GROUP)
 
 
 @dataclass
