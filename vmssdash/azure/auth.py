@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msal
 
 from vmssdash.azure import azure_cli
@@ -157,7 +158,8 @@ def _token_from_result(result: Mapping[str, Any] | None, what: str, clock: Clock
 
 
 class CachingProvider:
-    """In-memory token reuse with early renewal; subclasses implement ``_acquire``.
+    """In-memory token reuse with early renewal; subclasses implement ``_acquire_blocking``
+    (or ``_acquire``, when they are async already).
 
     One lock per event loop serialises refreshes (the CLI preflight and the TUI run on
     different loops, and an asyncio lock cannot be shared between them).
@@ -202,6 +204,10 @@ class CachingProvider:
             return tok.token
 
     async def _acquire(self, force_refresh: bool) -> AccessToken:
+        """By default ``_acquire_blocking`` (msal, ``az``) on a worker thread."""
+        return await _off_thread(self._acquire_blocking, force_refresh)
+
+    def _acquire_blocking(self, force_refresh: bool) -> AccessToken:
         raise NotImplementedError
 
     @property
@@ -317,9 +323,6 @@ class ClientCredentialProvider(CachingProvider):
         self._store.save()
         return _token_from_result(result, f"service principal {self.client_id}", self._clock)
 
-    async def _acquire(self, force_refresh: bool) -> AccessToken:
-        return await _off_thread(self._acquire_blocking, force_refresh)
-
 
 async def _off_thread(fn: Callable[[bool], AccessToken], force: bool) -> AccessToken:
     try:
@@ -328,14 +331,10 @@ async def _off_thread(fn: Callable[[bool], AccessToken], force: bool) -> AccessT
         raise
     except OSError as exc:
         raise AuthError(f"cannot reach the sign-in service: {_first_line(str(exc))}") from None
-    except Exception as exc:
-        import httpx
-
-        if isinstance(exc, httpx.HTTPError):
-            raise AuthError(
-                f"cannot reach the sign-in service: {type(exc).__name__}: {_first_line(str(exc))}"
-            ) from None
-        raise
+    except httpx.HTTPError as exc:
+        raise AuthError(
+            f"cannot reach the sign-in service: {type(exc).__name__}: {_first_line(str(exc))}"
+        ) from None
 
 
 def environment_provider(
@@ -399,8 +398,6 @@ class ManagedIdentityProvider(CachingProvider):
         env = os.environ if environ is None else environ
         if managed_identity_disabled(env):
             raise CredentialUnavailableError(f"managed identity is disabled ({DISABLE_MI_ENV}=1)")
-        import httpx
-
         self.cloud = cloud
         self.client_id = client_id
         # Off Azure the metadata address does not answer: connect timeout 1 s, no retry.
@@ -420,21 +417,14 @@ class ManagedIdentityProvider(CachingProvider):
         )
         try:
             result = client.acquire_token_for_client(resource=self.cloud.arm_resource)
-        except Exception as exc:
-            import httpx
-
-            if isinstance(exc, httpx.TransportError | OSError):
-                raise CredentialUnavailableError(
-                    "no managed identity endpoint answered (not running on Azure?)"
-                ) from None
-            raise
+        except (httpx.TransportError, OSError):
+            raise CredentialUnavailableError(
+                "no managed identity endpoint answered (not running on Azure?)"
+            ) from None
         if "access_token" not in result:
             # E.g. an Azure VM without an identity: not usable here, so auto moves on.
             raise CredentialUnavailableError(str(_result_error(result, "managed identity")))
         return _token_from_result(result, "managed identity", self._clock)
-
-    async def _acquire(self, force_refresh: bool) -> AccessToken:
-        return await _off_thread(self._acquire_blocking, force_refresh)
 
 
 # --------------------------------------------------------------------------- Azure CLI
@@ -475,9 +465,6 @@ class AzureCliProvider(CachingProvider):
             claims = {**claims, "tid": tok.tenant}
         self.identity = _identity_from_claims(claims, "Azure CLI user")
         return AccessToken(tok.token, tok.expires_on)
-
-    async def _acquire(self, force_refresh: bool) -> AccessToken:
-        return await _off_thread(self._acquire_blocking, force_refresh)
 
 
 # --------------------------------------------------------------------------- msal: user sign-in
@@ -618,9 +605,6 @@ class UserProvider(CachingProvider):
         if self._cancel.is_set() and "access_token" not in result:
             raise AuthError("device code sign-in cancelled")
         return result
-
-    async def _acquire(self, force_refresh: bool) -> AccessToken:
-        return await _off_thread(self._acquire_blocking, force_refresh)
 
 
 # --------------------------------------------------------------------------- auto chain
