@@ -35,6 +35,21 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
+def _builder(
+    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey, now: dt.datetime
+) -> x509.CertificateBuilder:
+    """Valid for 30 days from five minutes ago (clock skew between the processes)."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=30))
+    )
+
+
 def generate(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")) -> TlsFiles:
     """Write ``ca.pem``, ``server.pem`` and ``server-key.pem`` (mode 0600) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -42,13 +57,7 @@ def generate(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("vmssdash simulator CA")
     ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=30))
+        _builder(ca_name, ca_name, ca_key.public_key(), now)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -77,13 +86,7 @@ def generate(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "
         except ValueError:
             sans.append(x509.DNSName(host))
     server_cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(hosts[0]))
-        .issuer_name(ca_name)
-        .public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=30))
+        _builder(_name(hosts[0]), ca_name, server_key.public_key(), now)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
