@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vmssdash import paths
 from vmssdash.core.plan import Plan
 
 
 def default_journal_dir() -> Path:
     """``<XDG state dir>/journal`` (paths are decided in one place, ``vmssdash.paths``)."""
-    from vmssdash import paths
-
     return paths.journal_dir()
 
 
@@ -180,26 +179,8 @@ class Replay:
         return replay
 
 
-def find_unfinished(directory: Path, scale_set_id: str) -> Replay | None:
-    """The most recent unfinished plan for this scale set, if any."""
-    if not directory.is_dir():
-        return None
-    best: Replay | None = None
-    for path in directory.glob("*.jsonl"):
-        try:
-            replay = Replay.load(path)
-        except (OSError, KeyError, ValueError, TypeError):
-            continue
-        if replay is None or replay.finished:
-            continue
-        if replay.plan.scale_set_id.lower() != scale_set_id.lower():
-            continue
-        if best is None or replay.last_ts > best.last_ts:
-            best = replay
-    return best
-
-
 def list_journals(directory: Path) -> list[Replay]:
+    """Every readable journal in ``directory``; damaged ones are passed over."""
     out: list[Replay] = []
     if not directory.is_dir():
         return out
@@ -211,3 +192,13 @@ def list_journals(directory: Path) -> list[Replay]:
         if replay is not None:
             out.append(replay)
     return out
+
+
+def find_unfinished(directory: Path, scale_set_id: str) -> Replay | None:
+    """The most recent unfinished plan for this scale set, if any."""
+    unfinished = [
+        replay
+        for replay in list_journals(directory)
+        if not replay.finished and replay.plan.scale_set_id.lower() == scale_set_id.lower()
+    ]
+    return max(unfinished, key=lambda replay: replay.last_ts, default=None)
