@@ -311,3 +311,35 @@ def test_config_file_supplies_endpoint_subscription_and_auth(
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and "no-such-set" in lines[0], lines
     assert "ResourceNotFound" in lines[0] or "404" in lines[0], lines[0]
+
+
+# --------------------------------------------------------------------------- README stays true
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_config_example_loads_and_names_real_binding_ids(tmp_path: Path) -> None:
+    import re
+
+    from vmssdash.config import load_settings
+    from vmssdash.ui.actions import extensions
+    from vmssdash.ui.app import VmssDashApp
+    from vmssdash.ui.heatmap import Heatmap
+
+    text = README.read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(.*?)```", text, re.DOTALL)
+    assert example, "README lost its config example"
+    path = tmp_path / "config.toml"
+    path.write_text(example.group(1))
+    settings = load_settings({}, environ={}, path=path)
+    known = {b.id for b in [*VmssDashApp.BINDINGS, *Heatmap.BINDINGS] if getattr(b, "id", None)} | {
+        spec.id for ext in extensions() for spec in ext.actions
+    }
+    assert set(settings.keymap) <= known
+    named: set[str] = set()
+    for match in re.finditer(r"`((?:app|heatmap|orch)\.[a-z|-]+)`", text):
+        prefix, _, rest = match.group(1).partition(".")
+        named |= {f"{prefix}.{part}" for part in rest.split("|")}
+    assert named, "README no longer lists the binding ids"
+    assert named <= known, f"README names unknown binding ids: {sorted(named - known)}"
+    assert known <= named, f"README misses binding ids: {sorted(known - named)}"
