@@ -47,14 +47,15 @@ class ImageSpec:
     @classmethod
     def from_id(cls, image_id: str) -> ImageSpec:
         """Pick the form from the id's shape (``/SharedGalleries/…`` etc.)."""
-        low = image_id.strip().lower()
+        image_id = image_id.strip()
+        low = image_id.lower()
         if low.startswith("/sharedgalleries/"):
-            return cls(ImageKind.SHARED_GALLERY, id=image_id.strip())
+            return cls(ImageKind.SHARED_GALLERY, id=image_id)
         if low.startswith("/communitygalleries/"):
-            return cls(ImageKind.COMMUNITY_GALLERY, id=image_id.strip())
+            return cls(ImageKind.COMMUNITY_GALLERY, id=image_id)
         if "/galleries/" in low:
-            return cls(ImageKind.GALLERY, id=image_id.strip())
-        return cls(ImageKind.MANAGED_IMAGE, id=image_id.strip())
+            return cls(ImageKind.GALLERY, id=image_id)
+        return cls(ImageKind.MANAGED_IMAGE, id=image_id)
 
     @classmethod
     def vhd(cls, uri: str) -> ImageSpec:
@@ -89,25 +90,28 @@ class ImageSpec:
             return "(no image)"
         return self.id
 
-    def fields(self) -> dict[str, str]:
-        """The user-visible fields of this form, keyed by their wire path."""
-        base = "imageReference"
+    def image_reference(self) -> dict[str, Any]:
+        """This image as an ``imageReference`` (empty for a VHD or no image)."""
         if self.kind is ImageKind.PLATFORM:
             return {
-                f"{base}.publisher": self.publisher,
-                f"{base}.offer": self.offer,
-                f"{base}.sku": self.sku,
-                f"{base}.version": self.version,
+                "publisher": self.publisher,
+                "offer": self.offer,
+                "sku": self.sku,
+                "version": self.version,
             }
         if self.kind in (ImageKind.MANAGED_IMAGE, ImageKind.GALLERY):
-            return {f"{base}.id": self.id}
+            return {"id": self.id}
         if self.kind is ImageKind.SHARED_GALLERY:
-            return {f"{base}.sharedGalleryImageId": self.id}
+            return {"sharedGalleryImageId": self.id}
         if self.kind is ImageKind.COMMUNITY_GALLERY:
-            return {f"{base}.communityGalleryImageId": self.id}
+            return {"communityGalleryImageId": self.id}
+        return {}
+
+    def fields(self) -> dict[str, str]:
+        """The user-visible fields of this form, keyed by their wire path."""
         if self.kind is ImageKind.VHD:
             return {"osDisk.image.uri": self.uri}
-        return {}
+        return {f"imageReference.{key}": value for key, value in self.image_reference().items()}
 
 
 @dataclass(frozen=True)
@@ -293,23 +297,6 @@ def diff(base: ModelDraft, draft: ModelDraft) -> list[Change]:
     return changes
 
 
-def _image_reference(image: ImageSpec) -> dict[str, Any]:
-    if image.kind is ImageKind.PLATFORM:
-        return {
-            "publisher": image.publisher,
-            "offer": image.offer,
-            "sku": image.sku,
-            "version": image.version,
-        }
-    if image.kind in (ImageKind.MANAGED_IMAGE, ImageKind.GALLERY):
-        return {"id": image.id}
-    if image.kind is ImageKind.SHARED_GALLERY:
-        return {"sharedGalleryImageId": image.id}
-    if image.kind is ImageKind.COMMUNITY_GALLERY:
-        return {"communityGalleryImageId": image.id}
-    return {}
-
-
 _REF_KEYS = (
     "id",
     "publisher",
@@ -337,7 +324,7 @@ def build_patch(base: ModelDraft, draft: ModelDraft) -> dict[str, Any]:
             if base.image.kind not in (ImageKind.VHD, ImageKind.NONE):
                 storage["imageReference"] = None
         else:
-            ref = _image_reference(draft.image)
+            ref = draft.image.image_reference()
             if base.image.kind is not draft.image.kind:
                 for key in _REF_KEYS:
                     ref.setdefault(key, None)
