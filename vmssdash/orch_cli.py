@@ -241,8 +241,7 @@ async def run(args: argparse.Namespace) -> int:
 
 def _policy(scale_set: ScaleSet, args: argparse.Namespace) -> Policy:
     """The scale set's rolling policy, with any command-line overrides."""
-    up = scale_set.properties.upgrade_policy
-    policy = Policy.from_model(up.rolling_upgrade_policy if up else None)
+    policy = Policy.of(scale_set)
     changes: dict[str, Any] = {}
     for name, value in (
         ("max_unhealthy_percent", args.max_unhealthy),

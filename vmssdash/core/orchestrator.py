@@ -41,7 +41,7 @@ from vmssdash.core.events import (
     WaveStarted,
 )
 from vmssdash.core.journal import Journal, Replay
-from vmssdash.core.plan import Plan, Wave
+from vmssdash.core.plan import Plan, Wave, estimate_seconds
 from vmssdash.core.state import VmInfo, VmState, classify
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -292,7 +292,7 @@ class Orchestrator(_Runner):
             else self.plan.wave_seconds
         )
         eta = (
-            remaining * per_wave + max(0, remaining - 1) * self.plan.policy.pause_seconds
+            estimate_seconds(remaining, per_wave, self.plan.policy.pause_seconds)
             if not self.state.is_terminal
             else 0.0
         )

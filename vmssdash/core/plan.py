@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
-from vmssdash.azure.models import RollingUpgradePolicy, format_duration
+from vmssdash.azure.models import RollingUpgradePolicy, ScaleSet, format_duration
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
 
@@ -62,6 +62,12 @@ class Policy:
             prioritize_unhealthy=bool(policy.prioritize_unhealthy_instances),
             cross_zone=bool(policy.enable_cross_zone_upgrade),
         )
+
+    @classmethod
+    def of(cls, scale_set: ScaleSet) -> Policy:
+        """The scale set's own ``rollingUpgradePolicy`` (defaults when it has none)."""
+        up = scale_set.properties.upgrade_policy
+        return cls.from_model(up.rolling_upgrade_policy if up else None)
 
     def describe(self) -> str:
         return (
@@ -241,11 +247,7 @@ def build_plan(
     - ``BATCH``: ``batch`` VMs at a time (default: the policy's max batch %), never
       spanning an update domain, zone by zone unless the policy allows cross-zone.
     """
-    policy = policy or Policy.from_model(
-        snapshot.scale_set.properties.upgrade_policy.rolling_upgrade_policy
-        if snapshot.scale_set.properties.upgrade_policy
-        else None
-    )
+    policy = policy or Policy.of(snapshot.scale_set)
     wanted = set(selection) if selection is not None else None
     total = len(snapshot.vms)
     skipped: list[Skip] = []
