@@ -217,26 +217,24 @@ class ScaleSetApi:
         On 412 raise ``PreconditionFailedError`` carrying ``yours`` (``base`` or the model
         last loaded with that ETag) and ``theirs`` (a fresh GET).
         """
-        headers = {"If-Match": etag} if etag else None
-        try:
-            operation = await self.client.begin("PATCH", self.path, json=patch, headers=headers)
-        except PreconditionFailedError as exc:
-            raise await self._stale(exc, patch, etag, base) from None
-        return await self._finish(operation)
+        return await self._write("PATCH", patch, etag, base)
 
     async def replace_model(
         self, body: dict[str, Any], *, etag: str | None, base: ScaleSet | None = None
     ) -> ScaleSet:
         """Full PUT of a raw model (every unknown field round-trips), with ``If-Match``."""
+        return await self._write("PUT", body, etag, base)
+
+    async def _write(
+        self, method: str, body: dict[str, Any], etag: str | None, base: ScaleSet | None
+    ) -> ScaleSet:
+        """Send a model write with ``If-Match``, wait for it; reuse the operation's final
+        GET when it made one."""
         headers = {"If-Match": etag} if etag else None
         try:
-            operation = await self.client.begin("PUT", self.path, json=body, headers=headers)
+            operation = await self.client.begin(method, self.path, json=body, headers=headers)
         except PreconditionFailedError as exc:
             raise await self._stale(exc, body, etag, base) from None
-        return await self._finish(operation)
-
-    async def _finish(self, operation: Operation) -> ScaleSet:
-        """Wait for a model write; reuse the operation's final GET when it made one."""
         await operation.wait()
         result = operation.result
         if operation.polls and isinstance(result, dict) and result.get("id"):
