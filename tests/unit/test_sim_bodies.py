@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from tests.factories import image_patch
 from vmssdash.azure.models import (
@@ -30,13 +31,16 @@ SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
 RG = f"{SUB}/resourceGroups/vmssdash-demo/providers/Microsoft.Compute/virtualMachineScaleSets"
 
 
+def in_process(app: Starlette) -> httpx.AsyncClient:
+    """A client that calls the simulator app directly (ASGI), no socket."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim.test")
+
+
 class Sweep:
     def __init__(self, scenario: str) -> None:
         self.app = create_app(scenario, manual_clock=True, page_size=16)
         self.world: World = self.app.state.world
-        self.client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url="http://sim.test"
-        )
+        self.client = in_process(self.app)
         self.ops: list[str] = []
 
     def tick(self, seconds: float) -> None:
@@ -141,9 +145,7 @@ async def test_bodies_validate_through_a_busy_life(scenario: str) -> None:
 
 async def test_common_headers_and_request_id_echo() -> None:
     app = create_app("small", manual_clock=True)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://sim.test"
-    ) as c:
+    async with in_process(app) as c:
         r = await c.get(
             f"{RG}/vmss-small",
             params=API,
@@ -162,9 +164,7 @@ async def test_common_headers_and_request_id_echo() -> None:
 async def test_lro_retry_after_is_off_by_default_and_configurable() -> None:
     for setting, expected in ((None, None), (3, "3")):
         app = create_app("small", manual_clock=True, retry_after_202=setting)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://sim.test"
-        ) as c:
+        async with in_process(app) as c:
             r = await c.post(f"{RG}/vmss-small/restart", params=API)
         assert r.status_code == 202
         assert r.headers.get("retry-after") == expected
@@ -180,9 +180,7 @@ async def test_require_auth_answers_401_like_arm() -> None:
         return f"eyJhbGciOiJub25lIn0.{payload}."
 
     app = create_app("small", manual_clock=True, require_auth=True)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://sim.test"
-    ) as c:
+    async with in_process(app) as c:
         missing = await c.get(f"{RG}/vmss-small", params=API)
         assert missing.status_code == 401
         assert ArmErrorBody.model_validate(missing.json()).error.code == "AuthenticationFailed"
