@@ -115,6 +115,14 @@ def _simulator_children(pid: int) -> list[psutil.Process]:
     return [c for c in children if "sim" in " ".join(c.cmdline())]
 
 
+def _default_signal_dispositions() -> None:
+    """Runs in the child before exec. A runner started in the background without job
+    control (`nohup make test &`, some CI agents) ignores SIGINT, and an ignored signal
+    stays ignored across exec: the demo would never see the interrupt this test sends."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_demo_stops_its_simulator_on_interrupt(sig: signal.Signals, tmp_path: Path) -> None:
     master, slave = pty.openpty()
@@ -133,6 +141,7 @@ def test_demo_stops_its_simulator_on_interrupt(sig: signal.Signals, tmp_path: Pa
         stderr=slave,
         env=env,
         close_fds=True,
+        preexec_fn=_default_signal_dispositions,
     )
     os.close(slave)
     try:
