@@ -447,6 +447,8 @@ def main_demo(argv: Sequence[str]) -> int:
             FaultConfig.parse(args.faults)
         except ValueError as exc:
             raise CliError(f"--faults: {exc}", EXIT_USAGE) from None
+    # The user's theme, keymap, refresh interval and journal apply to the demo too.
+    settings = _settings({"read_only": args.read_only or None})
     try:
         with run_simulator(
             scenario=args.scenario, speed=args.speed, seed=args.seed, faults=args.faults
@@ -469,8 +471,9 @@ def main_demo(argv: Sequence[str]) -> int:
                 endpoint=sim.base_url,
                 resource_id=resource_id,
                 token_provider=NoAuth(),
-                read_only=args.read_only,
+                read_only=bool(args.read_only or getattr(settings, "read_only", False)),
                 identity="simulator (no auth)",
+                settings=settings,
             )
     except SimulatorStartError as exc:
         raise CliError(str(exc)) from None

@@ -231,6 +231,17 @@ def test_demo_bad_fault_spec_is_a_usage_error_before_any_simulator(
     assert "429" in lines[0]
 
 
+def test_demo_reads_the_users_config_before_starting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("refresh_interval = 1\n")  # below the 2 s floor
+    monkeypatch.setenv("VMSSDASH_CONFIG", str(config))
+    assert cli.main(["demo"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "refresh_interval" in lines[0], lines
+
+
 def test_demo_unknown_set_lists_the_scenarios_sets() -> None:
     result = _run("demo", "--set", "nope")
     _assert_one_clear_line(result, "'nope'", "vmss-web", "vmss-zonal", "vmss-rolling")
