@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit bench screenshots sim clean
+.PHONY: venv demo test lint typecheck unit smoke bench screenshots sim clean
 
 venv: $(STAMP)
 
@@ -31,7 +31,17 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck unit
+# The tmux smoke drives `vmssdash demo` in a real terminal (256 colours and NO_COLOR).
+# tmux is part of the CI image; without it this fails loudly instead of skipping. It runs
+# with no user config and a fresh state dir: an unfinished plan in the user's journal would
+# otherwise greet it with a resume dialog.
+smoke: $(STAMP)
+	@command -v tmux >/dev/null || { echo "make smoke: tmux is required (apt-get install tmux)" >&2; exit 1; }
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	  VMSSDASH_CONFIG=/dev/null XDG_STATE_HOME="$$tmp/state" XDG_CACHE_HOME="$$tmp/cache" \
+	  bash tests/ui/tmux_smoke.sh
+
+test: lint typecheck unit smoke
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks
