@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import importlib
-import importlib.util
 import json
 import logging
 import math
@@ -45,6 +43,7 @@ from starlette.types import Receive, Scope, Send
 
 from vmssdash.sim import render
 from vmssdash.sim.clock import SimClock
+from vmssdash.sim.entra import entra_routes
 from vmssdash.sim.errors import SimError, invalid_parameter, vm_not_found
 from vmssdash.sim.faults import FaultConfig, FaultInjector
 from vmssdash.sim.scenarios import get_scenario
@@ -1051,15 +1050,6 @@ async def health(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-def _entra_routes(tenant_id: str) -> list[BaseRoute]:
-    """The fake Entra authority (AUTH's module), when it exists, homed in the world's tenant."""
-    if importlib.util.find_spec("vmssdash.sim.entra") is None:
-        return []
-    module = importlib.import_module("vmssdash.sim.entra")
-    routes: list[BaseRoute] = module.entra_routes(home_tenant=tenant_id)
-    return routes
-
-
 def create_app(
     scenario: str = "demo",
     *,
@@ -1116,7 +1106,7 @@ def create_app(
         Route("/_sim/faults", _control(_faults), methods=["GET", "POST"]),
         Route("/_sim/throttle", _control(_throttle), methods=["GET", "POST"]),
         Route("/_sim/vm", _control(_set_vm), methods=["POST"]),
-        *_entra_routes(world.tenant_id),
+        *entra_routes(home_tenant=world.tenant_id),  # the fake Entra, in the world's tenant
         Route("/{path:path}", arm_endpoint, methods=methods),
     ]
     app = Starlette(routes=routes)
