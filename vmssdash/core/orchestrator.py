@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -75,7 +76,6 @@ class RunResult:
     upgraded: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     not_done: list[str] = field(default_factory=list)
-    dispatches: dict[str, int] = field(default_factory=dict)
 
 
 # Scale sets with a run in progress in this process: the in-process half of "one
@@ -202,11 +202,9 @@ class Orchestrator(_Runner):
         self._in_flight: tuple[str, ...] = ()
         self._ok: dict[str, None] = {}
         self._failed: dict[str, str] = {}
-        self._dispatches: dict[str, int] = {}
         self._waves_done = 0
         self._wave_durations: list[float] = []
         self._current_wave: int | None = None
-        self._started_at = 0.0
         if replay is not None:
             self._ok = dict.fromkeys(sorted(replay.settled_ok))
             self._failed = {i: "unhealthy before the restart" for i in replay.settled_failed}
@@ -326,7 +324,6 @@ class Orchestrator(_Runner):
             _RUNNING.discard(key)
 
     async def _run(self) -> RunResult:
-        self._started_at = self.clock()
         resumed = self.replay is not None
         self._journal("start", resumed=resumed)
         self._emit(
@@ -505,28 +502,21 @@ class Orchestrator(_Runner):
 
     async def _dispatch(self, wave: Wave, ids: list[str]) -> str | None:
         """One manualupgrade for the wave, waited to its end; returns an error text or None."""
-        attempt = 0
-        while True:
+        for attempt in itertools.count(1):
             self._journal("dispatch", wave=wave.index, instance_ids=ids)
-            for iid in ids:
-                self._dispatches[iid] = self._dispatches.get(iid, 0) + 1
             self._in_flight = tuple(ids)
             try:
                 operation = await self.api.begin_manual_upgrade(ids)
+                break
             except ArmError as exc:
                 self._journal("dispatch-failed", wave=wave.index, instance_ids=ids, error=str(exc))
-                for iid in ids:
-                    self._dispatches[iid] -= 1
                 self._in_flight = ()
-                attempt += 1
                 if not isinstance(exc, ConflictError) or attempt > self.conflict_retries:
                     raise
                 self._note(
                     f"Scale set busy ({exc}); retrying in {self.poll_interval:g} s", "warning"
                 )
                 await self.sleep(self.poll_interval)
-                continue
-            break
         self._journal("accepted", wave=wave.index, instance_ids=ids, operation=operation.url or "")
         self._emit(OperationDispatched(self.clock(), wave.index, tuple(ids), operation.url or ""))
         try:
@@ -598,7 +588,6 @@ class Orchestrator(_Runner):
             upgraded=[i for i in targets if i in self._ok],
             failed={i: r for i, r in self._failed.items() if i in set(targets)},
             not_done=not_done,
-            dispatches=dict(self._dispatches),
         )
         self._emit(
             RunFinished(
@@ -656,7 +645,6 @@ class RollingRunner(_Runner):
         )
         self.start = start
         self._cancel_sent = False
-        self.last: RollingUpgradeStatus | None = None
 
     @property
     def in_flight(self) -> tuple[str, ...]:
@@ -713,7 +701,6 @@ class RollingRunner(_Runner):
                 status = await self.api.rolling_upgrade_latest()
             except ArmError as exc:
                 return self._finish(RunState.FAULTED, f"{type(exc).__name__}: {exc}")
-            self.last = status
             props = status.properties
             code = (props.running_status.code if props.running_status else None) or "Unknown"
             progress = props.progress
