@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.integration.orch_harness import SimHarness
+from vmssdash.azure.errors import ConflictError
 from vmssdash.core.events import OrchestratorEvent, RunState, VmSettled, WaveStarted
 from vmssdash.core.journal import Replay, find_unfinished
 from vmssdash.core.orchestrator import Orchestrator, RollingRunner
@@ -173,6 +174,47 @@ class CrashingApi:
             await self.h.sleep(2.0)  # let the VMs start updating
             raise Crash
         return op
+
+
+class BusyApi:
+    """Wraps ScaleSetApi; the first ``busy`` dispatches are refused with 409 Conflict."""
+
+    def __init__(self, api: Any, busy: int) -> None:
+        self.api = api
+        self.busy = busy
+        self.client = api.client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.api, name)
+
+    @property
+    def name(self) -> str:
+        return str(self.api.name)
+
+    async def begin_manual_upgrade(self, ids: Any) -> Any:
+        if self.busy:
+            self.busy -= 1
+            raise ConflictError("another operation is in progress", status=409)
+        return await self.api.begin_manual_upgrade(ids)
+
+
+@pytest.mark.parametrize(("busy", "state"), [(2, RunState.COMPLETED), (3, RunState.FAULTED)])
+async def test_busy_scale_set_is_retried_up_to_the_limit(busy: int, state: RunState) -> None:
+    async with SimHarness("small") as h:
+        await h.set_version("vmss-small", GOOD)
+        plan = await _plan(h, "vmss-small", Strategy.BATCH, batch=BatchSize(count=5))
+        events: list[OrchestratorEvent] = []
+        api = BusyApi(h.api("vmss-small"), busy)
+        orch = Orchestrator(api, plan, on_event=events.append, conflict_retries=2)
+        result = await orch.run()
+        assert result.state is state, result.reason
+        notes = [e.text() for e in events if e.text().startswith("Scale set busy")]
+        assert len(notes) == 2
+        if state is RunState.FAULTED:
+            assert result.reason.startswith("ConflictError")
+            assert not h.upgrade_calls()
+        else:
+            assert h.upgrades_per_vm() == dict.fromkeys(plan.targets, 1)
 
 
 @pytest.mark.parametrize("after_send", [True, False], ids=["sent", "not-sent"])
