@@ -25,6 +25,7 @@ from typing import Protocol
 from vmssdash.azure.errors import ArmError, ConflictError, OperationFailedError
 from vmssdash.azure.lro import Operation
 from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
+from vmssdash.azure.throttle import ThrottleBudget
 from vmssdash.core.events import (
     Note,
     OperationDispatched,
@@ -188,7 +189,7 @@ class Orchestrator(_Runner):
         )
         self.plan = plan
         self.replay = replay
-        self._budget = getattr(getattr(api, "client", None), "budget", None)
+        self._budget: ThrottleBudget | None = getattr(getattr(api, "client", None), "budget", None)
         self.health_timeout = health_timeout
         self.conflict_retries = conflict_retries
         if journal is None and journal_dir is not None:
@@ -219,13 +220,9 @@ class Orchestrator(_Runner):
     def poll_delay(self) -> float:
         """The poll interval, stretched when the throttle budget runs low (a 429's
         Retry-After costs far more than a slightly later poll)."""
-        suggest = getattr(self._budget, "suggested_interval", None)
-        if suggest is None:
+        if self._budget is None:
             return self.poll_interval
-        try:
-            return max(self.poll_interval, float(suggest(self.poll_interval)))
-        except (TypeError, ValueError):
-            return self.poll_interval
+        return max(self.poll_interval, self._budget.suggested_interval(self.poll_interval))
 
     def pause(self) -> None:
         """Finish the current wave, then wait for ``resume`` (or ``abort``)."""
