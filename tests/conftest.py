@@ -30,6 +30,15 @@ for _var in (
     os.environ.pop(_var, None)
 
 
+# Property tests draw the same examples on every run, so CI gives one answer; set
+# HYPOTHESIS_PROFILE=explore to search afresh (failures are then kept in .hypothesis/).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+_hypothesis_settings.register_profile("explore", derandomize=False)
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
+
 class NonLoopbackConnection(RuntimeError):
     """Raised when a test tries to leave the machine."""
 
