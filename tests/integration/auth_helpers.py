@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import ipaddress
 import ssl
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 import trustme
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
@@ -31,6 +29,7 @@ from starlette.applications import Starlette
 from vmssdash.azure.clouds import Cloud
 from vmssdash.azure.msal_http import MsalHttpClient
 from vmssdash.sim.entra import FakeEntra
+from vmssdash.sim.server import serve_in_thread
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 
@@ -172,30 +171,12 @@ def serve_tls(app: Any, tmp_path: Path) -> Iterator[tuple[str, str]]:
     ca.cert_pem.write_to_path(str(ca_file))
     key_file = tmp_path / "server.pem"
     cert.private_key_and_cert_chain_pem.write_to_path(str(key_file))
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        ssl_certfile=str(key_file),
-        ssl_keyfile=str(key_file),
-        log_level="warning",
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="fake-entra", daemon=True)
-    thread.start()
+    running = serve_in_thread(app, ssl_certfile=str(key_file), ssl_keyfile=str(key_file))
     try:
-        for _ in range(500):
-            if server.started or not thread.is_alive():
-                break
-            thread.join(0.01)
-        assert server.started, "fake authority did not start"
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"https://127.0.0.1:{port}", str(ca_file)
+        yield running.base_url, str(ca_file)
     finally:
-        server.should_exit = True
-        server.force_exit = True  # idle keep-alive TLS connections would hold shutdown
-        thread.join(10)
+        running.server.force_exit = True  # idle keep-alive TLS connections would hold shutdown
+        running.stop()
 
 
 @contextlib.contextmanager
