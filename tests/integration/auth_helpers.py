@@ -1,8 +1,8 @@
 """Shared by the auth tests (owner: AUTH): a TLS loopback fake authority and Rule-0 guards.
 
-The fake Entra routes are served by uvicorn on 127.0.0.1 with a throw-away CA from
-trustme, and msal talks to it through an httpx client that trusts only that CA and refuses
-any host that is not loopback before a socket is opened.
+The fake Entra routes are served by uvicorn on 127.0.0.1 with the simulator's throw-away
+CA (``tests.plugins.sim.serve_tls``), and msal talks to it through an httpx client that
+trusts only that CA and refuses any host that is not loopback before a socket is opened.
 """
 
 from __future__ import annotations
@@ -19,17 +19,16 @@ from typing import Any
 
 import httpx
 import pytest
-import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 
+from tests.plugins.sim import serve_tls
 from vmssdash.azure.clouds import Cloud
 from vmssdash.azure.msal_http import MsalHttpClient
 from vmssdash.sim.entra import FakeEntra
-from vmssdash.sim.server import serve_in_thread
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 
@@ -163,25 +162,8 @@ class RunningAuthority:
 
 
 @contextlib.contextmanager
-def serve_tls(app: Any, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """Serve ``app`` over https on 127.0.0.1:<ephemeral>; yields (base_url, ca_file)."""
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    key_file = tmp_path / "server.pem"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(key_file))
-    running = serve_in_thread(app, ssl_certfile=str(key_file), ssl_keyfile=str(key_file))
-    try:
-        yield running.base_url, str(ca_file)
-    finally:
-        running.server.force_exit = True  # idle keep-alive TLS connections would hold shutdown
-        running.stop()
-
-
-@contextlib.contextmanager
 def fake_authority(tmp_path: Path, **kwargs: Any) -> Iterator[RunningAuthority]:
     entra = FakeEntra(**kwargs)
     app = Starlette(routes=entra.routes())
-    with serve_tls(app, tmp_path) as (base_url, ca_file):
-        yield RunningAuthority(base_url=base_url, ca_file=ca_file, entra=entra)
+    with serve_tls(app, tmp_path / "authority-tls") as (server, ca_file):
+        yield RunningAuthority(base_url=server.base_url, ca_file=str(ca_file), entra=entra)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.integration.auth_helpers import scrub_environment
+from tests.plugins.sim import serve_tls
 from vmssdash.azure.auth import DeviceCodePrompt, build_token_provider, jwt_claims
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.clouds import get_cloud
@@ -18,9 +19,8 @@ from vmssdash.azure.errors import AuthFailedError
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.azure.tokens import NoAuth
 from vmssdash.config import load_settings
-from vmssdash.sim import tls
 from vmssdash.sim.app import create_app
-from vmssdash.sim.server import RunningServer, serve_in_thread
+from vmssdash.sim.server import RunningServer
 
 TENANT = "72f988bf-0000-0000-0000-000000000001"
 SUB = "00000000-0000-0000-0000-000000000000"
@@ -29,17 +29,10 @@ VMSS = f"/subscriptions/{SUB}/resourceGroups/vmssdash-demo/providers/Microsoft.C
 
 @pytest.fixture
 def tls_sim(tmp_path: Path) -> Iterator[tuple[RunningServer, Path]]:
-    files = tls.generate(tmp_path / "tls")
-    server = serve_in_thread(
-        create_app("small", manual_clock=True, require_auth=True),
-        ssl_certfile=str(files.server_cert),
-        ssl_keyfile=str(files.server_key),
-    )
-    try:
-        yield server, files.ca_cert
-    finally:
-        server.server.force_exit = True  # idle keep-alive TLS connections would hold it
-        server.stop()
+    with serve_tls(
+        create_app("small", manual_clock=True, require_auth=True), tmp_path / "tls"
+    ) as served:
+        yield served
 
 
 @pytest.fixture

@@ -7,27 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugins.sim import scale_set_id
+from tests.plugins.sim import scale_set_id, serve_tls
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmConnectionError
 from vmssdash.azure.scaleset import ScaleSetApi
-from vmssdash.sim import tls
 from vmssdash.sim.app import create_app
-from vmssdash.sim.server import RunningServer, serve_in_thread
+from vmssdash.sim.server import RunningServer
 
 
 @pytest.fixture
 def tls_sim(tmp_path: Path) -> Iterator[tuple[RunningServer, Path]]:
-    files = tls.generate(tmp_path / "tls")
-    server = serve_in_thread(
-        create_app("small", manual_clock=True),
-        ssl_certfile=str(files.server_cert),
-        ssl_keyfile=str(files.server_key),
-    )
-    try:
-        yield server, files.ca_cert
-    finally:
-        server.stop()
+    with serve_tls(create_app("small", manual_clock=True), tmp_path / "tls") as served:
+        yield served
 
 
 async def test_custom_ca_bundle_is_trusted(tls_sim: tuple[RunningServer, Path]) -> None:

@@ -13,14 +13,17 @@ equivalent to ``POST /_sim/clock/advance``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 
 from tests import factories
+from vmssdash.sim import tls
 from vmssdash.sim.app import create_app
 from vmssdash.sim.server import RunningServer, serve_in_thread
 from vmssdash.sim.world import World
@@ -32,6 +35,20 @@ RESOURCE_GROUP = "vmssdash-demo"
 def scale_set_id(name: str) -> str:
     """The ARM id of a scenario's scale set (every scenario uses one resource group)."""
     return factories.scale_set_id(name, RESOURCE_GROUP)
+
+
+@contextlib.contextmanager
+def serve_tls(app: Starlette, folder: Path) -> Iterator[tuple[RunningServer, Path]]:
+    """``app`` over https on loopback, signed by a throw-away CA; yields (server, ca.pem)."""
+    files = tls.generate(folder)
+    server = serve_in_thread(
+        app, ssl_certfile=str(files.server_cert), ssl_keyfile=str(files.server_key)
+    )
+    try:
+        yield server, files.ca_cert
+    finally:
+        server.server.force_exit = True  # idle keep-alive TLS connections would hold it
+        server.stop()
 
 
 @dataclass
