@@ -8,14 +8,13 @@ orchestrator does.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.factories import image_patch
-from tests.plugins.sim import SimHandle
+from tests.plugins.sim import SimHandle, SimTime
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmConnectionError, ArmError, ConflictError
 from vmssdash.azure.events import ClientEvent
@@ -25,22 +24,6 @@ from vmssdash.azure.scaleset import ScaleSetApi
 
 FAULTS = "429=0.1,500=0.01,503=0.01,retry-after=0"
 NEW_VERSION = "24.04.202612010"
-
-
-class SimTime:
-    def __init__(self, sim: SimHandle) -> None:
-        self.sim = sim
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        self.sim.advance(seconds)
-        await asyncio.sleep(0)
-
-    def clock(self) -> float:
-        return self.now
 
 
 def client_for(sim: SimHandle, time: SimTime, events: list[ClientEvent]) -> ArmClient:

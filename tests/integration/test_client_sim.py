@@ -6,14 +6,13 @@ so waiting for an operation takes no real time and is fully deterministic.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.factories import image_patch
-from tests.plugins.sim import SimHandle
+from tests.plugins.sim import SimHandle, SimTime
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import (
     ConflictError,
@@ -26,22 +25,6 @@ from vmssdash.azure.events import ClientEvent
 from vmssdash.azure.scaleset import ScaleSetApi, list_scale_sets, list_subscriptions
 
 NEW_VERSION = "24.04.202612010"
-
-
-class SimTime:
-    """Client sleep/clock wired to the simulator's manual clock."""
-
-    def __init__(self, sim: SimHandle) -> None:
-        self.sim = sim
-        self.now = 0.0
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        self.sim.advance(seconds)
-        await asyncio.sleep(0)
-
-    def clock(self) -> float:
-        return self.now
 
 
 def client_for(sim: SimHandle, **kw: Any) -> ArmClient:

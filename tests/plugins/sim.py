@@ -13,6 +13,7 @@ equivalent to ``POST /_sim/clock/advance``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,25 @@ def serve_tls(app: Starlette, folder: Path) -> Iterator[tuple[RunningServer, Pat
     finally:
         server.server.force_exit = True  # idle keep-alive TLS connections would hold it
         server.stop()
+
+
+class SimTime:
+    """An ARM client's ``sleep``/``clock`` wired to a manual-clock simulator: sleeping
+    advances the simulated time (and is recorded), so waits cost no wall time."""
+
+    def __init__(self, sim: SimHandle) -> None:
+        self.sim = sim
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        self.sim.advance(seconds)
+        await asyncio.sleep(0)
+
+    def clock(self) -> float:
+        return self.now
 
 
 @dataclass
