@@ -55,6 +55,16 @@ def conflict_concurrent() -> SimError:
     )
 
 
+def vm_being_deleted(operation: str, vm_name: str) -> SimError:
+    return SimError(
+        409,
+        "OperationNotAllowed",
+        f"Operation '{operation}' is not allowed on VM '{vm_name}' since the VM is marked "
+        "for deletion. You can only retry the Delete operation (or wait for an ongoing one "
+        "to complete).",
+    )
+
+
 def vm_not_found() -> SimError:
     return SimError(404, "NotFound", "The entity was not found in this Azure location.")
 

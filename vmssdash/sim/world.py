@@ -30,6 +30,7 @@ from vmssdash.sim.errors import (
     conflict_concurrent,
     invalid_parameter,
     precondition_failed,
+    vm_being_deleted,
 )
 from vmssdash.sim.faults import FaultConfig, FaultInjector
 
@@ -863,13 +864,7 @@ class World:
             vms = [vm for vm in vms if not vm.protect_from_scale_set_actions]
         for vm in vms:
             if vm.provisioning == "Deleting":
-                raise SimError(
-                    409,
-                    "OperationNotAllowed",
-                    f"Operation '{action}' is not allowed on VM '{self.vm_name(vmss, vm)}' "
-                    "since the VM is marked for deletion. You can only retry the Delete "
-                    "operation (or wait for an ongoing one to complete).",
-                )
+                raise vm_being_deleted(action, self.vm_name(vmss, vm))
             if vm.busy:
                 raise conflict_concurrent()
         if action == "delete":
@@ -907,13 +902,7 @@ class World:
     def start_vm_action(self, vmss: ScaleSet, vm: Vm, action: str) -> Operation:
         """A VM-level POST action (``VMBASE/restart`` ...) or DELETE."""
         if vm.provisioning == "Deleting":
-            raise SimError(
-                409,
-                "OperationNotAllowed",
-                f"Operation '{action}' is not allowed on VM '{self.vm_name(vmss, vm)}' since "
-                "the VM is marked for deletion. You can only retry the Delete operation (or "
-                "wait for an ongoing one to complete).",
-            )
+            raise vm_being_deleted(action, self.vm_name(vmss, vm))
         if vm.busy or vmss.deleting:
             raise conflict_concurrent()
         if action == "delete":
@@ -932,13 +921,7 @@ class World:
         if if_match is not None and if_match.strip() not in ("*", current):
             raise precondition_failed(if_match.strip(), current)
         if vm.provisioning == "Deleting":
-            raise SimError(
-                409,
-                "OperationNotAllowed",
-                f"Operation 'Update VM' is not allowed on VM '{self.vm_name(vmss, vm)}' since "
-                "the VM is marked for deletion. You can only retry the Delete operation (or "
-                "wait for an ongoing one to complete).",
-            )
+            raise vm_being_deleted("Update VM", self.vm_name(vmss, vm))
         if vm.busy:
             raise conflict_concurrent()
         policy = (body.get("properties") or {}).get("protectionPolicy")
