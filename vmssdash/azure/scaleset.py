@@ -8,6 +8,7 @@ upgrades and actions need explicit instance ids (never ``"*"``), model edits car
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import inspect
 import re
@@ -100,7 +101,7 @@ def _vms_from(items: list[dict[str, Any]]) -> list[ScaleSetVM]:
     """
     # Building ~15 small objects per VM trips the cyclic GC over and over (and a full
     # collection walks the whole app heap); none of them form cycles, so pause it for
-    # this bounded, synchronous step.
+    # this bounded step (~1 ms; the pause is process-wide even when run in a thread).
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -170,7 +171,9 @@ class ScaleSetApi:
             params["$filter"] = filter
         vms: list[ScaleSetVM] = []
         async for page in self.client.iter_pages(f"{self.path}/virtualMachines", params=params):
-            parsed = _vms_from(page)
+            # Validation costs ~1 ms per 50 VMs: off the loop, so a 1,000-VM refresh
+            # never holds up keystrokes (the GIL is handed back between pages).
+            parsed = await asyncio.to_thread(_vms_from, page)
             vms.extend(parsed)
             if on_page is not None:
                 outcome = on_page(parsed)

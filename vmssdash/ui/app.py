@@ -8,6 +8,7 @@ single ``dispatch_upgrade`` method, which issue 6 replaces with the orchestrator
 
 from __future__ import annotations
 
+import gc
 import inspect
 import re
 import time
@@ -118,6 +119,7 @@ class VmssDashApp(App[None]):
         self.last_error: str | None = None
         self.dispatching = False
         self.first_paint_at: float | None = None
+        self._gc_frozen = False
         self._generation = 0
         self._polling = False
         self._poll_timer: Timer | None = None
@@ -182,6 +184,9 @@ class VmssDashApp(App[None]):
 
     async def on_unmount(self) -> None:
         """Close the ARM client inside the loop that used it (the CLI cannot)."""
+        if self._gc_frozen:
+            gc.unfreeze()
+            self._gc_frozen = False
         client = getattr(self.api, "client", None)
         close = getattr(client, "aclose", None)
         if close is not None:
@@ -313,6 +318,13 @@ class VmssDashApp(App[None]):
 
     def _mark_first_paint(self) -> None:
         self.first_paint_at = time.perf_counter()
+        # Everything alive now (imports, widgets, the first snapshot) lives as long as the
+        # app; freezing it keeps the cyclic GC's full collections from walking it again,
+        # which otherwise stall the loop ~60 ms every other refresh of a 1,000-VM set.
+        # Acyclic garbage among it is still freed by refcount; unfrozen on unmount.
+        if not self._gc_frozen:
+            gc.freeze()
+            self._gc_frozen = True
 
     @on(SnapshotFailed)
     def _snapshot_failed(self, message: SnapshotFailed) -> None:

@@ -1,0 +1,76 @@
+"""A big refresh keeps the event loop free: decode, validation and classification run in
+worker threads, page by page, so keystrokes are served between pages."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.ui.fakeapi import RG, SUB, scale_set_json, vm_json
+from vmssdash.azure import client as client_mod
+from vmssdash.azure import scaleset as scaleset_mod
+from vmssdash.azure.client import ArmClient
+from vmssdash.azure.scaleset import ScaleSetApi
+from vmssdash.core import snapshot as snapshot_mod
+from vmssdash.core.poller import Poller
+
+PAGE = 60  # ~40 KB of JSON per page: above the off-loop decode threshold
+TOTAL = 180
+RID = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-fake"
+
+
+def _transport() -> httpx.MockTransport:
+    vms = [vm_json("vmss-fake", i, ud=i % 5, fd=i % 3) for i in range(TOTAL)]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/virtualMachines"):
+            start = int(request.url.params.get("skip", "0"))
+            body: dict[str, Any] = {"value": vms[start : start + PAGE]}
+            if start + PAGE < TOTAL:
+                body["nextLink"] = f"http://arm.test{path}?skip={start + PAGE}&api-version=x"
+            return httpx.Response(200, content=json.dumps(body).encode())
+        return httpx.Response(200, json=scale_set_json(capacity=TOTAL))
+
+    return httpx.MockTransport(handle)
+
+
+async def test_pages_are_decoded_validated_and_classified_off_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loop_thread = threading.current_thread()
+    seen: dict[str, list[bool]] = {"decode": [], "validate": [], "build": []}
+
+    def spy(kind: str, real: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            seen[kind].append(threading.current_thread() is loop_thread)
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(client_mod, "decode_json", spy("decode", client_mod.decode_json))
+    monkeypatch.setattr(scaleset_mod, "_vms_from", spy("validate", scaleset_mod._vms_from))
+    real_build = snapshot_mod.ScaleSetSnapshot.build
+    monkeypatch.setattr(
+        snapshot_mod.ScaleSetSnapshot, "build", staticmethod(spy("build", real_build))
+    )
+    async with ArmClient("http://arm.test", transport=_transport()) as client:
+        poller = Poller(ScaleSetApi(client, RID))
+        snap = await poller.refresh()
+    assert len(snap.vms) == TOTAL
+    pages = -(-TOTAL // PAGE)
+    assert seen["validate"] == [False] * pages
+    assert seen["build"] == [False]
+    # The small scale-set GET decodes inline (a thread hop costs more than it saves);
+    # every big page decodes in a worker thread.
+    assert seen["decode"].count(False) == pages
+    assert len(seen["decode"]) == pages + 1
+
+
+def test_page_size_in_this_test_is_above_the_threshold() -> None:
+    page = json.dumps({"value": [vm_json("vmss-fake", i, ud=0, fd=0) for i in range(PAGE)]})
+    assert len(page) > client_mod.OFF_LOOP_DECODE_BYTES
