@@ -8,6 +8,7 @@ single ``dispatch_upgrade`` method, which issue 6 replaces with the orchestrator
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import inspect
 import re
@@ -24,15 +25,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Log
+from textual.widgets import Footer, Input
 
 from vmssdash.core.poller import Poller
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
+from vmssdash.ui.activity import ActivityLog
 from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.extensions import ActionSpec, Extension, discover_extensions
 from vmssdash.ui.filtering import parse_filter
-from vmssdash.ui.heatmap import Heatmap, state_class
+from vmssdash.ui.heatmap import Heatmap, prepare_rows, state_class
 from vmssdash.ui.help import HelpScreen
 from vmssdash.ui.messages import (
     ClientEventReceived,
@@ -149,8 +151,8 @@ class VmssDashApp(App[None]):
         return self.query_one("#heatmap", Heatmap)
 
     @property
-    def activity(self) -> Log:
-        return self.query_one("#activity", Log)
+    def activity(self) -> ActivityLog:
+        return self.query_one("#activity", ActivityLog)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status")
@@ -163,7 +165,7 @@ class VmssDashApp(App[None]):
                 for ext in self.extensions:
                     if ext.panes is not None:
                         yield from ext.panes(self)
-        yield Log(id="activity", max_lines=2000)
+        yield ActivityLog(id="activity", max_lines=2000)
         yield FilterInput(
             id="filter", placeholder="filter: state:stale ud:0 fd:1 zone:2 id:17 (esc clears)"
         )
@@ -268,10 +270,12 @@ class VmssDashApp(App[None]):
     async def _poll_worker(self, generation: int) -> None:
         try:
             snapshot = await self.poller.refresh()
+            changed = self.poller.last_changed
+            rows = await asyncio.to_thread(prepare_rows, snapshot)
         except Exception as exc:
             self.post_message(SnapshotFailed(str(exc) or type(exc).__name__, generation))
         else:
-            self.post_message(SnapshotReceived(snapshot, self.poller.last_changed, generation))
+            self.post_message(SnapshotReceived(snapshot, changed, generation, rows))
 
     def _arm_timer(self) -> None:
         if not self.live or self.poller.paused:
@@ -291,8 +295,6 @@ class VmssDashApp(App[None]):
         return self.snapshot
 
     async def _wait_a_tick(self) -> None:
-        import asyncio
-
         await asyncio.sleep(0.01)
 
     @on(SnapshotReceived)
@@ -305,7 +307,7 @@ class VmssDashApp(App[None]):
         self.snapshot = message.snapshot
         self.last_error = None
         self._log_transitions(previous, message.snapshot, message.changed)
-        self.heatmap.update_snapshot(message.snapshot, message.changed)
+        self.heatmap.update_snapshot(message.snapshot, message.changed, message.rows)
         self.query_one(Legend).show(message.snapshot.counts())
         self._show_details(self.heatmap.cursor_vm)
         self._update_header()

@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from vmssdash.core.snapshot import ScaleSetSnapshot
+from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from vmssdash.azure.events import ClientEvent
+    from vmssdash.ui.heatmap import Rows
 
 
 @dataclass
@@ -25,6 +28,8 @@ class SnapshotReceived(Message):
     snapshot: ScaleSetSnapshot
     changed: frozenset[str]
     generation: int
+    #: The heatmap's rows per grouping, prepared off the loop (``heatmap.prepare_rows``).
+    rows: Mapping[Grouping, Rows] | None = None
 
 
 @dataclass

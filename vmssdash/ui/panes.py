@@ -10,8 +10,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.widget import Widget
 
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
@@ -32,31 +34,79 @@ class _StateStyled(Widget):
 
     _shown: str | None = None
     _lines_needed = -1
+    _pad = 0
+    _laid_out_width = -1
 
     def state_style(self, state: VmState) -> Style:
         return self.get_component_rich_style(state_class(state), partial=True)
 
-    def _changed(self) -> None:
-        """Repaint only when the text differs; re-layout only when its height differs.
+    def build(self) -> Text:
+        """The pane's text, without the padding ``render`` adds."""
+        raise NotImplementedError
 
-        A layout refresh re-arranges the whole screen (tens of ms); panes change on every
-        snapshot, so most updates must be plain repaints or nothing at all.
+    def render(self) -> Text:
+        text = self.build()
+        if self._pad:
+            text.append("\n" * self._pad)
+        return text
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._laid_out_width:
+            self._laid_out_width = event.size.width
+            self._pad = 0  # the pane may shrink now
+            self._lines_needed = -1
+
+    def _changed(self) -> None:
+        """Repaint only when the text differs; re-layout only when its height grows.
+
+        A layout refresh re-arranges the whole screen (~8 ms with a 1,000-VM heatmap);
+        panes change on every snapshot, so most updates must be plain repaints or nothing.
         """
         if not self.is_mounted:
             return
-        text = self.render()
-        plain = text.plain if isinstance(text, Text) else str(text)
+        text = self.build()
+        plain = text.plain
         if self._shown == plain:
             return
         first = self._shown is None
         self._shown = plain
-        width = self.content_region.width
-        needed = len(text.wrap(self.app.console, width)) if isinstance(text, Text) and width else -1
+        needed = self._height_of(text)
+        self._pad = 0
+        if not first and 0 < needed < self._lines_needed == self.content_region.height:
+            # Never shrink in place: a pane that grows and shrinks by a line as counts
+            # or VMs change would re-lay out the screen each time; blank lines are free.
+            self._pad = self._lines_needed - needed
+            needed = self._lines_needed
         if not first and needed == self._lines_needed == self.content_region.height:
             self.refresh()
         else:
             self.refresh(layout=True)
         self._lines_needed = needed
+
+    def _height_of(self, text: Text) -> int:
+        """Lines ``text`` takes at the current width; wrapping only the lines that need it
+        (wrapping is the dear part, and usually one line of a pane is too long)."""
+        width = self.content_region.width
+        if not width:
+            return -1
+        total = 0
+        for line in text.plain.split("\n"):
+            if cell_len(line) <= width:
+                total += 1
+                continue
+            key = (line, width)
+            count = _WRAPPED.get(key)
+            if count is None:
+                count = len(Text(line).wrap(self.app.console, width))
+                if len(_WRAPPED) > 256:
+                    _WRAPPED.clear()
+                _WRAPPED[key] = count
+            total += count
+        return total
+
+
+# Wrapped line counts by (text, width): a VM's portal link wraps the same way every time.
+_WRAPPED: dict[tuple[str, int], int] = {}
 
 
 def counts_text(
@@ -123,7 +173,7 @@ class StatusHeader(_StateStyled):
         self.info = info
         self._changed()
 
-    def render(self) -> Text:
+    def build(self) -> Text:
         info = self.info
         key = self.get_component_rich_style("pane--key", partial=True)
         muted = self.get_component_rich_style("pane--muted", partial=True)
@@ -185,7 +235,7 @@ class Legend(_StateStyled):
         self.counts = counts
         self._changed()
 
-    def render(self) -> Text:
+    def build(self) -> Text:
         """All states when two lines hold them; otherwise only the states present."""
         width = max(1, self.content_region.width or 80)
         full = counts_text(self.counts, self, zeros=True, width=width)
@@ -213,7 +263,7 @@ class DetailsPane(_StateStyled):
         self.model_image = model_image
         self._changed()
 
-    def render(self) -> Text:
+    def build(self) -> Text:
         vm = self.vm
         key = self.get_component_rich_style("pane--key", partial=True)
         muted = self.get_component_rich_style("pane--muted", partial=True)
