@@ -5,6 +5,9 @@ from __future__ import annotations
 import gc
 
 from tests.ui.test_app_fake import make_app
+from vmssdash.ui.confirm import ConfirmScreen
+from vmssdash.ui.messages import SnapshotFailed, SnapshotReceived
+from vmssdash.ui.words import vms
 
 
 async def test_gc_is_frozen_after_first_paint_and_unfrozen_on_exit() -> None:
@@ -20,3 +23,40 @@ async def test_gc_is_frozen_after_first_paint_and_unfrozen_on_exit() -> None:
             await pilot.pause()
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0
+
+
+async def test_a_refresh_landing_during_teardown_is_ignored() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        snap = await app.refresh_snapshot()
+        await pilot.pause()
+        # The widgets go first (as on exit); a late refresh, a late failure and a late
+        # client event must not raise NoMatches.
+        await app.query_one("#heatmap").remove()
+        await app.activity.remove()
+        app.post_message(SnapshotReceived(snap, frozenset({"3"}), app._generation))
+        app.post_message(SnapshotFailed("connection reset", app._generation))
+        app.log_activity("late line")
+        await pilot.pause()
+        assert app.snapshot is snap  # ignored, not applied
+        app.exit()
+        app._snapshot_received(SnapshotReceived(snap, frozenset(), app._generation))
+    assert app.return_code == 0
+
+
+async def test_one_vm_is_one_vm_in_the_confirmation() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.pause()
+        assert app.heatmap.move_to("1")  # every 4th VM from 1 is stale
+        await pilot.press("space", "U")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ConfirmScreen)
+        assert screen.title_text == "Upgrade 1 VM to the latest model?"
+        assert "\n1 VM: UD 1: 1" in screen.body
+
+
+def test_vms_words() -> None:
+    assert [vms(n) for n in (0, 1, 2)] == ["0 VMs", "1 VM", "2 VMs"]

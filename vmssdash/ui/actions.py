@@ -38,6 +38,7 @@ from vmssdash.ui.upgrade_progress import (
     start_rolling,
     toggle_pause,
 )
+from vmssdash.ui.words import vms
 
 if TYPE_CHECKING:
     from textual.widget import Widget
@@ -114,7 +115,7 @@ def action_scope(
     requested = set(ids_list)
     whole = bool(snapshot.vms) and requested >= set(snapshot.by_id)
     scope = (
-        f"{action.verb} {len(targets)} of {len(snapshot.vms)} VMs of {snapshot.scale_set.name}"
+        f"{action.verb} {len(targets)} of {vms(len(snapshot.vms))} of {snapshot.scale_set.name}"
         + (" (the WHOLE scale set)" if whole else "")
         + (f" — {domains}" if domains else "")
     )
@@ -252,7 +253,7 @@ class ScaleScreen(ModalScreen["int | None"]):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"Scale {self.scale_set.name} to {n} VMs?",
+                f"Scale {self.scale_set.name} to {vms(n)}?",
                 scale_words(self.scale_set, n),
                 confirm_label="Scale",
                 require_text=self.scale_set.name if big else None,
@@ -264,9 +265,9 @@ class ScaleScreen(ModalScreen["int | None"]):
 def scale_words(scale_set: ScaleSet, n: int) -> str:
     now = scale_set.capacity
     if n > now:
-        return f"Capacity {now} → {n}: adds {n - now} VMs on the current model."
+        return f"Capacity {now} → {n}: adds {vms(n - now)} on the current model."
     return (
-        f"Capacity {now} → {n}: REMOVES {now - n} VMs (the platform picks which, by its "
+        f"Capacity {now} → {n}: REMOVES {vms(now - n)} (the platform picks which, by its "
         "scale-in policy; VMs protected from scale-in are kept)."
     )
 

@@ -12,6 +12,7 @@ import asyncio
 import gc
 import inspect
 import re
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -48,6 +49,7 @@ from vmssdash.ui.messages import (
 )
 from vmssdash.ui.panes import DetailsPane, HeaderInfo, Legend, StatusHeader
 from vmssdash.ui.theme import THEMES
+from vmssdash.ui.words import vms
 
 if TYPE_CHECKING:
     from vmssdash.azure.events import ClientEvent
@@ -122,6 +124,7 @@ class VmssDashApp(App[None]):
         self.dispatching = False
         self.first_paint_at: float | None = None
         self._gc_frozen = False
+        self._signals: list[signal.Signals] = []
         self._generation = 0
         self._polling = False
         self._poll_timer: Timer | None = None
@@ -183,9 +186,29 @@ class VmssDashApp(App[None]):
         self._update_header()
         self.set_interval(1.0, self._update_header)
         self._start_poll()
+        if not self.is_headless:
+            self._install_signal_handlers()
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT end the app cleanly with the shell's 128+N code (cli.py returns
+        ``app.return_code``), instead of a 0 exit or a traceback."""
+        loop = asyncio.get_running_loop()
+        for sig, code in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
+            try:
+                loop.add_signal_handler(sig, self._signalled, code)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # not the main thread, or no signals on this platform
+            self._signals.append(sig)
+
+    def _signalled(self, code: int) -> None:
+        self.exit(return_code=code)
 
     async def on_unmount(self) -> None:
         """Close the ARM client inside the loop that used it (the CLI cannot)."""
+        loop = asyncio.get_running_loop()
+        for sig in self._signals:
+            loop.remove_signal_handler(sig)
+        self._signals.clear()
         if self._gc_frozen:
             gc.unfreeze()
             self._gc_frozen = False
@@ -250,7 +273,7 @@ class VmssDashApp(App[None]):
 
     def log_activity(self, *texts: str) -> None:
         """Timestamped lines; pass several at once (each write costs the Log a re-layout)."""
-        if texts:
+        if texts and not self._tearing_down:
             stamp = self.timestamp()
             self.activity.write_lines([f"{stamp} {text}" for text in texts])
 
@@ -297,9 +320,18 @@ class VmssDashApp(App[None]):
     async def _wait_a_tick(self) -> None:
         await asyncio.sleep(0.01)
 
+    @property
+    def _tearing_down(self) -> bool:
+        """Messages can still arrive while the app exits and its widgets are gone."""
+        if self._exit or self._closing or self._closed or not self.screen_stack:
+            return True
+        return not self.screen_stack[0].query("#heatmap")
+
     @on(SnapshotReceived)
     def _snapshot_received(self, message: SnapshotReceived) -> None:
         self._polling = False
+        if self._tearing_down:
+            return
         if message.generation < self._generation:
             self._arm_timer()
             return
@@ -331,6 +363,8 @@ class VmssDashApp(App[None]):
     @on(SnapshotFailed)
     def _snapshot_failed(self, message: SnapshotFailed) -> None:
         self._polling = False
+        if self._tearing_down:
+            return
         if self.last_error != message.error:
             self.log_activity(f"refresh failed: {message.error}")
         self.last_error = message.error
@@ -342,7 +376,7 @@ class VmssDashApp(App[None]):
     ) -> None:
         if previous is None:
             counts = ", ".join(f"{n} {s.label}" for s, n in _ordered(current.counts()))
-            self.log_activity(f"{len(current.vms)} VMs: {counts}")
+            self.log_activity(f"{vms(len(current.vms))}: {counts}")
             return
         lines: list[str] = []
         moves: dict[tuple[VmState, VmState], list[str]] = {}
@@ -365,12 +399,14 @@ class VmssDashApp(App[None]):
         added = current.by_id.keys() - previous.by_id.keys()
         removed = previous.by_id.keys() - current.by_id.keys()
         if added:
-            lines.append(f"{len(added)} VMs appeared")
+            lines.append(f"{vms(len(added))} appeared")
         if removed:
-            lines.append(f"{len(removed)} VMs gone")
+            lines.append(f"{vms(len(removed))} gone")
         self.log_activity(*lines)
 
     def _update_header(self) -> None:
+        if self._tearing_down:
+            return
         info = HeaderInfo(
             snapshot=self.snapshot,
             age=self.poller.age(),
@@ -407,7 +443,8 @@ class VmssDashApp(App[None]):
 
     @on(CursorMoved)
     def _cursor_moved(self, message: CursorMoved) -> None:
-        self._show_details(message.vm)
+        if not self._tearing_down:
+            self._show_details(message.vm)
 
     def _show_details(self, vm: VmInfo | None) -> None:
         image = self.snapshot.image if self.snapshot else ""
@@ -584,7 +621,7 @@ class VmssDashApp(App[None]):
         lines = [
             f"Scale set {ss.name} ({ss.location}), upgrade mode {ss.upgrade_mode}",
             f"Target model image: {self.snapshot.image}",
-            f"{len(ids)} VMs: {domains}",
+            f"{vms(len(ids))}: {domains}",
             "Instance ids: " + ", ".join(ids[:30]) + (" …" if len(ids) > 30 else ""),
         ]
         if skipped:
@@ -597,7 +634,7 @@ class VmssDashApp(App[None]):
 
         self.push_screen(
             ConfirmScreen(
-                f"Upgrade {len(ids)} VMs to the latest model?",
+                f"Upgrade {vms(len(ids))} to the latest model?",
                 "\n".join(lines),
                 confirm_label="Upgrade",
                 require_text=require,
@@ -670,7 +707,7 @@ def _ordered(counts: Counter[VmState]) -> list[tuple[VmState, int]]:
 
 
 def _who(ids: Sequence[str]) -> str:
-    return f"VM {ids[0]}" if len(ids) == 1 else f"{len(ids)} VMs"
+    return f"VM {ids[0]}" if len(ids) == 1 else vms(len(ids))
 
 
 def _params(action: str) -> tuple[object, ...]:

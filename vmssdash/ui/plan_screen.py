@@ -18,6 +18,7 @@ from vmssdash.core.events import format_seconds
 from vmssdash.core.plan import BatchSize, Plan, Strategy, build_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.ui.confirm import ConfirmScreen
+from vmssdash.ui.words import vms
 
 # Plans touching more VMs than this (or the whole set) need the scale set's name typed.
 TYPE_NAME_OVER = 20
@@ -35,7 +36,7 @@ def render_plan(plan: Plan, snapshot: ScaleSetSnapshot) -> str:
     for wave in plan.waves:
         ids = ", ".join(wave.instance_ids[:20]) + (" …" if len(wave.instance_ids) > 20 else "")
         lines.append(
-            f"Wave {wave.index + 1:>2}  {wave.label:<16} {len(wave.instance_ids):>3} VMs  {ids}"
+            f"Wave {wave.index + 1:>2}  {wave.label:<16} {vms(len(wave.instance_ids)):>6}  {ids}"
         )
     if not plan.waves:
         lines.append("Nothing to upgrade.")
@@ -94,7 +95,7 @@ class PlanScreen(ModalScreen[Plan | None]):
         self.plan: Plan | None = None
 
     def compose(self) -> ComposeResult:
-        scope = f"{len(self.selection)} marked VMs" if self.selection else "the whole scale set"
+        scope = f"{vms(len(self.selection))} marked" if self.selection else "the whole scale set"
         with Vertical(id="plan-dialog"):
             yield Label(
                 f"Upgrade plan for {self.snapshot.scale_set.name}: {scope}", id="plan-title"

@@ -34,6 +34,7 @@ from vmssdash.core.events import (
 from vmssdash.core.journal import Replay, default_journal_dir
 from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
 from vmssdash.core.plan import Plan
+from vmssdash.ui.words import vms
 
 if TYPE_CHECKING:
     from vmssdash.azure.models import ScaleSet
@@ -129,7 +130,9 @@ class UpgradePane(Vertical):
         elif isinstance(event, RunFinished):
             ctl.state = event.state
             ctl.reason = event.reason
-        if not isinstance(event, Progress) and hasattr(app, "log_activity"):
+        # A terminal StateChanged says what RunFinished says next: log the run's end once.
+        repeats_finish = isinstance(event, StateChanged) and event.state.is_terminal
+        if not isinstance(event, Progress) and not repeats_finish and hasattr(app, "log_activity"):
             app.log_activity(f"upgrade: {event.text()}")
         if isinstance(
             event, (WaveStarted, WaveFinished, VmSettled, RunFinished, RollingStatusEvent)
@@ -287,7 +290,7 @@ def abort_text(runner: Orchestrator | RollingRunner) -> str:
     if in_flight:
         return (
             "No new wave will start.\n"
-            f"The wave in flight ({len(in_flight)} VMs: {', '.join(in_flight)}) cannot be "
+            f"The wave in flight ({vms(len(in_flight))}: {', '.join(in_flight)}) cannot be "
             "recalled: Azure finishes upgrading those VMs whatever we do."
         )
     if isinstance(runner, RollingRunner):
