@@ -124,8 +124,9 @@ async def edit_version(app: VmssDashApp, pilot: Pilot[Any], world: Any, version:
     assert offered[1] == "latest" and version in offered  # newest first, plus latest
     picker.value = version  # the picker fills the version field
     await until(pilot, lambda: pane.query_one("#version", Input).value == version, "the pick")
-    diff = str(pane.query_one("#model-diff").render())
-    assert f"imageReference.version: 24.04.202610010 → {version}" in diff
+    # The diff redraws when the pane handles Input.Changed, a moment after the value lands.
+    expected = f"imageReference.version: 24.04.202610010 → {version}"
+    await until(pilot, lambda: expected in str(pane.query_one("#model-diff").render()), "the diff")
     await pilot.press("ctrl+s")
     await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the apply confirmation")
     assert app.screen.focused is not None and app.screen.focused.id == "cancel"
