@@ -60,3 +60,25 @@ async def test_one_vm_is_one_vm_in_the_confirmation() -> None:
 
 def test_vms_words() -> None:
     assert [vms(n) for n in (0, 1, 2)] == ["0 VMs", "1 VM", "2 VMs"]
+
+
+async def test_footer_at_130_columns_shows_the_important_keys() -> None:
+    from textual.widgets._footer import FooterKey
+
+    from vmssdash.ui.actions import extensions
+
+    app = make_app(extensions=extensions())
+    async with app.run_test(size=(130, 36)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.pause()
+        shown = {
+            fk.key: fk.region
+            for fk in app.query(FooterKey)
+            if fk.region.width and fk.region.right <= 130
+        }
+        for key in ("space", "u", "s", "slash", "U", "e", "P", "a", "question_mark", "q"):
+            assert key in shown, f"{key} missing from the footer: {sorted(shown)}"
+        for hidden in ("g", "p", "z", "X", "c"):
+            assert hidden not in shown
+        # Hidden from the footer, still bound (help and palette list them).
+        assert "Group by" in {b.binding.description for b in app.active_bindings.values()}

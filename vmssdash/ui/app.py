@@ -81,11 +81,13 @@ class VmssDashApp(App[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     BINDINGS: ClassVar[list[Any]] = [
-        Binding("g", "cycle_grouping", "Group by", id="app.grouping"),
+        # The footer holds about a dozen keys at 130 columns: the rest stay in help (?)
+        # and the command palette.
+        Binding("g", "cycle_grouping", "Group by", show=False, id="app.grouping"),
         Binding("slash", "filter", "Filter", id="app.filter"),
-        Binding("U", "upgrade", "Upgrade marked", id="app.upgrade"),
-        Binding("p", "toggle_pause", "Pause", id="app.pause"),
-        Binding("ctrl+r", "refresh_now", "Refresh", id="app.refresh"),
+        Binding("U", "upgrade", "Upgrade", id="app.upgrade"),
+        Binding("p", "toggle_pause", "Pause", show=False, id="app.pause"),
+        Binding("ctrl+r", "refresh_now", "Refresh", show=False, id="app.refresh"),
         Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -138,6 +140,11 @@ class VmssDashApp(App[None]):
                 self._bindings._add_binding(
                     Binding(spec.keys, f"ext('{spec.id}')", spec.description, spec.show, id=spec.id)
                 )
+        # Extension keys (edit model, plan, actions) come before help and quit in the footer.
+        table = self._bindings.key_to_bindings
+        for key in ("question_mark", "f1", "q"):
+            if key in table:
+                table[key] = table.pop(key)
         for theme in THEMES:
             self.register_theme(theme)
         theme_name = getattr(settings, "theme", None)

@@ -102,7 +102,7 @@ class Heatmap(ScrollView, can_focus=True):
         Binding("space", "toggle_mark", "Mark", id="heatmap.mark"),
         Binding("u", "mark_domain", "Mark row", id="heatmap.mark-domain"),
         Binding("s", "mark_stale", "Mark stale", id="heatmap.mark-stale"),
-        Binding("escape,ctrl+backslash", "clear_marks", "Clear", id="heatmap.clear"),
+        Binding("escape,ctrl+backslash", "clear_marks", "Clear", show=False, id="heatmap.clear"),
     ]
 
     cursor: var[int] = var(0, always_update=False)
