@@ -14,8 +14,10 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, NoReturn
+
+from vmssdash.azure import errors
+from vmssdash.config import AUTH_MODES, ConfigError, Settings, load_settings
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -36,12 +38,6 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
         super().__init__(message)
         self.code = code
-
-
-@dataclass(frozen=True)
-class Target:
-    endpoint: str
-    resource_id: str
 
 
 def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -94,16 +90,7 @@ def _dashboard_parser(prog: str = "vmssdash") -> argparse.ArgumentParser:
     parser.add_argument(
         "--auth",
         default=None,
-        choices=[
-            "auto",
-            "none",
-            "env",
-            "cli",
-            "managed-identity",
-            "cache",
-            "device-code",
-            "browser",
-        ],
+        choices=AUTH_MODES,
         help="how to get a token (default: auto)",
     )
     parser.add_argument(
@@ -117,32 +104,20 @@ def _dashboard_parser(prog: str = "vmssdash") -> argparse.ArgumentParser:
     return one_line_errors(parser)
 
 
-def _sim_scenarios() -> list[str] | None:
-    """The simulator's scenario names, from its own parser (one source of truth)."""
-    try:
-        sim_cli = importlib.import_module("vmssdash.sim.cli")
-        parser: argparse.ArgumentParser = sim_cli.build_parser()
-    except Exception:  # the demo still runs; the simulator then reports a bad name itself
-        return None
-    for action in parser._actions:
-        if action.dest == "scenario" and action.choices:
-            return sorted(str(c) for c in action.choices)
-    return None
-
-
 def _demo_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vmssdash demo",
         description="Open the dashboard on a simulated scale set (the simulator runs as a child process).",
     )
-    scenarios = _sim_scenarios()
+    from vmssdash.sim.scenarios import SCENARIOS
+
+    scenarios = sorted(SCENARIOS)
     parser.add_argument(
         "--scenario",
         default="demo",
         choices=scenarios,
         metavar="NAME",
-        help="simulator scenario (default: demo"
-        + (f"; one of {', '.join(scenarios)})" if scenarios else ")"),
+        help=f"simulator scenario (default: demo; one of {', '.join(scenarios)})",
     )
     parser.add_argument(
         "--set", dest="scale_set", default=None, help="which scale set of the scenario to open"
@@ -224,8 +199,6 @@ def describe_auth_failure(exc: BaseException, identity: str, endpoint: str) -> s
 
 def describe_error(exc: BaseException) -> str:
     """One human line for any expected failure (no traceback)."""
-    from vmssdash.azure import errors
-
     if isinstance(exc, errors.AuthFailedError):
         return f"authentication failed: {exc}"
     if isinstance(exc, errors.ThrottledError):
@@ -240,28 +213,10 @@ def describe_error(exc: BaseException) -> str:
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
-    from vmssdash.azure import errors
+    # Imported here: msal (behind auth) is slow to import and `vmssdash sim` never needs it.
+    from vmssdash.azure.auth import AuthError
 
-    extra: list[type[BaseException]] = []
-    try:
-        auth = importlib.import_module("vmssdash.azure.auth")
-        extra += [
-            getattr(auth, name)
-            for name in ("AuthError", "CredentialUnavailableError")
-            if isinstance(getattr(auth, name, None), type)
-        ]
-    except ImportError:
-        pass
-    try:
-        config = importlib.import_module("vmssdash.config")
-        extra += [
-            getattr(config, name)
-            for name in ("ConfigError",)
-            if isinstance(getattr(config, name, None), type)
-        ]
-    except ImportError:
-        pass
-    return (errors.ArmError, CliError, *extra)
+    return (errors.ArmError, CliError, ConfigError, AuthError)
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -364,36 +319,21 @@ def run_dashboard(
 
 def _pick_scale_set(make_client: Callable[[], Any]) -> str | None:
     """No target given: let the user choose from the subscriptions they can see."""
-    try:
-        picker = importlib.import_module("vmssdash.ui.picker")
-    except ImportError:
-        raise CliError(
-            "no scale set given: pass a resource id or -s SUB -g RG -n NAME", EXIT_USAGE
-        ) from None
-    result: str | None = picker.run_picker(make_client)
-    return result
+    from vmssdash.ui.picker import run_picker
+
+    return run_picker(make_client)
 
 
-def _settings(overrides: dict[str, Any]) -> Any:
-    try:
-        config = importlib.import_module("vmssdash.config")
-    except ImportError:
-        return None
-    return config.load_settings(overrides)
-
-
-def _token_provider(mode: str, settings: Any, cloud_name: str | None) -> tuple[Any, Any]:
+def _token_provider(mode: str, settings: Settings, cloud_name: str) -> tuple[Any, Any]:
     """Return the token provider and the chosen cloud (its ARM endpoint, its CA file)."""
+    from vmssdash.azure.auth import build_token_provider
+    from vmssdash.azure.clouds import get_cloud
     from vmssdash.azure.tokens import NoAuth
 
-    clouds = importlib.import_module("vmssdash.azure.clouds")
-    cloud = clouds.get_cloud(
-        cloud_name or getattr(settings, "cloud", None) or "AzureCloud", settings
-    )
+    cloud = get_cloud(cloud_name, settings)
     if mode == "none":
         return NoAuth(), cloud
-    auth = importlib.import_module("vmssdash.azure.auth")
-    return auth.build_token_provider(mode, cloud, settings), cloud
+    return build_token_provider(mode, cloud, settings), cloud
 
 
 def main_dashboard(argv: Sequence[str], env: dict[str, str]) -> int:
@@ -409,26 +349,19 @@ def main_dashboard(argv: Sequence[str], env: dict[str, str]) -> int:
         }.items()
         if v is not None
     }
-    settings = _settings(overrides)
-    if args.subscription is None and getattr(settings, "subscription", None):
-        args.subscription = settings.subscription
+    settings = load_settings(overrides)
+    # Flags are folded into the settings (file < env < flags), so settings hold the answer.
+    args.subscription = settings.subscription
     resource_id = resolve_resource_id(args, env)
-    mode = args.auth or getattr(settings, "auth", None) or "auto"
-    read_only = bool(args.read_only or getattr(settings, "read_only", False))
-    token_provider, cloud = _token_provider(mode, settings, args.cloud)
-    endpoint = (
-        args.endpoint
-        or getattr(settings, "endpoint", None)
-        or str(cloud.arm_endpoint)
-        or "https://management.azure.com"
-    )
+    token_provider, cloud = _token_provider(settings.auth, settings, settings.cloud)
+    endpoint = settings.endpoint or str(cloud.arm_endpoint)
     ca_file = getattr(cloud, "ca_file", None)
     verify: bool | str = args.ca_bundle or (str(ca_file) if ca_file else True)
     return run_dashboard(
         endpoint=endpoint,
         resource_id=resource_id,
         token_provider=token_provider,
-        read_only=read_only,
+        read_only=settings.read_only,
         verify=verify,
         debug_log=args.debug_log,
         settings=settings,
@@ -448,7 +381,7 @@ def main_demo(argv: Sequence[str]) -> int:
         except ValueError as exc:
             raise CliError(f"--faults: {exc}", EXIT_USAGE) from None
     # The user's theme, keymap, refresh interval and journal apply to the demo too.
-    settings = _settings({"read_only": args.read_only or None})
+    settings = load_settings({"read_only": args.read_only or None})
     try:
         with run_simulator(
             scenario=args.scenario, speed=args.speed, seed=args.seed, faults=args.faults
@@ -471,7 +404,7 @@ def main_demo(argv: Sequence[str]) -> int:
                 endpoint=sim.base_url,
                 resource_id=resource_id,
                 token_provider=NoAuth(),
-                read_only=bool(args.read_only or getattr(settings, "read_only", False)),
+                read_only=settings.read_only,
                 identity="simulator (no auth)",
                 settings=settings,
             )
