@@ -7,6 +7,7 @@ import gc
 from tests.ui.test_app_fake import make_app
 from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.messages import SnapshotFailed, SnapshotReceived
+from vmssdash.ui.panes import StatusHeader
 from vmssdash.ui.words import vms
 
 
@@ -82,3 +83,22 @@ async def test_footer_at_130_columns_shows_the_important_keys() -> None:
             assert hidden not in shown
         # Hidden from the footer, still bound (help and palette list them).
         assert "Group by" in {b.binding.description for b in app.active_bindings.values()}
+
+
+async def test_shift_arrows_mark_a_range_in_screen_order() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.pause()
+        hm = app.heatmap
+        # UD 0 holds 0, 5, 10, ...; UD 1 holds 1, 6, 11, ...
+        await pilot.press("shift+right", "shift+right")
+        assert hm.marked == {"0", "5", "10"}
+        assert hm.cursor_vm is not None and hm.cursor_vm.instance_id == "10"
+        await pilot.press("shift+down")  # from UD 0 col 2 to UD 1 col 2: the rest of UD 0 too
+        ud0 = {str(i) for i in range(0, 40, 5)}
+        assert hm.marked == ud0 | {"1", "6", "11"}
+        await pilot.press("escape", "shift+left")
+        assert hm.marked == {"11", "6"}
+        await pilot.pause()
+        assert "marked 2" in str(app.query_one(StatusHeader).render())

@@ -99,6 +99,20 @@ class Heatmap(ScrollView, can_focus=True):
         Binding("right,l", "cursor_right", "Right", show=False, id="heatmap.right"),
         Binding("home", "cursor_first", "First", show=False, id="heatmap.first"),
         Binding("end", "cursor_last", "Last", show=False, id="heatmap.last"),
+        Binding(
+            "shift+left", "mark_range('left')", "Mark range ←", show=False, id="heatmap.range-left"
+        ),
+        Binding(
+            "shift+right",
+            "mark_range('right')",
+            "Mark range →",
+            show=False,
+            id="heatmap.range-right",
+        ),
+        Binding("shift+up", "mark_range('up')", "Mark range ↑", show=False, id="heatmap.range-up"),
+        Binding(
+            "shift+down", "mark_range('down')", "Mark range ↓", show=False, id="heatmap.range-down"
+        ),
         Binding("space", "toggle_mark", "Mark", id="heatmap.mark"),
         Binding("u", "mark_domain", "Mark row", id="heatmap.mark-domain"),
         Binding("s", "mark_stale", "Mark stale", id="heatmap.mark-stale"),
@@ -255,6 +269,25 @@ class Heatmap(ScrollView, can_focus=True):
             for vm in self.snapshot.vms
             if vm.latest_model is False and self.matches(vm)
         }
+        self._marks_changed()
+
+    def action_mark_range(self, direction: str) -> None:
+        """Shift+arrow (k9s's range mark): move, and mark every VM from the old cursor to
+        the new one in screen order (hidden-by-filter VMs excepted)."""
+        if not self._order:
+            return
+        before = self.cursor
+        move = {
+            "left": self.action_cursor_left,
+            "right": self.action_cursor_right,
+            "up": self.action_cursor_up,
+            "down": self.action_cursor_down,
+        }.get(direction)
+        if move is None:
+            return
+        move()
+        lo, hi = sorted((before, self.cursor))
+        self.marked |= {vm.instance_id for vm in self._order[lo : hi + 1] if self.matches(vm)}
         self._marks_changed()
 
     def action_clear_marks(self) -> None:
