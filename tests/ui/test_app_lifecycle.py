@@ -6,6 +6,7 @@ import gc
 
 from tests.ui.test_app_fake import make_app
 from vmssdash.ui.confirm import ConfirmScreen
+from vmssdash.ui.extensions import Extension
 from vmssdash.ui.messages import SnapshotFailed, SnapshotReceived
 from vmssdash.ui.panes import StatusHeader
 from vmssdash.ui.words import vms
@@ -102,3 +103,29 @@ async def test_shift_arrows_mark_a_range_in_screen_order() -> None:
         assert hm.marked == {"11", "6"}
         await pilot.pause()
         assert "marked 2" in str(app.query_one(StatusHeader).render())
+
+
+async def test_a_run_in_progress_shows_in_the_header_and_blocks_a_second_upgrade() -> None:
+    state: dict[str, str | None] = {"busy": "upgrading: wave 2/5"}
+    dispatched: list[tuple[str, ...]] = []
+    ext = Extension(
+        name="fake-orchestrator",
+        busy=lambda app: state["busy"],
+        dispatch_upgrade=lambda app, ids: dispatched.append(ids),
+    )
+    app = make_app(extensions=[ext])
+    async with app.run_test(size=(120, 32)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.pause()
+        app._update_header()
+        assert "upgrading: wave 2/5" in str(app.query_one(StatusHeader).render())
+        assert app.heatmap.move_to("1")
+        await pilot.press("space", "U")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)  # refused, not asked
+        state["busy"] = None
+        app._update_header()
+        assert "upgrading" not in str(app.query_one(StatusHeader).render())
+        await pilot.press("U")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)

@@ -32,6 +32,7 @@ from vmssdash.ui.plan_screen import TYPE_NAME_OVER, PlanScreen
 from vmssdash.ui.upgrade_progress import (
     UpgradePane,
     abort_text,
+    busy_text,
     controller,
     journal_dir_of,
     start_plan,
@@ -551,5 +552,6 @@ def extensions() -> list[Extension]:
             panes=panes,
             dispatch_upgrade=dispatch_upgrade,
             on_snapshot=on_snapshot,
+            busy=busy_text,
         )
     ]

@@ -428,7 +428,7 @@ class VmssDashApp(App[None]):
             filter_text=self.query_one("#filter", FilterInput).value
             if self.heatmap.matcher
             else "",
-            busy=["upgrade in flight"] if self.dispatching else [],
+            busy=self.busy(),
         )
         key = (
             id(info.snapshot),
@@ -604,12 +604,22 @@ class VmssDashApp(App[None]):
                 ids.append(iid)
         return ids, skipped
 
+    def busy(self) -> list[str]:
+        """Everything in flight that changes the scale set: a direct upgrade or a run."""
+        out = ["upgrade in flight"] if self.dispatching else []
+        for ext in self.extensions:
+            text = ext.busy(self) if ext.busy is not None else None
+            if text:
+                out.append(text)
+        return out
+
     def action_upgrade(self) -> None:
         if self.read_only:
             self.notify("read-only mode: upgrades are disabled", severity="warning")
             return
-        if self.dispatching:
-            self.notify("an upgrade is already in flight", severity="warning")
+        busy = self.busy()
+        if busy:
+            self.notify(f"{busy[0]}; wait for it, or pause/abort it first", severity="warning")
             return
         ids, skipped = self.upgrade_candidates()
         if not ids:

@@ -49,6 +49,9 @@ class Extension:
     panes: Callable[[VmssDashApp], Iterable[Widget]] | None = None
     dispatch_upgrade: Callable[[VmssDashApp, tuple[str, ...]], None] | None = None
     on_snapshot: Callable[[VmssDashApp, ScaleSetSnapshot], None] | None = None
+    #: What the extension is busy with ("upgrading: wave 2/5"), or None: the header shows
+    #: it and the app refuses to start a second upgrade meanwhile.
+    busy: Callable[[VmssDashApp], str | None] | None = None
 
 
 def discover_extensions() -> list[Extension]:

@@ -70,6 +70,21 @@ class UpgradeController:
         )
 
 
+def busy_text(app: VmssDashApp) -> str | None:
+    """ "upgrading: wave 2/5" while a run is in progress (paused counts), else None."""
+    ctl = _CONTROLLERS.get(app)
+    if ctl is None or not ctl.running:
+        return None
+    verb = "upgrade paused" if ctl.state is RunState.PAUSED else "upgrading"
+    progress = ctl.last_progress
+    if progress is not None and progress.waves_total:
+        wave = (
+            progress.current_wave + 1 if progress.current_wave is not None else progress.waves_done
+        )
+        return f"{verb}: wave {max(1, wave)}/{progress.waves_total}"
+    return f"{verb}: {ctl.state.value}"
+
+
 _CONTROLLERS: weakref.WeakKeyDictionary[Any, UpgradeController] = weakref.WeakKeyDictionary()
 
 
