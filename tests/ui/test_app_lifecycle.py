@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 
+from tests.ui.fakeapi import make_api
 from tests.ui.test_app_fake import make_app
 from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.extensions import Extension
@@ -129,3 +130,22 @@ async def test_a_run_in_progress_shows_in_the_header_and_blocks_a_second_upgrade
         await pilot.press("U")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
+
+
+async def test_refreshes_under_an_open_dialog_keep_its_focus_and_text() -> None:
+    api = make_api()
+    app = make_app(api)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.pause()
+        assert app.heatmap.move_to("1")
+        await pilot.press("space", "U")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmScreen)
+        focused, body = app.focused, dialog.body
+        api.set_vm(1, prov="updating")  # the marked VM starts moving underneath
+        await app.refresh_snapshot()
+        await pilot.pause()
+        assert app.snapshot is not None and app.snapshot.by_id["1"].state.is_transitional
+        assert app.screen is dialog and app.focused is focused and dialog.body == body
