@@ -32,6 +32,16 @@ from vmssdash.sim.entra import FakeEntra
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 
+# A cloud whose every host is on the reserved `.test` domain: msal talks to it only through
+# an in-process or loopback client, and a stray request could not resolve anyway.
+FAKE_CLOUD = Cloud(
+    name="fake",
+    authority_host="https://login.fake.test",
+    arm_endpoint="https://management.fake.test",
+    arm_scope="https://management.fake.test/.default",
+    validate_authority=False,
+)
+
 
 def self_signed_cert(
     key: CertificateIssuerPrivateKeyTypes, common_name: str = "vmssdash-test"

@@ -11,21 +11,12 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from tests.integration.auth_helpers import in_process_client, scrub_environment
+from tests.integration.auth_helpers import FAKE_CLOUD, in_process_client, scrub_environment
 from vmssdash.azure.auth import AuthError, build_token_provider, jwt_claims
-from vmssdash.azure.clouds import Cloud
 from vmssdash.azure.msal_http import MsalHttpClient
 from vmssdash.azure.token_cache import TokenCacheStore
 from vmssdash.sim.entra import FakeEntra
 from vmssdash.ui.signin import DeviceCodeScreen, attach_device_code_prompts
-
-CLOUD = Cloud(
-    name="fake",
-    authority_host="https://login.fake.test",
-    arm_endpoint="https://management.fake.test",
-    arm_scope="https://management.azure.com/.default",
-    validate_authority=False,
-)
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +48,7 @@ class SignInApp(App[None]):
 def _provider(entra: FakeEntra, mode: str = "device-code") -> Any:
     return build_token_provider(
         mode,
-        CLOUD,
+        FAKE_CLOUD,
         None,
         http_client=MsalHttpClient(in_process_client(Starlette(routes=entra.routes()))),
         store=TokenCacheStore(persist=False),

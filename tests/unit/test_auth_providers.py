@@ -13,7 +13,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from starlette.applications import Starlette
 
-from tests.integration.auth_helpers import in_process_client, scrub_environment, self_signed_cert
+from tests.integration.auth_helpers import (
+    FAKE_CLOUD,
+    in_process_client,
+    scrub_environment,
+    self_signed_cert,
+)
 from vmssdash.azure import azure_cli
 from vmssdash.azure.auth import (
     AccessToken,
@@ -26,18 +31,9 @@ from vmssdash.azure.auth import (
     jwt_claims,
     load_certificate,
 )
-from vmssdash.azure.clouds import Cloud
 from vmssdash.azure.msal_http import MsalHttpClient
 from vmssdash.azure.token_cache import TokenCacheStore
 from vmssdash.sim.entra import FakeEntra, unsigned_jwt
-
-FAKE_CLOUD = Cloud(
-    name="fake",
-    authority_host="https://login.fake.test",
-    arm_endpoint="https://management.fake.test",
-    arm_scope="https://management.azure.com/.default",
-    validate_authority=False,
-)
 
 
 @pytest.fixture(autouse=True)
