@@ -10,10 +10,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import events
+from textual.geometry import Region, Size
+from textual.strip import Strip
 from textual.widget import Widget
 
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
@@ -28,85 +29,118 @@ def portal_link(resource_id: str) -> str:
 
 
 class _StateStyled(Widget):
-    """A widget that colours glyphs with the heatmap's per-state component classes."""
+    """A pane on the Line API that shows one Rich ``Text`` and repaints only its changed lines.
+
+    These panes change on every snapshot (counts, the cursor VM's state, "refreshed N s
+    ago"). Handing Textual a new ``Text`` from ``render()`` re-wraps and re-renders the whole
+    pane through its content pipeline (~3 ms for the details pane); here each logical line
+    keeps its rendered strips until its text changes, and only screen lines that differ
+    are marked dirty, so a typical update costs a line or two.
+    """
 
     COMPONENT_CLASSES = {state_class(s) for s in VmState} | {"pane--muted", "pane--key"}
 
-    _shown: str | None = None
-    _lines_needed = -1
-    _pad = 0
-    _laid_out_width = -1
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._text = Text()
+        self._logical: list[Text] = []
+        self._wrapped: list[list[Strip]] = []
+        self._strips: list[Strip] = []
+        self._wrap_width = -1
+        self._height = 0  # lines the layout gave us; blank-padded rather than shrunk
 
     def state_style(self, state: VmState) -> Style:
         return self.get_component_rich_style(state_class(state), partial=True)
 
-    def build(self) -> Text:
-        """The pane's text, without the padding ``render`` adds."""
+    def build(self, width: int) -> Text:
+        """The pane's text for a content ``width``: explicit newlines; long lines wrap."""
         raise NotImplementedError
 
     def render(self) -> Text:
-        text = self.build()
-        if self._pad:
-            text.append("\n" * self._pad)
-        return text
-
-    def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._laid_out_width:
-            self._laid_out_width = event.size.width
-            self._pad = 0  # the pane may shrink now
-            self._lines_needed = -1
+        """The text on screen (for tests and tools; painting goes through ``render_line``)."""
+        return self._text
 
     def _changed(self) -> None:
-        """Repaint only when the text differs; re-layout only when its height grows.
+        """Rebuild; repaint the lines that differ; re-layout only when the pane must grow.
 
-        A layout refresh re-arranges the whole screen (~8 ms with a 1,000-VM heatmap);
-        panes change on every snapshot, so most updates must be plain repaints or nothing.
+        A layout refresh re-arranges the whole screen (~8 ms with a 1,000-VM heatmap), so
+        a pane that shrinks keeps its height with blank lines instead.
         """
         if not self.is_mounted:
             return
-        text = self.build()
-        plain = text.plain
-        if self._shown == plain:
-            return
-        first = self._shown is None
-        self._shown = plain
-        needed = self._height_of(text)
-        self._pad = 0
-        if not first and 0 < needed < self._lines_needed == self.content_region.height:
-            # Never shrink in place: a pane that grows and shrinks by a line as counts
-            # or VMs change would re-lay out the screen each time; blank lines are free.
-            self._pad = self._lines_needed - needed
-            needed = self._lines_needed
-        if not first and needed == self._lines_needed == self.content_region.height:
-            self.refresh()
-        else:
-            self.refresh(layout=True)
-        self._lines_needed = needed
-
-    def _height_of(self, text: Text) -> int:
-        """Lines ``text`` takes at the current width; wrapping only the lines that need it
-        (wrapping is the dear part, and usually one line of a pane is too long)."""
         width = self.content_region.width
-        if not width:
-            return -1
-        total = 0
-        for line in text.plain.split("\n"):
-            if cell_len(line) <= width:
-                total += 1
-                continue
-            key = (line, width)
-            count = _WRAPPED.get(key)
-            if count is None:
-                count = len(Text(line).wrap(self.app.console, width))
-                if len(_WRAPPED) > 256:
-                    _WRAPPED.clear()
-                _WRAPPED[key] = count
-            total += count
-        return total
+        if width <= 0:
+            self._wrap_width = -1  # laid out later: get_content_height builds then
+            self.refresh(layout=True)
+            return
+        text = self.build(width)
+        if text == self._text and self._strips:
+            return
+        self._text = text
+        old = self._strips
+        self._rewrap(width)
+        if len(self._strips) > self._height:
+            self.refresh(layout=True)
+            return
+        for y, strip in enumerate(self._strips):
+            if y >= len(old) or strip is not old[y]:
+                self.refresh(Region(0, y, width, 1))
+        for y in range(len(self._strips), min(len(old), self._height)):
+            self.refresh(Region(0, y, width, 1))
+
+    def _rewrap(self, width: int) -> None:
+        """Lines for ``width``, reusing the strips of logical lines whose text is unchanged."""
+        logical = list(self._text.split("\n", allow_blank=True))
+        same_width = width == self._wrap_width
+        previous = dict(zip(map(_line_key, self._logical), self._wrapped, strict=True))
+        wrapped: list[list[Strip]] = []
+        for line in logical:
+            strips = previous.get(_line_key(line)) if same_width else None
+            wrapped.append(strips if strips is not None else self._render_logical(line, width))
+        self._logical = logical
+        self._wrapped = wrapped
+        self._wrap_width = width
+        self._strips = [strip for strips in wrapped for strip in strips]
+
+    def _render_logical(self, line: Text, width: int) -> list[Strip]:
+        console = self.app.console
+        base = self.rich_style
+        pieces = [line] if line.cell_len <= width else line.wrap(console, width, overflow="fold")
+        return [
+            Strip(Segment.apply_style(piece.render(console), base)).crop_extend(0, width, base)
+            for piece in pieces
+        ]
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if width != self._wrap_width:
+            self._text = self.build(width) if self.is_mounted else self._text
+            self._rewrap(max(1, width))
+            self._height = 0  # a new width may let the pane shrink
+        self._height = max(self._height, len(self._strips))
+        return self._height
+
+    def render_line(self, y: int) -> Strip:
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.content_region.width, self.rich_style)
+
+    def notify_style_update(self) -> None:
+        """A theme or class change restyles every line."""
+        super().notify_style_update()
+        self._wrap_width = -1
+        self._logical = []
+        self._wrapped = []
+        self._strips = []
+        if self.is_mounted:
+            self.call_later(self._restyle)
+
+    def _restyle(self) -> None:
+        self._text = Text()
+        self._changed()
 
 
-# Wrapped line counts by (text, width): a VM's portal link wraps the same way every time.
-_WRAPPED: dict[tuple[str, int], int] = {}
+def _line_key(line: Text) -> tuple[str, tuple[object, ...]]:
+    return line.plain, tuple(line.spans)
 
 
 def counts_text(
@@ -173,7 +207,7 @@ class StatusHeader(_StateStyled):
         self.info = info
         self._changed()
 
-    def build(self) -> Text:
+    def build(self, width: int) -> Text:
         info = self.info
         key = self.get_component_rich_style("pane--key", partial=True)
         muted = self.get_component_rich_style("pane--muted", partial=True)
@@ -235,9 +269,9 @@ class Legend(_StateStyled):
         self.counts = counts
         self._changed()
 
-    def build(self) -> Text:
+    def build(self, width: int) -> Text:
         """All states when two lines hold them; otherwise only the states present."""
-        width = max(1, self.content_region.width or 80)
+        width = max(1, width)
         full = counts_text(self.counts, self, zeros=True, width=width)
         if len(full.plain.splitlines()) <= 2:
             return full
@@ -263,7 +297,7 @@ class DetailsPane(_StateStyled):
         self.model_image = model_image
         self._changed()
 
-    def build(self) -> Text:
+    def build(self, width: int) -> Text:
         vm = self.vm
         key = self.get_component_rich_style("pane--key", partial=True)
         muted = self.get_component_rich_style("pane--muted", partial=True)
