@@ -24,7 +24,7 @@ from vmssdash.azure.models import ScaleSet, ScaleSetVM
 from vmssdash.azure.scaleset import ScaleSetApi, _vms_from
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.demo import run_simulator
-from vmssdash.ui.app import VmssDashApp
+from vmssdash.ui.app import VmssDashApp, _prepare_view
 from vmssdash.ui.heatmap import Heatmap, prepare_rows
 from vmssdash.ui.messages import SnapshotReceived
 
@@ -130,7 +130,7 @@ async def refresh_cost(
             t = time.thread_time()
             new = ScaleSetSnapshot.build(ScaleSet.from_json(raw_set), _parse(source))
             changed = new.changed_since(previous)
-            rows = prepare_rows(new)
+            rows, transitions = _prepare_view(previous, new, changed)
             core_ms.append((time.thread_time() - t) * 1000)
             changed_cells = max(changed_cells, len(changed))
             # Baseline: one idle pause, the fixed cost of driving the loop from a test.
@@ -139,7 +139,7 @@ async def refresh_cost(
             baseline_ms.append((time.thread_time() - t) * 1000)
             rendered = heatmap.lines_rendered
             t = time.thread_time()
-            app.post_message(SnapshotReceived(new, changed, app._generation, rows))
+            app.post_message(SnapshotReceived(new, changed, app._generation, rows, transitions))
             await pilot.pause()
             ui_ms.append((time.thread_time() - t) * 1000)
             assert heatmap.lines_rendered > rendered or not changed

@@ -10,7 +10,7 @@ from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.extensions import Extension
 from vmssdash.ui.messages import SnapshotFailed, SnapshotReceived
 from vmssdash.ui.panes import StatusHeader
-from vmssdash.ui.words import vms
+from vmssdash.core.words import vms
 
 
 async def test_gc_is_frozen_after_first_paint_and_unfrozen_on_exit() -> None:

@@ -71,9 +71,13 @@ class ScaleSetSnapshot:
     vms: tuple[VmInfo, ...]
     taken_at: float = 0.0
     by_id: Mapping[str, VmInfo] = field(init=False, repr=False, compare=False)
+    _counts: Counter[VmState] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # Both are read on every refresh by several panes: computed once, where the
+        # snapshot is built (a worker thread), not on the event loop.
         object.__setattr__(self, "by_id", {vm.instance_id: vm for vm in self.vms})
+        object.__setattr__(self, "_counts", Counter(vm.state for vm in self.vms))
 
     @classmethod
     def build(
@@ -87,7 +91,7 @@ class ScaleSetSnapshot:
         return describe_image(self.scale_set)
 
     def counts(self) -> Counter[VmState]:
-        return Counter(vm.state for vm in self.vms)
+        return self._counts.copy()
 
     @property
     def placement_groups(self) -> list[str | None]:

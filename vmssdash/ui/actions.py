@@ -25,6 +25,7 @@ from vmssdash.core.journal import find_unfinished
 from vmssdash.core.plan import Plan, Strategy, build_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo
+from vmssdash.core.words import vms
 from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.extensions import ActionSpec, Extension
 from vmssdash.ui.model_pane import ModelPane
@@ -39,7 +40,6 @@ from vmssdash.ui.upgrade_progress import (
     start_rolling,
     toggle_pause,
 )
-from vmssdash.ui.words import vms
 
 if TYPE_CHECKING:
     from textual.widget import Widget

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input
@@ -31,11 +31,13 @@ from textual.widgets import Footer, Input
 from vmssdash.core.poller import Poller
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
+from vmssdash.core.transitions import describe_transitions
+from vmssdash.core.words import vms
 from vmssdash.ui.activity import ActivityLog
 from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.extensions import ActionSpec, Extension, discover_extensions
 from vmssdash.ui.filtering import parse_filter
-from vmssdash.ui.heatmap import Heatmap, prepare_rows, state_class
+from vmssdash.ui.heatmap import Heatmap, Rows, prepare_rows, state_class
 from vmssdash.ui.help import HelpScreen
 from vmssdash.ui.messages import (
     ClientEventReceived,
@@ -49,7 +51,6 @@ from vmssdash.ui.messages import (
 )
 from vmssdash.ui.panes import DetailsPane, HeaderInfo, Legend, StatusHeader
 from vmssdash.ui.theme import THEMES
-from vmssdash.ui.words import vms
 
 if TYPE_CHECKING:
     from vmssdash.azure.events import ClientEvent
@@ -156,29 +157,48 @@ class VmssDashApp(App[None]):
 
     # ------------------------------------------------------------------ layout
 
+    # The main screen's widgets, kept from compose: every refresh touches them, and a DOM
+    # query per access was a measurable part of a refresh's time on the event loop.
+    _status: StatusHeader
+    _heatmap: Heatmap
+    _legend: Legend
+    _details: DetailsPane
+    _activity: ActivityLog
+    _filter: FilterInput
+
     @property
     def heatmap(self) -> Heatmap:
-        return self.query_one("#heatmap", Heatmap)
+        return self._heatmap
 
     @property
     def activity(self) -> ActivityLog:
-        return self.query_one("#activity", ActivityLog)
+        return self._activity
+
+    def get_default_screen(self) -> Screen[Any]:
+        """The main screen, by id: its grid must not style the modal screens."""
+        return Screen(id="dashboard")
 
     def compose(self) -> ComposeResult:
-        yield StatusHeader(id="status")
-        with Horizontal(id="main"):
-            with Vertical(id="map-pane"):
-                yield Heatmap(id="heatmap")
-                yield Legend(id="legend")
-            with VerticalScroll(id="side"):
-                yield DetailsPane(id="details")
-                for ext in self.extensions:
-                    if ext.panes is not None:
-                        yield from ext.panes(self)
-        yield ActivityLog(id="activity", max_lines=2000)
-        yield FilterInput(
+        self._status = StatusHeader(id="status")
+        self._heatmap = Heatmap(id="heatmap")
+        self._legend = Legend(id="legend")
+        self._details = DetailsPane(id="details")
+        self._activity = ActivityLog(id="activity", max_lines=2000)
+        self._filter = FilterInput(
             id="filter", placeholder="filter: state:stale ud:0 fd:1 zone:2 id:17 (esc clears)"
         )
+        # A flat grid, not nested containers: every container a heatmap line passes
+        # through is one more strip to render and cut on each repaint of that line.
+        yield self._status
+        yield self._heatmap
+        with VerticalScroll(id="side"):
+            yield self._details
+            for ext in self.extensions:
+                if ext.panes is not None:
+                    yield from ext.panes(self)
+        yield self._legend
+        yield self._activity
+        yield self._filter
         yield Footer()
 
     def on_mount(self) -> None:
@@ -299,13 +319,14 @@ class VmssDashApp(App[None]):
     @work(exclusive=True, group="poll", exit_on_error=False)
     async def _poll_worker(self, generation: int) -> None:
         try:
+            previous = self.poller.last
             snapshot = await self.poller.refresh()
             changed = self.poller.last_changed
-            rows = await asyncio.to_thread(prepare_rows, snapshot)
+            rows, transitions = await asyncio.to_thread(_prepare_view, previous, snapshot, changed)
         except Exception as exc:
             self.post_message(SnapshotFailed(str(exc) or type(exc).__name__, generation))
         else:
-            self.post_message(SnapshotReceived(snapshot, changed, generation, rows))
+            self.post_message(SnapshotReceived(snapshot, changed, generation, rows, transitions))
 
     def _arm_timer(self) -> None:
         if not self.live or self.poller.paused:
@@ -332,7 +353,8 @@ class VmssDashApp(App[None]):
         """Messages can still arrive while the app exits and its widgets are gone."""
         if self._exit or self._closing or self._closed or not self.screen_stack:
             return True
-        return not self.screen_stack[0].query("#heatmap")
+        heatmap: Heatmap | None = getattr(self, "_heatmap", None)
+        return heatmap is None or not heatmap.is_attached
 
     @on(SnapshotReceived)
     def _snapshot_received(self, message: SnapshotReceived) -> None:
@@ -345,9 +367,12 @@ class VmssDashApp(App[None]):
         previous = self.snapshot
         self.snapshot = message.snapshot
         self.last_error = None
-        self._log_transitions(previous, message.snapshot, message.changed)
+        transitions = message.transitions
+        if transitions is None:
+            transitions = describe_transitions(previous, message.snapshot, message.changed)
+        self.log_activity(*transitions)
         self.heatmap.update_snapshot(message.snapshot, message.changed, message.rows)
-        self.query_one(Legend).show(message.snapshot.counts())
+        self._legend.show(message.snapshot.counts())
         self._show_details(self.heatmap.cursor_vm)
         self._update_header()
         for ext in self.extensions:
@@ -378,39 +403,6 @@ class VmssDashApp(App[None]):
         self._update_header()
         self._arm_timer()
 
-    def _log_transitions(
-        self, previous: ScaleSetSnapshot | None, current: ScaleSetSnapshot, changed: frozenset[str]
-    ) -> None:
-        if previous is None:
-            counts = ", ".join(f"{n} {s.label}" for s, n in _ordered(current.counts()))
-            self.log_activity(f"{vms(len(current.vms))}: {counts}")
-            return
-        lines: list[str] = []
-        moves: dict[tuple[VmState, VmState], list[str]] = {}
-        for iid in changed:
-            old = previous.by_id.get(iid)
-            new = current.by_id.get(iid)
-            if old is None or new is None or old.state is new.state:
-                continue
-            moves.setdefault((old.state, new.state), []).append(iid)
-        for (old_state, new_state), ids in sorted(moves.items(), key=lambda kv: kv[0][1].value):
-            ids.sort(key=lambda i: (len(i), i))
-            who = (
-                f"VM {ids[0]}"
-                if len(ids) == 1
-                else f"VMs {', '.join(ids)}"
-                if len(ids) <= 5
-                else f"{len(ids)} VMs"
-            )
-            lines.append(f"{who}: {old_state.label} → {new_state.label}")
-        added = current.by_id.keys() - previous.by_id.keys()
-        removed = previous.by_id.keys() - current.by_id.keys()
-        if added:
-            lines.append(f"{vms(len(added))} appeared")
-        if removed:
-            lines.append(f"{vms(len(removed))} gone")
-        self.log_activity(*lines)
-
     def _update_header(self) -> None:
         if self._tearing_down:
             return
@@ -425,9 +417,7 @@ class VmssDashApp(App[None]):
             error=self.last_error,
             marked=len(self.heatmap.marked),
             grouping=self.heatmap.grouping,
-            filter_text=self.query_one("#filter", FilterInput).value
-            if self.heatmap.matcher
-            else "",
+            filter_text=self._filter.value if self.heatmap.matcher else "",
             busy=self.busy(),
         )
         key = (
@@ -444,7 +434,7 @@ class VmssDashApp(App[None]):
         )
         if key != self._header_key:
             self._header_key = key
-            self.query_one(StatusHeader).show(info)
+            self._status.show(info)
 
     # ------------------------------------------------------------------ widgets' news
 
@@ -455,7 +445,7 @@ class VmssDashApp(App[None]):
 
     def _show_details(self, vm: VmInfo | None) -> None:
         image = self.snapshot.image if self.snapshot else ""
-        self.query_one(DetailsPane).show(vm, image)
+        self._details.show(vm, image)
 
     @on(SelectionChanged)
     def _selection_changed(self, message: SelectionChanged) -> None:
@@ -491,7 +481,7 @@ class VmssDashApp(App[None]):
         self._start_poll()
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", FilterInput)
+        box = self._filter
         box.add_class("-shown")
         box.focus()
 
@@ -501,7 +491,7 @@ class VmssDashApp(App[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        box = self.query_one("#filter", FilterInput)
+        box = self._filter
         if not event.value:
             self.apply_filter("")
         box.remove_class("-shown")  # the header keeps showing an active filter
@@ -509,7 +499,7 @@ class VmssDashApp(App[None]):
 
     def apply_filter(self, text: str) -> bool:
         """Dim the cells that do not match; False (and the old filter kept) when invalid."""
-        box = self.query_one("#filter", FilterInput)
+        box = self._filter
         try:
             matcher = parse_filter(text)
         except ValueError as exc:
@@ -719,8 +709,11 @@ def _short_paths(text: str) -> str:
     return _ARM_PREFIX.sub("…/", text)
 
 
-def _ordered(counts: Counter[VmState]) -> list[tuple[VmState, int]]:
-    return [(s, counts[s]) for s in VmState if counts.get(s)]
+def _prepare_view(
+    previous: ScaleSetSnapshot | None, snapshot: ScaleSetSnapshot, changed: frozenset[str]
+) -> tuple[dict[Grouping, Rows], list[str]]:
+    """Everything about a snapshot the handler would otherwise compute on the loop."""
+    return prepare_rows(snapshot), describe_transitions(previous, snapshot, changed)
 
 
 def _who(ids: Sequence[str]) -> str:

@@ -15,7 +15,7 @@ from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from vmssdash.azure.events import ClientEvent
     from vmssdash.ui.heatmap import Rows
@@ -30,6 +30,9 @@ class SnapshotReceived(Message):
     generation: int
     #: The heatmap's rows per grouping, prepared off the loop (``heatmap.prepare_rows``).
     rows: Mapping[Grouping, Rows] | None = None
+    #: The activity log's lines for this refresh, also prepared off the loop
+    #: (``core.transitions.describe_transitions``); ``None``: the handler makes them.
+    transitions: Sequence[str] | None = None
 
 
 @dataclass

@@ -48,9 +48,17 @@ class _StateStyled(Widget):
         self._strips: list[Strip] = []
         self._wrap_width = -1
         self._height = 0  # lines the layout gave us; blank-padded rather than shrunk
+        self._style_memo: dict[str, Style] = {}
 
     def state_style(self, state: VmState) -> Style:
-        return self.get_component_rich_style(state_class(state), partial=True)
+        return self.component_style(state_class(state))
+
+    def component_style(self, name: str) -> Style:
+        """A component class's style, kept until the styles change (the lookup walks the DOM)."""
+        style = self._style_memo.get(name)
+        if style is None:
+            style = self._style_memo[name] = self.get_component_rich_style(name, partial=True)
+        return style
 
     def build(self, width: int) -> Text:
         """The pane's text for a content ``width``: explicit newlines; long lines wrap."""
@@ -127,6 +135,7 @@ class _StateStyled(Widget):
     def notify_style_update(self) -> None:
         """A theme or class change restyles every line."""
         super().notify_style_update()
+        self._style_memo.clear()
         self._wrap_width = -1
         self._logical = []
         self._wrapped = []
@@ -153,7 +162,7 @@ def counts_text(
 ) -> Text:
     """Glyph (+ label) + count per state; with ``width``, breaks lines between entries only."""
     text = Text()
-    muted = styler.get_component_rich_style("pane--muted", partial=True)
+    muted = styler.component_style("pane--muted")
     line_len = 0
     for state in VmState:
         n = counts.get(state, 0)
@@ -209,8 +218,8 @@ class StatusHeader(_StateStyled):
 
     def build(self, width: int) -> Text:
         info = self.info
-        key = self.get_component_rich_style("pane--key", partial=True)
-        muted = self.get_component_rich_style("pane--muted", partial=True)
+        key = self.component_style("pane--key")
+        muted = self.component_style("pane--muted")
         snap = info.snapshot
         line1 = Text(no_wrap=False, overflow="fold")
         if snap is None:
@@ -299,8 +308,8 @@ class DetailsPane(_StateStyled):
 
     def build(self, width: int) -> Text:
         vm = self.vm
-        key = self.get_component_rich_style("pane--key", partial=True)
-        muted = self.get_component_rich_style("pane--muted", partial=True)
+        key = self.component_style("pane--key")
+        muted = self.component_style("pane--muted")
         if vm is None:
             return Text("no VM under the cursor", muted)
         text = Text()

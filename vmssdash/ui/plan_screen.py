@@ -17,8 +17,8 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from vmssdash.core.events import format_seconds
 from vmssdash.core.plan import BatchSize, Plan, Strategy, build_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
+from vmssdash.core.words import vms
 from vmssdash.ui.confirm import ConfirmScreen
-from vmssdash.ui.words import vms
 
 # Plans touching more VMs than this (or the whole set) need the scale set's name typed.
 TYPE_NAME_OVER = 20

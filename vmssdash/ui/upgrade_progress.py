@@ -34,7 +34,7 @@ from vmssdash.core.events import (
 from vmssdash.core.journal import Replay, default_journal_dir
 from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
 from vmssdash.core.plan import Plan
-from vmssdash.ui.words import vms
+from vmssdash.core.words import vms
 
 if TYPE_CHECKING:
     from vmssdash.azure.models import ScaleSet
