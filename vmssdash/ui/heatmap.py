@@ -30,6 +30,9 @@ from vmssdash.core.state import VmInfo, VmState
 from vmssdash.ui.messages import CursorMoved, SelectionChanged
 
 CELL_W = 2
+#: The heatmap draws its own scroll bar in its last column: Textual's scroll bar widget
+#: is a second widget on every line, cut and composited on every full repaint.
+SCROLL_W = 1
 BULK_REPAINT = 48
 MARK = "*"
 CHANGED = "Δ"
@@ -90,6 +93,8 @@ class Heatmap(ScrollView, can_focus=True):
         "heatmap--marked",
         "heatmap--changed",
         "heatmap--dim",
+        "heatmap--scrollbar",
+        "heatmap--scrollbar-thumb",
     }
 
     BINDINGS = [
@@ -150,6 +155,7 @@ class Heatmap(ScrollView, can_focus=True):
         self._cells: dict[tuple[VmState, bool, bool, bool, bool], tuple[str, Style]] = {}
         self._base_style: Style | None = None
         self._cursor_id: str | None = None
+        self._dragging = False
         self.lines_rendered = 0
 
     # ------------------------------------------------------------------ data in
@@ -356,8 +362,9 @@ class Heatmap(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ layout
 
     def _width(self) -> int:
+        """Columns for the label and the cells (the scroll bar column excepted)."""
         width = self.scrollable_content_region.width if self.is_mounted else 0
-        return width or 80
+        return max(1, width - SCROLL_W) if width else 80
 
     def _row_name(self, group: Group) -> str:
         """The row name; the placement group is in the heading line above, not repeated."""
@@ -573,17 +580,68 @@ class Heatmap(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         index = y + scroll_y
         width = self.scrollable_content_region.width
+        cells_w = max(0, width - SCROLL_W)
         base = self._base()
         if not 0 <= index < len(self._lines):
-            return Strip.blank(width, base)
+            return Strip([*Strip.blank(cells_w, base), self._scroll_segment(y)], width)
         strip = self._cache.get(index)
         if strip is None:
             strip = self._render_full_line(index)
             self._cache[index] = strip
             self.lines_rendered += 1
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
+        cells = strip.crop_extend(scroll_x, scroll_x + cells_w, base)
+        return Strip([*cells, self._scroll_segment(y)], width)
+
+    def _thumb(self) -> tuple[int, int] | None:
+        """Screen rows [top, bottom) of the scroll bar's thumb; None when all lines fit."""
+        height = self.scrollable_content_region.height
+        total = len(self._lines)
+        if height <= 0 or total <= height:
+            return None
+        size = max(1, round(height * height / total))
+        top = round(self.scroll_offset.y * (height - size) / (total - height))
+        return top, top + size
+
+    def _scroll_segment(self, y: int) -> Segment:
+        thumb = self._thumb()
+        if thumb is None:
+            return Segment(" " * SCROLL_W, self._base())
+        on_thumb = thumb[0] <= y < thumb[1]
+        return Segment(
+            " " * SCROLL_W,
+            self._style("heatmap--scrollbar-thumb" if on_thumb else "heatmap--scrollbar"),
+        )
 
     # ------------------------------------------------------------------ mouse
+
+    def _scroll_bar_row(self, event: events.MouseEvent) -> int | None:
+        """The row under the pointer when it is on the scroll bar column."""
+        offset = event.get_content_offset(self)
+        if offset is None or self._thumb() is None:
+            return None
+        if offset.x < self.scrollable_content_region.width - SCROLL_W:
+            return None
+        return offset.y
+
+    def _scroll_to_row(self, row: int) -> None:
+        height = self.scrollable_content_region.height
+        fraction = min(1.0, max(0.0, row / max(1, height - 1)))
+        self.scroll_to(y=round(fraction * self.max_scroll_y), animate=False)
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        """Press on the scroll bar jumps there; dragging keeps scrolling."""
+        row = self._scroll_bar_row(event)
+        if row is not None:
+            self._dragging = True
+            self.capture_mouse()
+            self._scroll_to_row(row)
+            event.stop()
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._dragging:
+            self._dragging = False
+            self.release_mouse()
+            event.stop()
 
     def on_click(self, event: events.Click) -> None:
         """Click moves the cursor; a click on the cursor (or ctrl+click) toggles the mark."""
@@ -605,6 +663,9 @@ class Heatmap(ScrollView, can_focus=True):
             self.cursor = index
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._dragging:
+            self._scroll_to_row(event.get_content_offset_capture(self).y)
+            return
         offset = event.get_content_offset(self)
         scroll_x, scroll_y = self.scroll_offset
         index = None if offset is None else self.cell_at(offset.x + scroll_x, offset.y + scroll_y)
