@@ -152,6 +152,7 @@ async def refresh_cost(
             clock.total = 0.0
             t = time.thread_time()
             heatmap.update_snapshot(other, other_changed, other_rows)
+            app._show_details(heatmap.cursor_vm)  # as the app's snapshot handler does
             await pilot.pause()
             heatmap_ms.append((time.thread_time() - t) * 1000)
             own_ms.append(clock.total * 1000)

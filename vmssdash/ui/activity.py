@@ -21,3 +21,16 @@ class ActivityLog(Log):
     def watch_virtual_size(self, size: Size) -> None:
         if self.is_mounted:
             self._scroll_update(size)
+
+    def refresh_lines(self, y_start: int, line_count: int = 1) -> None:
+        """Repaint only the written lines that are on screen.
+
+        ``Log`` marks new lines dirty before it scrolls to them, at rows below its own
+        region; the compositor repaints whatever sits there too (the footer, on every
+        refresh that logged a line). The scroll that follows repaints them anyway.
+        """
+        top = round(self.scroll_offset.y)
+        start = max(y_start, top)
+        stop = min(y_start + line_count, top + self.scrollable_content_region.height)
+        if start < stop:
+            super().refresh_lines(start, stop - start)

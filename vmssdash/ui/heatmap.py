@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -149,7 +150,10 @@ class Heatmap(ScrollView, can_focus=True):
         self._several_pgs = False
         self._label_dims = (4, 1)
         self._layout_width = -1
-        self._cache: dict[int, Strip] = {}
+        # Finished screen lines by virtual line index, with whether the scroll thumb is
+        # drawn on them; valid for one (scroll_x, width), kept in _cache_for.
+        self._cache: dict[int, tuple[bool, Strip]] = {}
+        self._cache_for: tuple[int, int] = (-1, -1)
         self._styles: dict[str, Style] = {}
         self._cell_styles: dict[tuple[VmState, bool, bool, bool, bool], Style] = {}
         self._cells: dict[tuple[VmState, bool, bool, bool, bool], tuple[str, Style]] = {}
@@ -519,26 +523,29 @@ class Heatmap(ScrollView, can_focus=True):
             self._base_style = self.rich_style
         return self._base_style
 
-    def _cell(self, state: VmState, flags: tuple[bool, bool, bool, bool]) -> tuple[str, Style]:
+    def _cell(self, key: tuple[VmState, bool, bool, bool, bool]) -> tuple[str, Style]:
         """Text and style of one cell per (state, changed, dim, marked, cursor), made once.
 
         The style objects are shared, so a run of equal cells is recognised by identity
         and merged into one segment (fewer segments: cheaper for every Textual stage that
         follows: filters, cropping, compositing).
         """
-        key = (state, *flags)
         cell = self._cells.get(key)
         if cell is None:
-            _changed, _dim, marked, _cursor = flags
-            suffix = MARK if marked else CHANGED if flags[0] else " "
-            cell = self._cells[key] = (state.glyph + suffix, self._cell_style(state, flags))
+            state, changed, dim, marked, cursor = key
+            suffix = MARK if marked else CHANGED if changed else " "
+            style = self._cell_style(state, (changed, dim, marked, cursor))
+            cell = self._cells[key] = (state.glyph + suffix, style)
         return cell
 
-    def _render_full_line(self, y: int) -> Strip:
+    def _line_segments(self, y: int) -> tuple[list[Segment], int]:
+        """One virtual line's segments and their cell length."""
         line = self._lines[y]
         base = self._base()
         if line.is_heading:
-            return Strip([Segment(line.heading, base + self._style("heatmap--heading"))])
+            return [Segment(line.heading, base + self._style("heatmap--heading"))], cell_len(
+                line.heading
+            )
         group = self._groups[line.group]
         if line.start == 0:
             label = self._label_text(group).ljust(self._label_w)
@@ -549,21 +556,21 @@ class Heatmap(ScrollView, can_focus=True):
         changed = self.changed
         matcher = self.matcher
         cursor = self.cursor if self.has_focus else -1
-        cell = self._cell
+        cells = self._cells
+        make = self._cell
         run: list[str] = []
         run_style: Style | None = None
         index = line.first
         for vm in group.vms[line.start : line.stop]:
             iid = vm.instance_id
-            text, style = cell(
+            key = (
                 vm.state,
-                (
-                    iid in changed,
-                    matcher is not None and not matcher(vm),
-                    iid in marked,
-                    index == cursor,
-                ),
+                iid in changed,
+                matcher is not None and not matcher(vm),
+                iid in marked,
+                index == cursor,
             )
+            text, style = cells.get(key) or make(key)
             if style is not run_style:
                 if run:
                     segments.append(Segment("".join(run), run_style))
@@ -574,27 +581,43 @@ class Heatmap(ScrollView, can_focus=True):
             index += 1
         if run:
             segments.append(Segment("".join(run), run_style))
-        return Strip(segments, self._label_w + CELL_W * (line.stop - line.start))
+        return segments, self._label_w + CELL_W * (line.stop - line.start)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
+        region = self.scrollable_content_region
+        width = region.width
+        if (scroll_x, width) != self._cache_for:
+            self._cache.clear()
+            self._cache_for = (scroll_x, width)
         index = y + scroll_y
-        width = self.scrollable_content_region.width
+        thumb = self._thumb(region.height)
+        on_thumb = thumb is not None and thumb[0] <= y < thumb[1]
+        cached = self._cache.get(index)
+        if cached is not None and cached[0] is on_thumb:
+            return cached[1]
         cells_w = max(0, width - SCROLL_W)
         base = self._base()
-        if not 0 <= index < len(self._lines):
-            return Strip([*Strip.blank(cells_w, base), self._scroll_segment(y)], width)
-        strip = self._cache.get(index)
-        if strip is None:
-            strip = self._render_full_line(index)
-            self._cache[index] = strip
+        bar = self._scroll_segment(thumb, on_thumb)
+        if 0 <= index < len(self._lines):
+            segments, length = self._line_segments(index)
             self.lines_rendered += 1
-        cells = strip.crop_extend(scroll_x, scroll_x + cells_w, base)
-        return Strip([*cells, self._scroll_segment(y)], width)
+        else:
+            segments, length = [], 0
+        if scroll_x == 0 and length <= cells_w:
+            # The usual case, one Strip per line: pad, then the scroll bar.
+            if length < cells_w:
+                segments.append(Segment(" " * (cells_w - length), base))
+            segments.append(bar)
+            strip = Strip(segments, width)
+        else:
+            cells = Strip(segments, length).crop_extend(scroll_x, scroll_x + cells_w, base)
+            strip = Strip([*cells, bar], width)
+        self._cache[index] = (on_thumb, strip)
+        return strip
 
-    def _thumb(self) -> tuple[int, int] | None:
+    def _thumb(self, height: int) -> tuple[int, int] | None:
         """Screen rows [top, bottom) of the scroll bar's thumb; None when all lines fit."""
-        height = self.scrollable_content_region.height
         total = len(self._lines)
         if height <= 0 or total <= height:
             return None
@@ -602,11 +625,9 @@ class Heatmap(ScrollView, can_focus=True):
         top = round(self.scroll_offset.y * (height - size) / (total - height))
         return top, top + size
 
-    def _scroll_segment(self, y: int) -> Segment:
-        thumb = self._thumb()
+    def _scroll_segment(self, thumb: tuple[int, int] | None, on_thumb: bool) -> Segment:
         if thumb is None:
             return Segment(" " * SCROLL_W, self._base())
-        on_thumb = thumb[0] <= y < thumb[1]
         return Segment(
             " " * SCROLL_W,
             self._style("heatmap--scrollbar-thumb" if on_thumb else "heatmap--scrollbar"),
@@ -617,7 +638,7 @@ class Heatmap(ScrollView, can_focus=True):
     def _scroll_bar_row(self, event: events.MouseEvent) -> int | None:
         """The row under the pointer when it is on the scroll bar column."""
         offset = event.get_content_offset(self)
-        if offset is None or self._thumb() is None:
+        if offset is None or self._thumb(self.scrollable_content_region.height) is None:
             return None
         if offset.x < self.scrollable_content_region.width - SCROLL_W:
             return None

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -112,7 +112,9 @@ class _StateStyled(Widget):
 
     def _render_logical(self, line: Text, width: int) -> list[Strip]:
         console = self.app.console
-        base = self.rich_style
+        base = self._style_memo.get("")
+        if base is None:
+            base = self._style_memo[""] = self.rich_style
         pieces = [line] if line.cell_len <= width else line.wrap(console, width, overflow="fold")
         return [
             Strip(Segment.apply_style(piece.render(console), base)).crop_extend(0, width, base)
@@ -160,30 +162,51 @@ def counts_text(
     labels: bool = True,
     width: int | None = None,
 ) -> Text:
-    """Glyph (+ label) + count per state; with ``width``, breaks lines between entries only."""
-    text = Text()
+    """Glyph (+ label) + count per state; with ``width``, breaks lines between entries only.
+
+    Built as one string plus spans (not piece by piece): the legend and the header redo
+    this on every refresh.
+    """
     muted = styler.component_style("pane--muted")
-    line_len = 0
+    sep = "  " if labels else " "
+    parts: list[str] = []
+    spans: list[Span] = []
+    offset = line_len = 0
     for state in VmState:
         n = counts.get(state, 0)
         if not n and not zeros:
             continue
-        entry = Text()
-        entry.append(state.glyph, styler.state_style(state))
-        if labels:
-            entry.append(f" {state.label} {n}", muted if not n else Style())
+        rest = f" {state.label} {n}" if labels else str(n)
+        entry_len = len(state.glyph) + len(rest)
+        if line_len and width is not None and line_len + len(sep) + entry_len > width:
+            gap, line_len = "\n", 0
         else:
-            entry.append(str(n))
-        sep = "  " if labels else " "
-        if line_len and width is not None and line_len + len(sep) + entry.cell_len > width:
-            text.append("\n")
-            line_len = 0
-        elif line_len:
-            text.append(sep)
-            line_len += len(sep)
-        text.append_text(entry)
-        line_len += entry.cell_len
-    return text
+            gap = sep if line_len else ""
+            line_len += len(gap)
+        parts.append(gap + state.glyph + rest)
+        offset += len(gap)
+        spans.append(Span(offset, offset + len(state.glyph), styler.state_style(state)))
+        offset += len(state.glyph)
+        if labels and not n:
+            spans.append(Span(offset, offset + len(rest), muted))
+        offset += len(rest)
+        line_len += entry_len
+    return Text("".join(parts), spans=spans)
+
+
+def lines_needed(counts: Counter[VmState], *, zeros: bool, width: int) -> int:
+    """How many lines ``counts_text(..., labels=True, width=width)`` would take."""
+    lines, line_len = 1, 0
+    for state in VmState:
+        n = counts.get(state, 0)
+        if not n and not zeros:
+            continue
+        entry_len = len(state.glyph) + len(f" {state.label} {n}")
+        if line_len and line_len + 2 + entry_len > width:
+            lines, line_len = lines + 1, entry_len
+        else:
+            line_len += entry_len + (2 if line_len else 0)
+    return lines
 
 
 @dataclass
@@ -275,16 +298,16 @@ class Legend(_StateStyled):
         self.counts: Counter[VmState] = Counter()
 
     def show(self, counts: Counter[VmState]) -> None:
+        if counts == self.counts and self._strips:
+            return
         self.counts = counts
         self._changed()
 
     def build(self, width: int) -> Text:
         """All states when two lines hold them; otherwise only the states present."""
         width = max(1, width)
-        full = counts_text(self.counts, self, zeros=True, width=width)
-        if len(full.plain.splitlines()) <= 2:
-            return full
-        return counts_text(self.counts, self, zeros=False, width=width)
+        zeros = lines_needed(self.counts, zeros=True, width=width) <= 2
+        return counts_text(self.counts, self, zeros=zeros, width=width)
 
 
 def _yes_no(value: bool | None) -> str:
@@ -302,6 +325,10 @@ class DetailsPane(_StateStyled):
         self.model_image: str = ""
 
     def show(self, vm: VmInfo | None, model_image: str = "") -> None:
+        # The app shows the cursor's VM after each snapshot and again when the heatmap
+        # reports the cursor's VM changed: the second call has nothing new.
+        if vm is self.vm and model_image == self.model_image and self._strips:
+            return
         self.vm = vm
         self.model_image = model_image
         self._changed()
