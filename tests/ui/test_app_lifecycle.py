@@ -6,11 +6,11 @@ import gc
 
 from tests.ui.fakeapi import make_api
 from tests.ui.test_app_fake import make_app
+from vmssdash.core.words import vms
 from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.extensions import Extension
 from vmssdash.ui.messages import SnapshotFailed, SnapshotReceived
 from vmssdash.ui.panes import StatusHeader
-from vmssdash.core.words import vms
 
 
 async def test_gc_is_frozen_after_first_paint_and_unfrozen_on_exit() -> None:

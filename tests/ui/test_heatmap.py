@@ -151,3 +151,52 @@ async def test_every_state_has_a_distinct_glyph() -> None:
     glyphs = [s.glyph for s in VmState]
     assert len(set(glyphs)) == len(glyphs)
     assert all(len(g) == 1 for g in glyphs)
+
+
+def scroll_column_styles(hm: Heatmap) -> list[str]:
+    """The style of the heatmap's last column (its own scroll bar) on each screen row."""
+    return [
+        str(list(hm.render_line(y))[-1].style) for y in range(hm.scrollable_content_region.height)
+    ]
+
+
+async def test_own_scroll_bar_tracks_scrolling_and_mouse_drags_it() -> None:
+    api = make_api(1000, uds=5)
+    app = HeatmapApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        hm = app.query_one(Heatmap)
+        hm.update_snapshot(snapshot_of(api), frozenset())
+        await pilot.pause()
+        height = hm.scrollable_content_region.height
+        assert hm.line_count > height
+        thumb = hm._style("heatmap--scrollbar-thumb")
+        track = hm._style("heatmap--scrollbar")
+        assert thumb != track
+        top = scroll_column_styles(hm)
+        assert top[0] == str(thumb) and top[-1] == str(track)
+        # The cells stop one column short of the bar.
+        assert hm._per_line == (hm.scrollable_content_region.width - 1 - hm._label_w) // CELL_W
+        hm.action_cursor_last()
+        await pilot.pause()
+        assert hm.scroll_offset.y == hm.max_scroll_y > 0
+        bottom = scroll_column_styles(hm)
+        assert bottom[0] == str(track) and bottom[-1] == str(thumb)
+        # Press on the bar's top row scrolls back to the top; dragging down scrolls down.
+        x = hm.gutter.left + hm.scrollable_content_region.width - 1
+        await pilot.mouse_down(Heatmap, offset=(x, hm.gutter.top))
+        await pilot.pause()
+        assert hm.scroll_offset.y == 0
+        await pilot.hover(Heatmap, offset=(x, hm.gutter.top + height - 1))
+        await pilot.mouse_up(Heatmap, offset=(x, hm.gutter.top + height - 1))
+        await pilot.pause()
+        assert hm.scroll_offset.y == hm.max_scroll_y
+
+
+async def test_no_scroll_thumb_when_every_line_fits() -> None:
+    api = make_api(40)
+    app = HeatmapApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        hm = app.query_one(Heatmap)
+        hm.update_snapshot(snapshot_of(api), frozenset())
+        await pilot.pause()
+        assert set(scroll_column_styles(hm)) == {str(hm._base())}
