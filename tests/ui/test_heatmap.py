@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.geometry import Region
+from textual.pilot import Pilot
 
 from tests.ui.fakeapi import make_api
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
@@ -30,17 +33,24 @@ class HeatmapApp(App[None]):
         self.query_one(Heatmap).focus()
 
 
+@asynccontextmanager
+async def shown(api: Any, size: tuple[int, int]) -> AsyncIterator[tuple[Pilot[None], Heatmap]]:
+    """A heatmap alone on screen, showing ``api``'s scale set."""
+    app = HeatmapApp()
+    async with app.run_test(size=size) as pilot:
+        hm = app.query_one(Heatmap)
+        hm.update_snapshot(snapshot_of(api), frozenset())
+        await pilot.pause()
+        yield pilot, hm
+
+
 def line_texts(hm: Heatmap) -> list[str]:
     return [hm.render_line(y).text for y in range(hm.size.height)]
 
 
 async def test_rows_wrap_when_a_domain_is_wider_than_the_screen() -> None:
     api = make_api(200, uds=2)
-    app = HeatmapApp()
-    async with app.run_test(size=(60, 40)) as pilot:
-        hm = app.query_one(Heatmap)
-        hm.update_snapshot(snapshot_of(api), frozenset())
-        await pilot.pause()
+    async with shown(api, (60, 40)) as (_pilot, hm):
         per_line = (hm.scrollable_content_region.width - hm._label_w) // CELL_W
         assert per_line > 10
         lines_per_ud = -(-100 // per_line)
@@ -57,11 +67,7 @@ async def test_rows_wrap_when_a_domain_is_wider_than_the_screen() -> None:
 
 async def test_placement_groups_get_headings() -> None:
     api = make_api(60, uds=3, pgs=2)
-    app = HeatmapApp()
-    async with app.run_test(size=(80, 20)) as pilot:
-        hm = app.query_one(Heatmap)
-        hm.update_snapshot(snapshot_of(api), frozenset())
-        await pilot.pause()
+    async with shown(api, (80, 20)) as (_pilot, hm):
         texts = [t.rstrip() for t in line_texts(hm)]
         headings = [t for t in texts if t.startswith("placement group")]
         assert headings == ["placement group pg00-0000-0000", "placement group pg01-0000-0000"]
@@ -74,11 +80,7 @@ async def test_placement_groups_get_headings() -> None:
 
 async def test_one_changed_vm_repaints_only_its_cell_and_label() -> None:
     api = make_api(1000, uds=5)
-    app = HeatmapApp()
-    async with app.run_test(size=(100, 40)) as pilot:
-        hm = app.query_one(Heatmap)
-        hm.update_snapshot(snapshot_of(api), frozenset())
-        await pilot.pause()
+    async with shown(api, (100, 40)) as (pilot, hm):
         regions: list[Region] = []
         original = hm.refresh
 
@@ -130,11 +132,7 @@ async def test_marks_show_as_text_and_survive_regrouping() -> None:
 
 async def test_click_moves_cursor_and_click_again_marks() -> None:
     api = make_api(40)
-    app = HeatmapApp()
-    async with app.run_test(size=(80, 20)) as pilot:
-        hm = app.query_one(Heatmap)
-        hm.update_snapshot(snapshot_of(api), frozenset())
-        await pilot.pause()
+    async with shown(api, (80, 20)) as (pilot, hm):
         region = hm.region_of(hm._index["11"])  # UD 1, third cell
         offset = (region.x + hm.gutter.left, region.y + hm.gutter.top)
         await pilot.click(Heatmap, offset=offset)
@@ -162,11 +160,7 @@ def scroll_column_styles(hm: Heatmap) -> list[str]:
 
 async def test_own_scroll_bar_tracks_scrolling_and_mouse_drags_it() -> None:
     api = make_api(1000, uds=5)
-    app = HeatmapApp()
-    async with app.run_test(size=(60, 20)) as pilot:
-        hm = app.query_one(Heatmap)
-        hm.update_snapshot(snapshot_of(api), frozenset())
-        await pilot.pause()
+    async with shown(api, (60, 20)) as (pilot, hm):
         height = hm.scrollable_content_region.height
         assert hm.line_count > height
         thumb = hm._style("heatmap--scrollbar-thumb")
@@ -194,9 +188,5 @@ async def test_own_scroll_bar_tracks_scrolling_and_mouse_drags_it() -> None:
 
 async def test_no_scroll_thumb_when_every_line_fits() -> None:
     api = make_api(40)
-    app = HeatmapApp()
-    async with app.run_test(size=(80, 20)) as pilot:
-        hm = app.query_one(Heatmap)
-        hm.update_snapshot(snapshot_of(api), frozenset())
-        await pilot.pause()
+    async with shown(api, (80, 20)) as (_pilot, hm):
         assert set(scroll_column_styles(hm)) == {str(hm._base())}
