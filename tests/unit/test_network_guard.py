@@ -138,3 +138,19 @@ async def test_msal_for_the_public_cloud_cannot_leave_the_box(
     with pytest.raises(Exception, match=r"login\.microsoftonline\.com"):
         await provider.get_token()
     assert recorders == []
+
+
+def test_no_host_named_by_the_recorded_azure_traffic_can_be_reached(
+    recorders: list[tuple[str, Any]],
+) -> None:
+    """The recorded fixture names real ARM hosts: the guard refuses each before DNS."""
+    from tests.unit.test_recorded_traffic import recorded_hosts
+
+    hosts = recorded_hosts()
+    assert hosts == {"management.azure.com"}
+    for host in hosts:
+        with pytest.raises(_conftest().NonLoopbackConnection):
+            socket.getaddrinfo(host, 443)
+        with pytest.raises(Exception, match=r"non-loopback|resolve"):
+            httpx.get(f"https://{host}/subscriptions?api-version=2022-12-01", trust_env=False)
+    assert recorders == []
