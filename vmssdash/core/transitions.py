@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmState
-from vmssdash.core.words import vms
+from vmssdash.core.words import vms, who
 
 #: Past this many VMs in one move, the line gives a count instead of the ids.
 LIST_IDS_UP_TO = 5
@@ -38,13 +38,9 @@ def describe_transitions(
     lines: list[str] = []
     for (old_state, new_state), ids in sorted(moves.items(), key=lambda kv: kv[0][1].value):
         ids.sort(key=lambda i: (len(i), i))
-        if len(ids) == 1:
-            who = f"VM {ids[0]}"
-        elif len(ids) <= LIST_IDS_UP_TO:
-            who = f"VMs {', '.join(ids)}"
-        else:
-            who = f"{len(ids)} VMs"
-        lines.append(f"{who}: {old_state.label} → {new_state.label}")
+        lines.append(
+            f"{who(ids, list_up_to=LIST_IDS_UP_TO)}: {old_state.label} → {new_state.label}"
+        )
     added = len(new_by_id.keys() - old_by_id.keys())
     removed = len(old_by_id.keys() - new_by_id.keys())
     if added:

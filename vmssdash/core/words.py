@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 def vms(n: int) -> str:
     return f"{n} VM" if n == 1 else f"{n} VMs"
+
+
+def who(ids: Sequence[str], *, list_up_to: int = 1) -> str:
+    """ "VM 3"; "VMs 3, 8" while there are at most ``list_up_to``; then "12 VMs"."""
+    if len(ids) == 1:
+        return f"VM {ids[0]}"
+    if len(ids) <= list_up_to:
+        return f"VMs {', '.join(ids)}"
+    return vms(len(ids))

@@ -32,7 +32,7 @@ from vmssdash.core.poller import Poller
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
 from vmssdash.core.transitions import describe_transitions
-from vmssdash.core.words import vms
+from vmssdash.core.words import vms, who
 from vmssdash.ui.activity import ActivityLog
 from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.extensions import ActionSpec, Extension, discover_extensions
@@ -660,13 +660,13 @@ class VmssDashApp(App[None]):
                 ext.dispatch_upgrade(self, instance_ids)
                 return
         self.dispatching = True
-        self.log_activity(f"manualupgrade requested for {_who(instance_ids)}")
+        self.log_activity(f"manualupgrade requested for {who(instance_ids)}")
         self._update_header()
         self._upgrade_worker(instance_ids)
 
     @work(group="dispatch", exit_on_error=False)
     async def _upgrade_worker(self, instance_ids: tuple[str, ...]) -> None:
-        what = f"upgrade of {_who(instance_ids)}"
+        what = f"upgrade of {who(instance_ids)}"
         try:
             operation = await self.api.begin_manual_upgrade(list(instance_ids))
             self.post_message(OperationProgress(what, "accepted"))
@@ -714,10 +714,6 @@ def _prepare_view(
 ) -> tuple[dict[Grouping, Rows], list[str]]:
     """Everything about a snapshot the handler would otherwise compute on the loop."""
     return prepare_rows(snapshot), describe_transitions(previous, snapshot, changed)
-
-
-def _who(ids: Sequence[str]) -> str:
-    return f"VM {ids[0]}" if len(ids) == 1 else vms(len(ids))
 
 
 def _params(action: str) -> tuple[object, ...]:
