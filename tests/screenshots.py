@@ -16,6 +16,7 @@ import httpx
 from tests.plugins.sim import scale_set_id
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
+from vmssdash.core.words import who
 from vmssdash.sim.app import create_app
 from vmssdash.sim.server import serve_in_thread
 from vmssdash.ui.app import VmssDashApp
@@ -60,7 +61,9 @@ async def _shoot(
             ]
             if ids:
                 operation = await api.begin_manual_upgrade(ids)
-                app.log_activity(f"manualupgrade requested for {len(ids)} VMs")
+                app.log_activity(
+                    f"manualupgrade of {who(ids)} requested"
+                )  # as start_operation logs
                 async with httpx.AsyncClient(base_url=base_url) as http:
                     await http.post("/_sim/clock/advance", json={"seconds": 4})
                 await operation.poll()

@@ -108,6 +108,10 @@ async def until(pilot: Pilot[Any], cond: Callable[[], bool], what: str, limit: i
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def log_of(app: VmssDashApp) -> str:
+    return "\n".join(str(line) for line in app.activity.lines)
+
+
 def web(world: Any) -> Any:
     return next(s for s in world.scale_sets.values() if s.name == "vmss-web")
 
@@ -254,7 +258,7 @@ async def restart_checks(app: VmssDashApp, world: Any) -> None:
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
         confirm = app.screen
         assert isinstance(confirm, ConfirmScreen)
-        assert confirm.title_text == "Restart 1 VM(s)?"
+        assert confirm.title_text == "Restart 1 VM?"
         assert "Restart 1 of 40 VMs of vmss-web" in confirm.body
         assert confirm.require_text is None
         await pilot.click("#confirm")
@@ -263,6 +267,12 @@ async def restart_checks(app: VmssDashApp, world: Any) -> None:
             lambda: any(op.kind == "restart" for op in world.operations.values()),
             "the restart request",
         )
+        (iid,) = marked
+        # Reported like any change sent to Azure: in flight in the header, then the outcome.
+        await until(pilot, lambda: f"restart of VM {iid} succeeded" in log_of(app), "the outcome")
+        assert f"restart of VM {iid} requested" in log_of(app)
+        assert not app.dispatching
+        assert app.heatmap.marked == set()  # cleared once Azure accepted the restart
 
 
 async def test_scale_out_and_whole_set_delete_needs_the_name(tmp_path: Path) -> None:
@@ -291,6 +301,8 @@ async def scale_checks(app: VmssDashApp, world: Any) -> None:
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "scale confirmation")
         await pilot.click("#confirm")
         await until(pilot, lambda: web(world).sku["capacity"] == 45, "the new capacity")
+        await until(pilot, lambda: "capacity is now 45" in log_of(app), "the outcome")
+        assert "scale vmss-web 40 → 45 requested" in log_of(app)
 
 
 async def test_abort_warns_that_the_wave_in_flight_cannot_be_recalled(tmp_path: Path) -> None:

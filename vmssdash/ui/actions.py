@@ -25,9 +25,10 @@ from vmssdash.core.journal import find_unfinished
 from vmssdash.core.plan import Plan, Strategy, build_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo
-from vmssdash.core.words import vms
+from vmssdash.core.words import vms, who
 from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.extensions import ActionSpec, Extension
+from vmssdash.ui.messages import OperationProgress
 from vmssdash.ui.model_pane import ModelPane
 from vmssdash.ui.plan_screen import TYPE_NAME_OVER, PlanScreen
 from vmssdash.ui.upgrade_progress import (
@@ -375,7 +376,7 @@ def vm_actions(app: VmssDashApp) -> None:
     if not ids:
         app.notify("mark VMs first (space, u, s)", severity="warning")
         return
-    scope = f"{len(ids)} VM(s)" if len(ids) > 1 else f"VM {next(iter(ids))}"
+    scope = who(sorted(ids, key=_id_key))
 
     def picked(action: VmAction | None) -> None:
         if action is not None:
@@ -405,15 +406,19 @@ def confirm_vm_action(
 
     def decided(ok: bool | None) -> None:
         if ok:
-            app.run_worker(
-                _run_action(app, action, tuple(targets)),
-                group="vm-action",
-                exit_on_error=False,
-            )
+            ids = list(targets)
+            what = f"{action.name} of {who(ids)}"
+
+            async def run() -> str:
+                operation = await app.api.begin_action(action.name, ids)
+                app.post_message(OperationProgress(what, "accepted"))
+                return (await operation.wait()).status
+
+            app.start_operation(what, run)
 
     app.push_screen(
         ConfirmScreen(
-            f"{action.verb} {len(targets)} VM(s)?",
+            f"{action.verb} {vms(len(targets))}?",
             "\n".join(lines),
             confirm_label=action.verb,
             require_text=snapshot.scale_set.name
@@ -424,22 +429,6 @@ def confirm_vm_action(
     )
 
 
-async def _run_action(app: VmssDashApp, action: VmAction, ids: tuple[str, ...]) -> None:
-    who = f"VM {ids[0]}" if len(ids) == 1 else f"{len(ids)} VMs"
-    app.log_activity(f"{action.name} requested for {who}")
-    try:
-        operation = await app.api.begin_action(action.name, list(ids))
-        app.action_refresh_now()
-        status = await operation.wait()
-    except Exception as exc:
-        app.log_activity(f"{action.name} of {who} failed: {exc}")
-        app.notify(f"{action.verb} failed: {exc}", severity="error", timeout=10)
-    else:
-        app.log_activity(f"{action.name} of {who}: {status.status}")
-        app.notify(f"{action.verb} of {who}: {status.status}")
-    app.action_refresh_now()
-
-
 def scale(app: VmssDashApp) -> None:
     snapshot = app.snapshot
     if snapshot is None:
@@ -448,23 +437,16 @@ def scale(app: VmssDashApp) -> None:
     scale_set = snapshot.scale_set
 
     def chosen(n: int | None) -> None:
-        if n is not None:
-            app.run_worker(_run_scale(app, scale_set, n), group="vm-action", exit_on_error=False)
+        if n is None:
+            return
+
+        async def run() -> str:
+            fresh = await app.api.set_capacity(n, etag=scale_set.etag)
+            return f"capacity is now {fresh.capacity}"
+
+        app.start_operation(f"scale {scale_set.name} {scale_set.capacity} → {n}", run)
 
     app.push_screen(ScaleScreen(scale_set), callback=chosen)
-
-
-async def _run_scale(app: VmssDashApp, scale_set: ScaleSet, n: int) -> None:
-    app.log_activity(f"scale {scale_set.name}: {scale_set.capacity} → {n}")
-    try:
-        fresh = await app.api.set_capacity(n, etag=scale_set.etag)
-    except Exception as exc:
-        app.log_activity(f"scale failed: {exc}")
-        app.notify(f"scale failed: {exc}", severity="error", timeout=10)
-    else:
-        app.log_activity(f"capacity is now {fresh.capacity}")
-        app.notify(f"capacity is now {fresh.capacity}")
-    app.action_refresh_now()
 
 
 def dispatch_upgrade(app: VmssDashApp, instance_ids: tuple[str, ...]) -> None:

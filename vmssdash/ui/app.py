@@ -15,7 +15,7 @@ import re
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -124,7 +124,8 @@ class VmssDashApp(App[None]):
         )
         self.snapshot: ScaleSetSnapshot | None = None
         self.last_error: str | None = None
-        self.dispatching = False
+        # What was sent to Azure and has not finished: "restart of VM 3", ...
+        self._in_flight: list[str] = []
         self.first_paint_at: float | None = None
         self._gc_frozen = False
         self._signals: list[signal.Signals] = []
@@ -596,7 +597,7 @@ class VmssDashApp(App[None]):
 
     def busy(self) -> list[str]:
         """Everything in flight that changes the scale set: a direct upgrade or a run."""
-        out = ["upgrade in flight"] if self.dispatching else []
+        out = [f"{what} in flight" for what in self._in_flight]
         for ext in self.extensions:
             text = ext.busy(self) if ext.busy is not None else None
             if text:
@@ -659,22 +660,41 @@ class VmssDashApp(App[None]):
             if ext.dispatch_upgrade is not None:
                 ext.dispatch_upgrade(self, instance_ids)
                 return
-        self.dispatching = True
-        self.log_activity(f"manualupgrade requested for {who(instance_ids)}")
-        self._update_header()
-        self._upgrade_worker(instance_ids)
+        ids = list(instance_ids)
+        what = f"manualupgrade of {who(ids)}"
 
-    @work(group="dispatch", exit_on_error=False)
-    async def _upgrade_worker(self, instance_ids: tuple[str, ...]) -> None:
-        what = f"upgrade of {who(instance_ids)}"
-        try:
-            operation = await self.api.begin_manual_upgrade(list(instance_ids))
+        async def upgrade() -> str:
+            operation = await self.api.begin_manual_upgrade(ids)
             self.post_message(OperationProgress(what, "accepted"))
-            status = await operation.wait()
+            return (await operation.wait()).status
+
+        self.start_operation(what, upgrade)
+
+    @property
+    def dispatching(self) -> bool:
+        """Something this app sent to Azure has not finished yet."""
+        return bool(self._in_flight)
+
+    def start_operation(self, what: str, run: Callable[[], Awaitable[str]]) -> None:
+        """The one path from a confirmed change to a request: logged, shown in flight in the
+        header, run in a worker whose outcome comes back as ``OperationFinished``.
+
+        ``run`` sends the request and waits for the end, returning the final status; it
+        posts ``OperationProgress(what, "accepted")`` once Azure took a change to the
+        marked VMs (which clears the marks).
+        """
+        self._in_flight.append(what)
+        self.log_activity(f"{what} requested")
+        self._update_header()
+        self.run_worker(self._operation(what, run), group="dispatch", exit_on_error=False)
+
+    async def _operation(self, what: str, run: Callable[[], Awaitable[str]]) -> None:
+        try:
+            detail = await run()
         except Exception as exc:
             self.post_message(OperationFinished(what, False, str(exc) or type(exc).__name__))
         else:
-            self.post_message(OperationFinished(what, True, status.status))
+            self.post_message(OperationFinished(what, True, detail))
 
     @on(OperationProgress)
     def _operation_progress(self, message: OperationProgress) -> None:
@@ -686,7 +706,8 @@ class VmssDashApp(App[None]):
 
     @on(OperationFinished)
     def _operation_finished(self, message: OperationFinished) -> None:
-        self.dispatching = False
+        if message.what in self._in_flight:
+            self._in_flight.remove(message.what)
         outcome = "succeeded" if message.ok else "failed"
         self.log_activity(f"{message.what} {outcome}: {message.detail}")
         self.notify(
