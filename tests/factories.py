@@ -10,9 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
+from vmssdash.azure.versions import COMPUTE
 from vmssdash.core.snapshot import ScaleSetSnapshot
 
+#: The subscription every test world uses (the simulator's scenarios use it too).
 SUB = "00000000-0000-0000-0000-000000000000"
+#: Query parameters for a Compute request made by hand in a test.
+API = {"api-version": COMPUTE}
 NAME = "vmss-t"
 RG = "rg"
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import httpx
 
-SUB = "00000000-0000-0000-0000-000000000000"
+from tests.factories import SUB
+
 RG = "vmssdash-demo"
 NAME = "vmss-large"
 RID = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/{NAME}"

@@ -7,11 +7,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from tests.factories import API
 from tests.plugins.sim import SimHandle, scale_set_id
 from vmssdash.azure.models import ArmErrorBody
 from vmssdash.sim.faults import FaultConfig
 
-API = {"api-version": "2026-04-01"}
 SPEC = "429=0.2,500=0.1,503=0.1,reset=0.1"
 
 

@@ -28,12 +28,12 @@ from azure.mgmt.compute.models import (
     VirtualMachineScaleSetVMInstanceRequiredIDs,
 )
 
+from tests.factories import SUB
 from vmssdash.sim import tls
 from vmssdash.sim.app import create_app
 from vmssdash.sim.server import RunningServer, serve_in_thread
 from vmssdash.sim.throttle import ThrottleConfig
 
-SUB = "00000000-0000-0000-0000-000000000000"
 RG = "vmssdash-demo"
 
 

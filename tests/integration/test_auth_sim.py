@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.factories import SUB
 from tests.integration.auth_helpers import scrub_environment
 from tests.plugins.sim import serve_tls
 from vmssdash.azure.auth import DeviceCodePrompt, build_token_provider, jwt_claims
@@ -23,7 +24,6 @@ from vmssdash.sim.app import create_app
 from vmssdash.sim.server import RunningServer
 
 TENANT = "72f988bf-0000-0000-0000-000000000001"
-SUB = "00000000-0000-0000-0000-000000000000"
 VMSS = f"/subscriptions/{SUB}/resourceGroups/vmssdash-demo/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-small"
 
 

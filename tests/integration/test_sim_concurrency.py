@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 
+from tests.factories import API
 from tests.plugins.sim import SimHandle, scale_set_id
 from vmssdash.azure.models import OperationStatus, ScaleSetVM
 
-API = {"api-version": "2026-04-01"}
 WEB = scale_set_id("vmss-web")
 
 

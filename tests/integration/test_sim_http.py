@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import image_patch
+from tests.factories import API, image_patch
 from tests.plugins.sim import SimHandle, scale_set_id
 from vmssdash.azure.models import (
     ArmErrorBody,
@@ -23,7 +23,6 @@ from vmssdash.azure.models import (
     VMInstanceView,
 )
 
-API = {"api-version": "2026-04-01"}
 WEB = scale_set_id("vmss-web")
 
 

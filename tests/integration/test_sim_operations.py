@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.factories import API
+from tests.factories import SUB as SUB_ID
 from tests.plugins.sim import SimHandle, scale_set_id
 from vmssdash.azure.models import (
     ArmErrorBody,
@@ -28,8 +30,7 @@ from vmssdash.sim.app import create_app
 from vmssdash.sim.server import serve_in_thread
 from vmssdash.sim.throttle import ThrottleConfig
 
-API = {"api-version": "2026-04-01"}
-SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
+SUB = f"/subscriptions/{SUB_ID}"
 WEB = scale_set_id("vmss-web")
 ROLLING = scale_set_id("vmss-rolling")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.factories import SUB
 from vmssdash.azure.models import OperationStatus, ScaleSet, ScaleSetVM
 
-SUB = "00000000-0000-0000-0000-000000000000"
 RG = "vmssdash-demo"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from tests.factories import SUB
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.state import VmState
@@ -22,8 +23,6 @@ from vmssdash.sim.server import serve_in_thread
 from vmssdash.ui.app import VmssDashApp
 from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.panes import DetailsPane
-
-SUB = "00000000-0000-0000-0000-000000000000"
 
 
 def rid(name: str) -> str:

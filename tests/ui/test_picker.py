@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 
+from tests.factories import SUB
 from tests.integration.auth_helpers import scrub_environment
 from vmssdash.azure.client import ArmClient
 from vmssdash.ui.picker import PickerApp, PickerScreen, load_remembered
 
-SUB = "00000000-0000-0000-0000-000000000000"
 RG = "vmssdash-demo"
 
 

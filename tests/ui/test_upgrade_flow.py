@@ -18,6 +18,7 @@ import httpx
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
+from tests.factories import SUB
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.events import RunState, WaveStarted
@@ -30,7 +31,6 @@ from vmssdash.ui.model_pane import ModelPane
 from vmssdash.ui.plan_screen import PlanScreen
 from vmssdash.ui.upgrade_progress import UpgradePane, controller
 
-SUB = "00000000-0000-0000-0000-000000000000"
 GOOD = "24.04.202611150"
 BAD = "24.04.202611990-bad"
 

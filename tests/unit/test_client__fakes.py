@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 
+from tests.factories import SUB
 from vmssdash.azure.client import ArmClient
 
 ENDPOINT = "https://management.example.test"
-SUB = "00000000-0000-0000-0000-000000000000"
 RG = "vmssdash-demo"
 BASE = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-web"
 RID = BASE

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.factories import image_patch
+from tests.factories import API, image_patch
+from tests.factories import SUB as SUB_ID
 from vmssdash.azure.models import (
     ArmErrorBody,
     OperationStatus,
@@ -26,8 +27,7 @@ from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.sim.app import create_app
 from vmssdash.sim.world import World
 
-API = {"api-version": "2026-04-01"}
-SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
+SUB = f"/subscriptions/{SUB_ID}"
 RG = f"{SUB}/resourceGroups/vmssdash-demo/providers/Microsoft.Compute/virtualMachineScaleSets"
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
+from tests.factories import SUB
 from vmssdash.sim.clock import MANUAL_EPOCH
 from vmssdash.sim.throttle import CLASSES, Throttle, ThrottleConfig
-
-SUB = "00000000-0000-0000-0000-000000000000"
 
 
 def header(decision_headers: list[tuple[str, str]], name: str) -> str:
