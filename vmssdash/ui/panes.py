@@ -28,7 +28,7 @@ def portal_link(resource_id: str) -> str:
     return f"{PORTAL}{resource_id}"
 
 
-class _StateStyled(Widget):
+class TextPane(Widget):
     """A pane on the Line API that shows one Rich ``Text`` and repaints only its changed lines.
 
     These panes change on every snapshot (counts, the cursor VM's state, "refreshed N s
@@ -156,7 +156,7 @@ def _line_key(line: Text) -> tuple[str, tuple[object, ...]]:
 
 def counts_text(
     counts: Counter[VmState],
-    styler: _StateStyled,
+    styler: TextPane,
     *,
     zeros: bool,
     labels: bool = True,
@@ -226,7 +226,7 @@ class HeaderInfo:
     busy: list[str] = field(default_factory=list)
 
 
-class StatusHeader(_StateStyled):
+class StatusHeader(TextPane):
     """Scale set facts, counts by state, freshness, budget, flags. Always visible."""
 
     DEFAULT_CSS = "StatusHeader { height: auto; }"
@@ -288,7 +288,7 @@ class StatusHeader(_StateStyled):
         return Text("\n").join([line1, line3])
 
 
-class Legend(_StateStyled):
+class Legend(TextPane):
     """Every state's glyph and label with its count (zero counts muted)."""
 
     DEFAULT_CSS = "Legend { height: auto; }"
@@ -314,7 +314,7 @@ def _yes_no(value: bool | None) -> str:
     return "unknown" if value is None else "yes" if value else "no"
 
 
-class DetailsPane(_StateStyled):
+class DetailsPane(TextPane):
     """Everything known about the VM under the cursor."""
 
     DEFAULT_CSS = "DetailsPane { height: auto; }"
