@@ -38,6 +38,7 @@ from vmssdash.azure.errors import (
 )
 from vmssdash.azure.events import ClientEvent, EventSink, ignore_events
 from vmssdash.azure.lro import Operation
+from vmssdash.azure.pacing import Pacing
 from vmssdash.azure.retry import (
     RetryDecision,
     RetryPolicy,
@@ -125,6 +126,8 @@ class ArmClient:
         self.clock: Callable[[], float] = clock or time.monotonic
         self.rng = rng or random.Random()
         self.budget = ThrottleBudget(clock=self.clock)
+        #: Clock, sleep and budget as one value for whoever paces itself on this client.
+        self.pacing = Pacing(self.clock, self.sleep, self.budget)
         self.request_count = 0
         self._budget_low = False
         inner = transport or httpx.AsyncHTTPTransport(verify=build_ssl_context(verify), retries=0)

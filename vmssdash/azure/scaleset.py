@@ -24,6 +24,7 @@ from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmError, PreconditionFailedError
 from vmssdash.azure.lro import Operation
 from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
+from vmssdash.azure.pacing import Pacing
 
 PageCallback = Callable[[list[ScaleSetVM]], Awaitable[None] | None]
 
@@ -148,6 +149,10 @@ class ScaleSetApi:
     @property
     def name(self) -> str:
         return self.resource_id.name
+
+    @property
+    def pacing(self) -> Pacing:
+        return self.client.pacing
 
     # ------------------------------------------------------------------ reads
 
