@@ -44,7 +44,8 @@ from vmssdash.core.events import (
 )
 from vmssdash.core.journal import Journal, Replay
 from vmssdash.core.plan import Plan, Wave, estimate_seconds
-from vmssdash.core.state import VmInfo, VmState, classify
+from vmssdash.core.reading import ListingReader, VmReader
+from vmssdash.core.state import VmInfo, VmState
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -183,12 +184,14 @@ class Orchestrator(_Runner):
         poll_interval: float = 5.0,
         health_timeout: float = 300.0,
         conflict_retries: int = 5,
+        reader: VmReader | None = None,
     ) -> None:
         super().__init__(
             api, on_event=on_event, clock=clock, sleep=sleep, poll_interval=poll_interval
         )
         self.plan = plan
         self.replay = replay
+        self.reader: VmReader = reader or ListingReader(api)
         self._budget: ThrottleBudget | None = getattr(getattr(api, "client", None), "budget", None)
         self.health_timeout = health_timeout
         self.conflict_retries = conflict_retries
@@ -377,9 +380,8 @@ class Orchestrator(_Runner):
                 break
             await self.sleep(min(left, self.poll_interval))
 
-    async def _read(self) -> dict[str, VmInfo]:
-        vms = await self.api.list_vms()
-        return {vm.instance_id: classify(vm) for vm in vms}
+    async def _read(self, ids: Iterable[str] = (), reason: str = "") -> dict[str, VmInfo]:
+        return await self.reader.read_vms(tuple(ids), newer_than=self.clock(), reason=reason)
 
     def _partition(
         self, wave: Wave, infos: dict[str, VmInfo]
@@ -450,7 +452,7 @@ class Orchestrator(_Runner):
         started = self.clock()
         total = len(self.plan.waves)
         self._current_wave = wave.index
-        infos = await self._read()
+        infos = await self._read(wave.instance_ids, f"before wave {wave.index + 1}")
         dispatch, watch, done = self._partition(wave, infos)
         for iid in done:
             if iid not in self._ok:
@@ -542,7 +544,7 @@ class Orchestrator(_Runner):
         deadline = self.clock() + self.health_timeout
         last: dict[str, VmInfo] = {}
         while True:
-            last = await self._read()
+            last = await self._read(pending, f"health of wave {wave.index + 1}")
             for iid in list(pending):
                 outcome = verdict(last.get(iid), operation_failed=op_error, was_off=iid in off)
                 if outcome is None:
