@@ -636,7 +636,8 @@ class Orchestrator(_Runner):
                 return
             self._progress(f"wave {wave.index + 1}: waiting for {len(pending)} VMs")
             await self.sleep(
-                min(self.operation_poll_delay(), max(0.0, deadline - self.clock())) or self.poll_interval
+                min(self.operation_poll_delay(), max(0.0, deadline - self.clock()))
+                or self.poll_interval
             )
 
     def _settle(self, iid: str, ok: bool, reason: str) -> None:

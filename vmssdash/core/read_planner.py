@@ -116,7 +116,12 @@ class PolicyWindow:
         return max(waits)
 
     def share_used(self, now: float) -> float:
-        return self.used(now) / self.limit
+        """The fraction of the window spent, by us or (as Azure last said) by anyone."""
+        ours = self.used(now) / self.limit
+        if self.remaining is None or now - self.remaining_at >= self.window:
+            return ours
+        since = sum(1 for t in self.ours if t > self.remaining_at)
+        return max(ours, 1 - (self.remaining - since) / self.limit)
 
     @property
     def label(self) -> str:
