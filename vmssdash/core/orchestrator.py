@@ -54,6 +54,8 @@ from vmssdash.core.state import VmInfo, VmState
 
 #: Seconds between operation-status polls (at most; the poll interval if shorter).
 OPERATION_POLL = 2.0
+#: Up to this many VMs still settling, health is re-read as often as operations are polled.
+FEW_PENDING = 20
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -245,6 +247,11 @@ class Orchestrator(_Runner):
         """The poll interval, stretched when the throttle budget runs low (a 429's
         Retry-After costs far more than a slightly later poll)."""
         return max(self.poll_interval, self.pacing.budget.suggested_interval(self.poll_interval))
+
+    def _health_poll_delay(self, pending: int) -> float:
+        """A few VMs still settling are looked at again soon (one view each); a whole
+        batch is re-read at the poll interval, so its reads do not eat the read budget."""
+        return self.operation_poll_delay() if pending <= FEW_PENDING else self.poll_delay()
 
     def operation_poll_delay(self) -> float:
         """Operation-status polls are charged to GetOperation (15,000 per 3 min): poll
@@ -636,7 +643,7 @@ class Orchestrator(_Runner):
                 return
             self._progress(f"wave {wave.index + 1}: waiting for {len(pending)} VMs")
             await self.sleep(
-                min(self.operation_poll_delay(), max(0.0, deadline - self.clock()))
+                min(self._health_poll_delay(len(pending)), max(0.0, deadline - self.clock()))
                 or self.poll_interval
             )
 
