@@ -16,10 +16,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import ValidationError
 
-from vmssdash.azure.errors import BadResponseError, OperationFailedError, OperationTimeoutError
+from vmssdash.azure.delays import server_delay, until_text
+from vmssdash.azure.errors import (
+    BadResponseError,
+    OperationFailedError,
+    OperationTimeoutError,
+    invalid_body,
+)
 from vmssdash.azure.events import ClientEvent
 from vmssdash.azure.models import ErrorDetail, OperationStatus
-from vmssdash.azure.retry import parse_retry_after
 
 if TYPE_CHECKING:
     from vmssdash.azure.client import ArmClient
@@ -143,10 +148,24 @@ class Operation:
         return status
 
     def next_delay(self) -> float:
-        """Retry-After from the last response, else the adaptive interval."""
-        asked = parse_retry_after(self._last_response.headers)
+        """Retry-After from the last response (clamped to [1 s, the client's cap]), else the
+        adaptive interval. A longer ask is waited only up to the cap, and said out loud."""
+        cap = self.client.retry_policy.max_retry_after
+        asked = server_delay(self._last_response.headers, cap=cap)
         if asked is not None:
-            return asked
+            if asked.capped:
+                self.client._emit(
+                    ClientEvent(
+                        "throttle",
+                        f"throttled until {until_text(asked.wait)}: operation {_short(self.url)} "
+                        f"asked to wait {asked.asked:g} s, more than the {cap:g} s cap; "
+                        f"polling again in {asked.wait:g} s",
+                        url=self.url,
+                        wait=asked.wait,
+                        request_id=self._last_response.headers.get("x-ms-request-id"),
+                    )
+                )
+            return asked.wait
         delay = self._interval
         self._interval = min(self.client.poll_interval, self._interval * _GROWTH)
         return delay
@@ -253,7 +272,4 @@ def _parse_status(response: httpx.Response) -> OperationStatus:
     try:
         return OperationStatus.model_validate(body)
     except ValidationError as exc:
-        raise BadResponseError(
-            f"unreadable operation status at {response.request.url.path}: {exc.errors()[0]['msg']}",
-            url=str(response.request.url),
-        ) from None
+        raise invalid_body(exc, "operation status", response) from None

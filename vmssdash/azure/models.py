@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -199,16 +199,46 @@ class ScaleSetProperties(ArmModel):
     time_created: datetime | None = None
 
 
+_VM_ID = re.compile(r"/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)/?$", re.IGNORECASE)
+_VM_NAME = re.compile(r"_([0-9]+)$")
+
+
+def _text(data: dict[str, Any], *keys: str) -> str:
+    for key in keys:
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def derive_instance_id(resource_id: str, name: str) -> str | None:
+    """``instanceId`` from ``…/virtualMachines/<id>``, else from ``<vmss>_<id>``."""
+    match = _VM_ID.search(resource_id)
+    if match:
+        return match.group(2)
+    by_name = _VM_NAME.search(name)
+    return by_name.group(1) if by_name else None
+
+
 class ScaleSet(RawModel):
-    id: str
-    name: str
+    # The spec marks id and name read-only (optional); the published minimum examples
+    # omit them. ``ScaleSetApi`` fills them from the resource id it asked for.
+    id: str = ""
+    name: str = ""
     type: str | None = None
-    location: str
+    location: str = ""
     tags: dict[str, str] = Field(default_factory=dict)
     sku: Sku | None = None
     zones: list[str] = Field(default_factory=list)
     etag: str | None = None
     properties: ScaleSetProperties = Field(default_factory=ScaleSetProperties)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_from_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not _text(data, "name") and _text(data, "id"):
+            return {**data, "name": _text(data, "id").rstrip("/").rsplit("/", 1)[-1]}
+        return data
 
     @property
     def image_reference(self) -> ImageReference | None:
@@ -273,14 +303,53 @@ class ScaleSetVMProperties(ArmModel):
 
 
 class ScaleSetVM(RawModel):
-    id: str
-    name: str
+    """One VM of a Uniform scale set. ``id``, ``name`` and ``instanceId`` are read-only and
+    optional in the spec: ``instanceId`` is derived from ``id`` or ``name`` when absent,
+    and a VM without any of them does not validate (see ``unreadable_item``)."""
+
+    id: str = ""
+    name: str = ""
     instance_id: str
     location: str | None = None
     zones: list[str] = Field(default_factory=list)
     sku: Sku | None = None
     etag: str | None = None
     properties: ScaleSetVMProperties = Field(default_factory=ScaleSetVMProperties)
+    _unreadable: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _identity(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or _text(data, "instanceId", "instance_id"):
+            return data
+        resource_id, name = _text(data, "id"), _text(data, "name")
+        derived = derive_instance_id(resource_id, name)
+        if derived is None:
+            return data  # "instanceId: required but missing" names the problem
+        out = {**data, "instanceId": derived}
+        if not name and (match := _VM_ID.search(resource_id)):
+            out["name"] = f"{match.group(1)}_{derived}"
+        return out
+
+    @property
+    def unreadable(self) -> str | None:
+        """Why this list item could not be read (None for a normal VM)."""
+        return self._unreadable
+
+    @classmethod
+    def unreadable_item(cls, item: Any, reason: str, fallback_id: str) -> ScaleSetVM:
+        """A stand-in for a list item that does not validate: it keeps its place in the
+        heatmap (and the reason for the details pane) instead of failing the whole list,
+        and is never a target of a change."""
+        data = item if isinstance(item, dict) else {}
+        resource_id, name = _text(data, "id"), _text(data, "name")
+        instance_id = (
+            _text(data, "instanceId") or derive_instance_id(resource_id, name) or fallback_id
+        )
+        vm = cls.model_construct(id=resource_id, name=name, instance_id=instance_id)
+        vm._raw = data
+        vm._unreadable = reason
+        return vm
 
 
 # --------------------------------------------------------------------------- LROs & errors
