@@ -11,9 +11,16 @@ from __future__ import annotations
 import copy
 import re
 from datetime import datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 
@@ -143,15 +150,26 @@ def format_duration(seconds: float) -> str:
 # --------------------------------------------------------------------------- scale set
 
 
+Percent = Annotated[int, Field(ge=0, le=100)]
+
+
 class RollingUpgradePolicy(ArmModel):
-    max_batch_instance_percent: int = 20
-    max_unhealthy_instance_percent: int = 20
-    max_unhealthy_upgraded_instance_percent: int = 20
+    # Out-of-range percentages or an unreadable pause are refused at the edge (a typed
+    # error naming the field), never turned into "upgrade everything at once" later.
+    max_batch_instance_percent: Percent = 20
+    max_unhealthy_instance_percent: Percent = 20
+    max_unhealthy_upgraded_instance_percent: Percent = 20
     pause_time_between_batches: str = "PT0S"
     enable_cross_zone_upgrade: bool | None = None
     prioritize_unhealthy_instances: bool | None = None
     rollback_failed_instances_on_policy_breach: bool | None = None
     max_surge: bool | None = None
+
+    @field_validator("pause_time_between_batches")
+    @classmethod
+    def _iso_duration(cls, value: str) -> str:
+        parse_duration(value or "PT0S")
+        return value
 
     @property
     def pause_seconds(self) -> float:

@@ -134,6 +134,20 @@ def _vm_or_stand_in(item: Any, fallback_id: str) -> ScaleSetVM:
     return vm
 
 
+def _without_duplicates(vms: list[ScaleSetVM]) -> list[ScaleSetVM]:
+    """A list naming one instance id twice is malformed: every copy after the first
+    becomes unreadable, so no VM is ever planned (and sent) twice."""
+    seen: set[str] = set()
+    out: list[ScaleSetVM] = []
+    for index, vm in enumerate(vms):
+        if vm.instance_id in seen:
+            reason = f"the list names instance {vm.instance_id} more than once"
+            vm = ScaleSetVM.unreadable_item({}, reason, f"unreadable-duplicate-{index}")
+        seen.add(vm.instance_id)
+        out.append(vm)
+    return out
+
+
 def _scale_sets_from(items: list[dict[str, Any]]) -> list[ScaleSet]:
     """Every item that reads as a scale set with an id; the others are left out (a
     picker cannot offer a set it cannot name)."""
@@ -230,7 +244,7 @@ class ScaleSetApi:
                 if inspect.isawaitable(outcome):
                     await outcome
         vms.sort(key=lambda vm: int(vm.instance_id) if vm.instance_id.isdigit() else 1 << 62)
-        return vms
+        return _without_duplicates(vms)
 
     async def get_vm(self, instance_id: str) -> ScaleSetVM:
         return await self.client.get_parsed(
