@@ -42,9 +42,7 @@ def _seconds(name: str, text: str, scale: float, now: datetime | None) -> float 
                 when = when.replace(tzinfo=UTC)
             return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
     if value is None or not math.isfinite(value) or value < 0:
-        _log.warning(
-            "ignoring unusable %s header %r (not a finite, non-negative delay)", name, text
-        )
+        _log.info("ignoring unusable %s header %r (not a finite, non-negative delay)", name, text)
         return None
     return value
 
