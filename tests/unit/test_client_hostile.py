@@ -285,16 +285,18 @@ async def test_one_bad_vm_never_fails_the_list_and_is_never_a_target() -> None:
     del anonymous["instanceId"], anonymous["name"], anonymous["id"]
     broken = vm_json(5)
     broken["properties"]["latestModelApplied"] = "perhaps"
-    page = {"value": [vm_json(0), nameless, anonymous, broken, "not even an object"]}
+    zero = vm_json(6)
+    zero["properties"]["latestModelApplied"] = 0  # pydantic would read it as False
+    page = {"value": [vm_json(0), nameless, anonymous, broken, "not even an object", zero]}
     arm = FakeArm().on("GET", BASE + "/virtualMachines", js(200, page))
     async with make_client(arm) as client:
         vms = await ScaleSetApi(client, BASE).list_vms()
     by_id = {vm.instance_id: vm for vm in vms}
-    assert set(by_id) == {"0", "3", "5", "unreadable-2", "unreadable-4"}
+    assert set(by_id) == {"0", "3", "5", "6", "unreadable-2", "unreadable-4"}
     assert by_id["3"].unreadable is None and by_id["3"].name.endswith("_3")
     assert "instanceId: required but missing" in (by_id["unreadable-2"].unreadable or "")
     assert "latestModelApplied" in (by_id["5"].unreadable or "")
-    for iid in ("5", "unreadable-2", "unreadable-4"):
+    for iid in ("5", "6", "unreadable-2", "unreadable-4"):
         info = classify(by_id[iid])
         assert info.state is VmState.UNKNOWN and info.unreadable
         assert (skip_reason(info) or "").startswith("unreadable")

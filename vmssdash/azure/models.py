@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictBool,
     field_validator,
     model_validator,
 )
@@ -25,7 +26,11 @@ from pydantic.alias_generators import to_camel
 
 
 class ArmModel(BaseModel):
-    """Base: camelCase on the wire, unknown fields ignored, never frozen by accident."""
+    """Base: camelCase on the wire, unknown fields ignored, never frozen by accident.
+
+    Booleans are ``StrictBool``: JSON has true and false, and a ``0`` or ``"no"`` where
+    ``latestModelApplied`` belongs is a malformed VM, not an outdated one to upgrade.
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -103,8 +108,8 @@ class StorageProfile(ArmModel):
 
 
 class ProtectionPolicy(ArmModel):
-    protect_from_scale_in: bool = False
-    protect_from_scale_set_actions: bool = False
+    protect_from_scale_in: StrictBool = False
+    protect_from_scale_set_actions: StrictBool = False
 
 
 # --------------------------------------------------------------------------- durations
@@ -160,10 +165,10 @@ class RollingUpgradePolicy(ArmModel):
     max_unhealthy_instance_percent: Percent = 20
     max_unhealthy_upgraded_instance_percent: Percent = 20
     pause_time_between_batches: str = "PT0S"
-    enable_cross_zone_upgrade: bool | None = None
-    prioritize_unhealthy_instances: bool | None = None
-    rollback_failed_instances_on_policy_breach: bool | None = None
-    max_surge: bool | None = None
+    enable_cross_zone_upgrade: StrictBool | None = None
+    prioritize_unhealthy_instances: StrictBool | None = None
+    rollback_failed_instances_on_policy_breach: StrictBool | None = None
+    max_surge: StrictBool | None = None
 
     @field_validator("pause_time_between_batches")
     @classmethod
@@ -178,8 +183,10 @@ class RollingUpgradePolicy(ArmModel):
 
 
 class AutomaticOSUpgradePolicy(ArmModel):
-    enable_automatic_os_upgrade: bool | None = Field(default=None, alias="enableAutomaticOSUpgrade")
-    disable_automatic_rollback: bool | None = None
+    enable_automatic_os_upgrade: StrictBool | None = Field(
+        default=None, alias="enableAutomaticOSUpgrade"
+    )
+    disable_automatic_rollback: StrictBool | None = None
 
 
 class UpgradePolicy(ArmModel):
@@ -209,8 +216,8 @@ class ScaleSetProperties(ArmModel):
     upgrade_policy: UpgradePolicy | None = None
     virtual_machine_profile: VirtualMachineProfile | None = None
     provisioning_state: str | None = None
-    overprovision: bool | None = None
-    single_placement_group: bool | None = None
+    overprovision: StrictBool | None = None
+    single_placement_group: StrictBool | None = None
     platform_fault_domain_count: int | None = None
     orchestration_mode: str | None = None
     unique_id: str | None = None
@@ -308,7 +315,7 @@ class VMInstanceView(ArmModel):
 
 
 class ScaleSetVMProperties(ArmModel):
-    latest_model_applied: bool | None = None
+    latest_model_applied: StrictBool | None = None
     model_definition_applied: str | None = None
     vm_id: str | None = None
     provisioning_state: str | None = None
