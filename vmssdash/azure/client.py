@@ -46,7 +46,7 @@ from vmssdash.azure.errors import (
     invalid_body,
 )
 from vmssdash.azure.events import ClientEvent, EventSink, ignore_events
-from vmssdash.azure.lro import Operation
+from vmssdash.azure.lro import Operation, PollSettings
 from vmssdash.azure.pacing import Pacing
 from vmssdash.azure.retry import (
     RetryDecision,
@@ -616,7 +616,18 @@ class ArmClient:
         response = await self.request(
             method, path, json=json, headers=headers, params=params, api_version=api_version
         )
-        return Operation(self, method.upper(), response)
+        return Operation(self._get, method.upper(), response, self._poll_settings())
+
+    async def _get(self, url: str) -> httpx.Response:
+        return await self.request("GET", url)
+
+    def _poll_settings(self) -> PollSettings:
+        return PollSettings(
+            pacing=self.pacing,
+            emit=self._emit,
+            poll_interval=self.poll_interval,
+            max_delay=self.retry_policy.max_retry_after,
+        )
 
     def resume_operation(self, status_url: str, *, method: str = "POST") -> Operation:
         """An ``Operation`` for an ``Azure-AsyncOperation`` URL saved earlier (journal).
@@ -629,7 +640,7 @@ class ArmClient:
             headers={"Azure-AsyncOperation": str(url)},
             request=httpx.Request(method.upper(), url),
         )
-        return Operation(self, method.upper(), response)
+        return Operation(self._get, method.upper(), response, self._poll_settings())
 
 
 class _CallState:
