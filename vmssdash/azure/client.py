@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import ipaddress
 import logging
 import random
 import ssl
@@ -29,15 +28,13 @@ from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt
 
 from vmssdash.azure import versions
 from vmssdash.azure.answers import check_answer
+from vmssdash.azure.bearer import BearerTokenAuth
 from vmssdash.azure.bounds import RequestLimits, read_bounded
 from vmssdash.azure.debuglog import HttpDebugLog, redact_url
 from vmssdash.azure.delays import server_delay, until_text
 from vmssdash.azure.errors import (
     ArmConnectionError,
-    ArmError,
-    AuthFailedError,
     BadResponseError,
-    InsecureTransportError,
     ReadOnlyError,
     RequestDeadlineError,
     TooManyPagesError,
@@ -71,16 +68,6 @@ USER_AGENT = "vmssdash/0.1 (+httpx)"
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme.lower(), url.host.lower(), url.port)
-
-
-def is_loopback_host(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 or ::1: the only places a token may go without TLS."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _parse_url(text: str) -> httpx.URL:
@@ -166,6 +153,7 @@ class ArmClient:
         self._guard = GuardTransport(inner, read_only=read_only, allowed_hosts=allowed_hosts)
         self._http = httpx.AsyncClient(
             transport=self._guard,
+            auth=BearerTokenAuth(self.token_provider, self._emit),
             timeout=httpx.Timeout(timeout),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
@@ -351,28 +339,7 @@ class ArmClient:
     ) -> httpx.Response:
         state.attempts += 1
         state.client_request_id = str(uuid.uuid4())
-        response = await self._send(
-            method, url, json, headers, state.attempts, state.client_request_id, force=False
-        )
-        if response.status_code == 401 and not state.refreshed:
-            # One forced token refresh and one retry; a second 401 is final.
-            state.refreshed = True
-            self._emit(
-                ClientEvent(
-                    "retry",
-                    "HTTP 401: token rejected; refreshing it and retrying once",
-                    method=method,
-                    url=str(url),
-                    status=401,
-                    wait=0.0,
-                    request_id=response.headers.get("x-ms-request-id"),
-                )
-            )
-            state.client_request_id = str(uuid.uuid4())
-            response = await self._send(
-                method, url, json, headers, state.attempts, state.client_request_id, force=True
-            )
-        return response
+        return await self._send(method, url, json, headers, state.attempts, state.client_request_id)
 
     async def _send(
         self,
@@ -382,27 +349,10 @@ class ArmClient:
         headers: Mapping[str, str] | None,
         attempt: int,
         client_request_id: str,
-        *,
-        force: bool,
     ) -> httpx.Response:
-        try:
-            token = await self.token_provider.get_token(force_refresh=force)
-        except ArmError:
-            raise
-        except Exception as exc:
-            raise AuthFailedError(f"could not get a token: {exc}") from exc
-        if token and url.scheme != "https" and not is_loopback_host(url.host):
-            raise InsecureTransportError(
-                f"refusing to send a bearer token over plain http to {url.host}; "
-                "use https (plain http is allowed only to loopback); nothing was sent",
-                method=method,
-                url=redact_url(url),
-            )
         req_headers = dict(headers or {})
         # One id per HTTP attempt, echoed by ARM: lets a support case find this exact call.
         req_headers.setdefault("x-ms-client-request-id", client_request_id)
-        if token:
-            req_headers["Authorization"] = f"Bearer {token}"
         request = self._http.build_request(method, url, json=json, headers=req_headers)
         started = time.perf_counter()
         self.request_count += 1
@@ -646,12 +596,11 @@ class ArmClient:
 class _CallState:
     """Per-logical-request bookkeeping shared by the retry callbacks."""
 
-    __slots__ = ("attempts", "client_request_id", "decision", "refreshed")
+    __slots__ = ("attempts", "client_request_id", "decision")
 
     def __init__(self) -> None:
         self.attempts = 0
         self.client_request_id: str | None = None
-        self.refreshed = False
         self.decision: RetryDecision | None = None
 
 
