@@ -14,7 +14,12 @@ from dataclasses import dataclass
 import httpx
 
 from vmssdash.azure.debuglog import redact_url
-from vmssdash.azure.errors import BadResponseError, RequestDeadlineError, ResponseTooLargeError
+from vmssdash.azure.errors import (
+    BadResponseError,
+    RequestDeadlineError,
+    ResponseTooLargeError,
+    UnexpectedAnswerError,
+)
 
 MB = 1024 * 1024
 
@@ -104,6 +109,15 @@ async def send_bounded(
         ) from None
     except httpx.TransportError:
         raise
+    except httpx.InvalidURL:
+        # httpx parses a redirect's Location even when it will not follow it.
+        raise UnexpectedAnswerError(
+            f"{request.method} {redact_url(request.url)} was answered with a redirect to an "
+            "unusable URL; not taken as success",
+            method=request.method,
+            url=str(request.url),
+            client_request_id=request.headers.get("x-ms-client-request-id"),
+        ) from None
     except httpx.HTTPError as exc:
         # Not a network failure but an unreadable answer (e.g. a corrupt gzip body).
         raise BadResponseError(
