@@ -29,6 +29,8 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "upgrade": ("vmssdash.orch_cli", "run an upgrade plan headless (resumable)"),
     "logout": ("vmssdash.auth_cli", "forget cached tokens"),
     "config": ("vmssdash.auth_cli", "show the configuration (`config path`, `config show`)"),
+    "fleet": ("vmssdash.fleet_cli", "list every scale set across subscriptions"),
+    "serve": ("vmssdash.serve", "serve the dashboard to a browser (needs vmssdash[web])"),
 }
 
 
