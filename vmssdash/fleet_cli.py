@@ -77,6 +77,7 @@ def make_client(args: argparse.Namespace, *, read_only: bool | None = None) -> A
     from vmssdash.azure.auth import build_token_provider
     from vmssdash.azure.client import ArmClient
     from vmssdash.azure.clouds import get_cloud
+    from vmssdash.azure.retry import RetryPolicy
     from vmssdash.azure.tokens import NoAuth
     from vmssdash.config import load_settings
 
@@ -95,6 +96,8 @@ def make_client(args: argparse.Namespace, *, read_only: bool | None = None) -> A
     return ArmClient(
         settings.endpoint or str(cloud.arm_endpoint),
         token_provider=provider,
+        # A one-shot listing: a wrong endpoint should fail in seconds, not after a minute.
+        retry=RetryPolicy(max_attempts=4, backoff_cap=4.0, max_retry_after=30.0),
         read_only=settings.read_only if read_only is None else read_only,
         verify=args.ca_bundle or (str(ca_file) if ca_file else True),
     )

@@ -202,20 +202,29 @@ def make_server(dashboard: Sequence[str], *, host: str, port: int, token: str | 
     )
 
 
+def protection(
+    host: str, token: str | None, env_token: str | None
+) -> tuple[str | None, str | None]:
+    """The token to require (None: none) and a warning to print, for binding ``host``."""
+    token = token or env_token or None
+    if is_loopback(host):
+        return token, None
+    warning = (
+        f"binding {host} exposes the dashboard (and the identity it signs in with) to the "
+        "network; a token is required. Prefer loopback behind an SSH tunnel or an "
+        "authenticating TLS proxy."
+    )
+    return token or secrets.token_urlsafe(24), warning
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         import textual_serve  # noqa: F401
     except ImportError:
         raise ServeError("browser mode needs the web extra: pip install 'vmssdash[web]'") from None
-    token = args.token or os.environ.get(TOKEN_ENV) or None
-    if not is_loopback(args.host):
-        print(
-            f"vmssdash serve: WARNING: binding {args.host} exposes the dashboard (and the "
-            "identity it signs in with) to the network; a token is required. Prefer "
-            "loopback behind an SSH tunnel or an authenticating TLS proxy.",
-            file=sys.stderr,
-        )
-        token = token or secrets.token_urlsafe(24)
+    token, warning = protection(args.host, args.token, os.environ.get(TOKEN_ENV))
+    if warning:
+        print(f"vmssdash serve: WARNING: {warning}", file=sys.stderr)
     make_server(args.dashboard, host=args.host, port=args.port, token=token).serve()
     return 0
 
