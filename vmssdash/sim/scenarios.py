@@ -167,6 +167,7 @@ class SetSpec:
     deallocated: int = 0
     subscription: str = SUBSCRIPTION
     resource_group: str = RESOURCE_GROUP
+    orchestration: str = "Uniform"
 
 
 def _ref(image: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -178,7 +179,7 @@ def add_scale_set(world: World, spec: SetSpec) -> ScaleSet:
     prefix = spec.prefix or spec.name.replace("-", "")[:9]
     props: dict[str, Any] = {
         "singlePlacementGroup": spec.single_pg,
-        "orchestrationMode": "Uniform",
+        "orchestrationMode": spec.orchestration,
         "upgradePolicy": {"mode": spec.mode, "rollingUpgradePolicy": dict(spec.rolling or {})},
         "virtualMachineProfile": vm_profile(prefix, spec.image),
         "overprovision": True,
@@ -400,11 +401,12 @@ FLEET_SUBSCRIPTIONS = (
 
 def _fleet_sets() -> tuple[SetSpec, ...]:
     """57 small sets over two more subscriptions and four resource groups, besides the
-    demo's three: enough for Resource Graph to page and to meet its quota."""
+    demo's three: enough for Resource Graph to page and to meet its quota. Two of them are
+    Flexible (zonal, and regional over two fault domains)."""
     groups = ("web", "api", "batch", "jobs")
     modes = ("Manual", "Manual", "Automatic", "Rolling")
     sets: list[SetSpec] = []
-    for i in range(57):
+    for i in range(55):
         sub = FLEET_SUBSCRIPTIONS[i % 2][0]
         group = groups[i % len(groups)]
         count = 2 + i % 5
@@ -423,6 +425,32 @@ def _fleet_sets() -> tuple[SetSpec, ...]:
                 resource_group=f"rg-{group}-{'prod' if i % 2 == 0 else 'dev'}",
             )
         )
+    flex_group = "rg-web-prod"
+    prod = FLEET_SUBSCRIPTIONS[0][0]
+    sets += [
+        SetSpec(
+            name="vmss-flex-zonal",
+            count=9,
+            image=CURRENT,
+            old_image=PREVIOUS,
+            stale=3,
+            zones=("1", "2", "3"),
+            single_pg=False,
+            orchestration="Flexible",
+            subscription=prod,
+            resource_group=flex_group,
+        ),
+        SetSpec(
+            name="vmss-flex-regional",
+            count=6,
+            image=CURRENT,
+            fd_count=2,
+            single_pg=False,
+            orchestration="Flexible",
+            subscription=prod,
+            resource_group=flex_group,
+        ),
+    ]
     return tuple(sets)
 
 
