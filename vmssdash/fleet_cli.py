@@ -15,21 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vmssdash.core.fleet import SORT_KEYS, Fleet, filter_rows, load_fleet, sort_rows
+from vmssdash.core.fleet import COLUMNS, SORT_KEYS, Fleet, cells, filter_rows, load_fleet, sort_rows
 
 DESCRIPTION = "list every scale set across subscriptions (Resource Graph, else ARM)"
-COLUMNS = (
-    "NAME",
-    "RESOURCE GROUP",
-    "SUBSCRIPTION",
-    "LOCATION",
-    "ORCH",
-    "UPGRADE",
-    "CAP",
-    "STALE",
-    "UNHEALTHY",
-    "BUSY",
-)
 
 
 def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -103,36 +91,14 @@ def make_client(args: argparse.Namespace, *, read_only: bool | None = None) -> A
     )
 
 
-def _count(value: int | None) -> str:
-    return "?" if value is None else str(value)
-
-
 def format_table(fleet: Fleet) -> str:
-    cells = [
-        (
-            r.name,
-            r.resource_group,
-            r.subscription_name,
-            r.location,
-            r.orchestration,
-            r.upgrade_mode,
-            str(r.capacity),
-            _count(r.stale),
-            _count(r.unhealthy),
-            ", ".join(
-                part
-                for part in ("rolling" if r.rolling_upgrade else "", "run" if r.run else "")
-                if part
-            ),
-        )
-        for r in fleet.rows
-    ]
-    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(COLUMNS)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(COLUMNS, widths, strict=True)).rstrip()]
-    lines += [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    ]
-    return "\n".join(lines)
+    headers = [title.upper() for title, _ in COLUMNS]
+    rows = [cells(r) for r in fleet.rows]
+    widths = [max([len(h), *(len(c[i]) for c in rows)]) for i, h in enumerate(headers)]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [headers, *rows]
+    )
 
 
 async def fetch(args: argparse.Namespace) -> Fleet:

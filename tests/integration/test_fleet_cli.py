@@ -74,7 +74,7 @@ def test_fleet_table_filters_and_names_the_source(make_sim: Any, tmp_path: Path)
     done = _fleet(sim.base_url, tmp_path, "--filter", "is:stale vmss-web", "--read-only")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].split()[:3] == ["NAME", "RESOURCE", "GROUP"]
+    assert lines[0].split()[:4] == ["SCALE", "SET", "RESOURCE", "GROUP"]
     # Read-only lists with ARM: counts are unknown there, so nothing is known to be stale.
     assert len(lines) == 1
     assert "from arm" in done.stderr and "read-only" in done.stderr

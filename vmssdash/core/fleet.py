@@ -125,6 +125,44 @@ class Fleet:
         }
 
 
+# --------------------------------------------------------------------------- display
+
+#: (title, sort key) of each column the screen and the table show; "" = not sortable.
+COLUMNS = (
+    ("Scale set", "name"),
+    ("Resource group", "group"),
+    ("Subscription", "subscription"),
+    ("Location", "location"),
+    ("Orch.", "orchestration"),
+    ("Upgrade", "upgrade"),
+    ("Cap.", "capacity"),
+    ("Stale", "stale"),
+    ("Unhealthy", "unhealthy"),
+    ("Busy", ""),
+)
+
+
+def cells(row: FleetRow) -> tuple[str, ...]:
+    """The row as text, in ``COLUMNS`` order; ``?`` is a count nobody could tell."""
+
+    def count(value: int | None) -> str:
+        return "?" if value is None else str(value)
+
+    busy = ["rolling upgrade" if row.rolling_upgrade else "", "vmssdash run" if row.run else ""]
+    return (
+        row.name,
+        row.resource_group,
+        row.subscription_name,
+        row.location,
+        row.orchestration,
+        row.upgrade_mode,
+        str(row.capacity),
+        count(row.stale),
+        count(row.unhealthy),
+        ", ".join(b for b in busy if b),
+    )
+
+
 # --------------------------------------------------------------------------- sort, filter
 
 

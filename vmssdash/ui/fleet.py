@@ -20,47 +20,20 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from vmssdash.core.fleet import SORT_KEYS, Fleet, FleetRow, filter_rows, load_fleet, sort_rows
+from vmssdash.core.fleet import (
+    COLUMNS,
+    SORT_KEYS,
+    Fleet,
+    FleetRow,
+    cells,
+    filter_rows,
+    load_fleet,
+    sort_rows,
+)
 from vmssdash.ui.picker import Remembered, load_remembered, save_remembered
 from vmssdash.ui.signin import attach_device_code_prompts
 
-COLUMNS = (
-    ("Scale set", "name"),
-    ("Resource group", "group"),
-    ("Subscription", "subscription"),
-    ("Location", "location"),
-    ("Orch.", "orchestration"),
-    ("Upgrade", "upgrade"),
-    ("Cap.", "capacity"),
-    ("Stale", "stale"),
-    ("Unhealthy", "unhealthy"),
-    ("Busy", ""),
-)
 SOURCE_WORDS = {"resource-graph": "Resource Graph", "arm": "ARM lists"}
-
-
-def _count(value: int | None) -> str:
-    return "?" if value is None else str(value)
-
-
-def _busy(row: FleetRow) -> str:
-    parts = ["rolling upgrade" if row.rolling_upgrade else "", "vmssdash run" if row.run else ""]
-    return ", ".join(p for p in parts if p)
-
-
-def cells(row: FleetRow) -> tuple[str, ...]:
-    return (
-        row.name,
-        row.resource_group,
-        row.subscription_name,
-        row.location,
-        row.orchestration,
-        row.upgrade_mode,
-        str(row.capacity),
-        _count(row.stale),
-        _count(row.unhealthy),
-        _busy(row),
-    )
 
 
 class FleetFilter(Input):
