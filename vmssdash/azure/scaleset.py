@@ -246,6 +246,21 @@ class ScaleSetApi:
         vms.sort(key=lambda vm: int(vm.instance_id) if vm.instance_id.isdigit() else 1 << 62)
         return _without_duplicates(vms)
 
+    async def instance_view_summary(self) -> dict[str, int]:
+        """The aggregate ``GET …/instanceView``: VM count per status code (no per-VM data).
+
+        One call of the cheap GetVMScaleSet policy however large the set is, which makes
+        it the way to keep state counts fresh without listing every VM.
+        """
+        data = await self.client.get_json(f"{self.path}/instanceView")
+        summary = (data.get("virtualMachine") or {}).get("statusesSummary") or []
+        counts: dict[str, int] = {}
+        for item in summary if isinstance(summary, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("code"), str):
+                count = item.get("count")
+                counts[item["code"]] = count if isinstance(count, int) else 0
+        return counts
+
     async def get_vm(self, instance_id: str) -> ScaleSetVM:
         return await self.client.get_parsed(
             f"{self.path}/virtualMachines/{quote(str(instance_id), safe='')}",
