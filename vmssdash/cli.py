@@ -217,8 +217,9 @@ def describe_error(exc: BaseException) -> str:
 def _expected_errors() -> tuple[type[BaseException], ...]:
     # Imported here: msal (behind auth) is slow to import and `vmssdash sim` never needs it.
     from vmssdash.azure.auth import AuthError
+    from vmssdash.azure.clouds import CloudError
 
-    return (errors.ArmError, CliError, ConfigError, AuthError)
+    return (errors.ArmError, CliError, ConfigError, CloudError, AuthError)
 
 
 # --------------------------------------------------------------------------- dashboard

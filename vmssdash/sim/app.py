@@ -773,7 +773,12 @@ async def arm_endpoint(request: Request) -> Response:
                 raise _injected(fault, retry_after)
             subscription = low[1] if len(low) > 1 else "tenant"
             decision = sim.throttle.charge(
-                subscription, route.op_class, _bucket(method), world.now, world.clock.epoch
+                subscription,
+                route.op_class,
+                _bucket(method),
+                world.now,
+                world.clock.epoch,
+                neighbours=sim.injector.config.neighbours,
             )
             rate_headers = decision.headers
             if decision.error is not None:
