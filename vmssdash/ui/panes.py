@@ -379,6 +379,8 @@ class DetailsPane(TextPane):
         text.append(vm.state.label, self.state_style(vm.state))
         if vm.failure_code:
             text.append(f" ({vm.failure_code})")
+        if vm.unreadable:
+            text.append(f"\nunreadable: {vm.unreadable}")
         rows: list[tuple[str, str]] = [
             ("instance", vm.instance_id),
             ("name", vm.name),
