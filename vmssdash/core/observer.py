@@ -133,6 +133,7 @@ class Observer:
         self._changed: set[str] = set()
         self._left_stale: set[str] = set()
         self._subscribers: list[Subscriber] = []
+        self._decision_sinks: list[Callable[[str], None]] = []
         self._lock = asyncio.Lock()
         self._poke = asyncio.Event()
 
@@ -147,6 +148,10 @@ class Observer:
                 self._subscribers.remove(fn)
 
         return unsubscribe
+
+    def on_decision(self, fn: Callable[[str], None]) -> None:
+        """``fn(line)`` for every read decided (what, why, our calls per window) and wait."""
+        self._decision_sinks.append(fn)
 
     async def _publish(self) -> bool:
         if not self._dirty or self.scale_set is None:
@@ -236,6 +241,9 @@ class Observer:
         self.decisions.append(line)
         del self.decisions[:-200]
         log.info("read %s", line)
+        for fn in self._decision_sinks:
+            with contextlib.suppress(Exception):
+                fn(line)
 
     def _learn(self, kind: ReadKind, calls: int) -> None:
         self.planner.record(kind, calls)

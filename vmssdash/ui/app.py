@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input
 
+from vmssdash.azure.events import ClientEvent
 from vmssdash.core.observer import Observer
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
@@ -54,7 +55,6 @@ from vmssdash.ui.panes import DetailsPane, HeaderInfo, Legend, StatusHeader
 from vmssdash.ui.theme import THEMES
 
 if TYPE_CHECKING:
-    from vmssdash.azure.events import ClientEvent
     from vmssdash.azure.scaleset import ScaleSetApi
     from vmssdash.config import Settings
 
@@ -124,6 +124,7 @@ class VmssDashApp(App[None]):
             api, counts_every=max(2.0, interval), counts_every_quiet=max(4.0, interval)
         )
         self.observer.subscribe(self._observed)
+        self.observer.on_decision(self._read_decided)
         self.snapshot: ScaleSetSnapshot | None = None
         self.last_error: str | None = None
         # What was sent to Azure and has not finished: "restart of VM 3", ...
@@ -320,6 +321,10 @@ class VmssDashApp(App[None]):
         self._polling = True
         self._generation += 1
         self._poll_worker(self._generation, force)
+
+    def _read_decided(self, line: str) -> None:
+        """The planner's decisions go where the user looks for news: the activity log."""
+        self.post_message(ClientEventReceived(ClientEvent("reads", line)))
 
     def _observed(self, snapshot: ScaleSetSnapshot, changed: frozenset[str]) -> None:
         """The observer has news the app did not ask for (an upgrade run's reads)."""
