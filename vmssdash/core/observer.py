@@ -196,7 +196,8 @@ class Observer:
         floor = self.min_cells_age if self.active else self.min_cells_age_quiet
         pages = self._pages(len(self.vms) or (self.scale_set.capacity if self.scale_set else 1))
         sustain = max(
-            pages * w.window / max(1.0, share * w.limit) for w in self.planner._of(ReadKind.LIST)
+            pages * w.window / max(1.0, share * w.limit)
+            for w in self.planner.windows_of(ReadKind.LIST)
         )
         return max(floor, sustain)
 
@@ -215,10 +216,6 @@ class Observer:
     def cells_age(self) -> float | None:
         oldest = self.oldest_cell_at()
         return None if oldest is None else max(0.0, self.clock() - oldest)
-
-    def cell_ages(self) -> dict[str, float]:
-        now = self.clock()
-        return {i: now - self.read_at[i] for i in self.vms}
 
     def freshness(self) -> Freshness:
         tight = self.planner.tightest()
@@ -304,17 +301,15 @@ class Observer:
                     self._learn(ReadKind.VM_VIEW, 1)
             self._store(infos, started)
             return
-        pages = 0
-
-        def count(page: list[ScaleSetVM]) -> None:
-            nonlocal pages
-            pages += 1
-            self.page_size = max(self.page_size if pages > 1 else 0, len(page), 1)
-
+        sizes: list[int] = []
         try:
-            vms = await self.api.list_vms(on_page=count, filter=option.filter)
+            vms = await self.api.list_vms(
+                on_page=lambda page: sizes.append(len(page)), filter=option.filter
+            )
         finally:
-            self._learn(ReadKind.LIST, max(1, pages))
+            self._learn(ReadKind.LIST, max(1, len(sizes)))
+        if len(sizes) > 1:
+            self.page_size = max(1, sizes[0])  # a page followed by another one is full
         # Classifying 1,000 VMs takes tens of ms of pure Python: off the event loop, so
         # keystrokes keep flowing while a big set is read.
         infos = await asyncio.to_thread(classify_all, vms)
