@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from vmssdash.core.changes import Change, ChangeEvent, Outcome
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from vmssdash.azure.events import ClientEvent
     from vmssdash.ui.heatmap import Rows
@@ -65,24 +66,25 @@ class SelectionChanged(Message):
 
 
 @dataclass
-class UpgradeRequested(Message):
-    """The user confirmed upgrading these VMs."""
+class SubmitRequested(Message):
+    """A dialog asks the App to confirm and send a change (``App.submit``)."""
 
-    instance_ids: tuple[str, ...]
-
-
-@dataclass
-class OperationProgress(Message):
-    """A dispatched operation reported a non-terminal status."""
-
-    what: str
-    status: str
+    change: Change
+    on_done: Callable[[ChangeFinished], None] | None = None
 
 
 @dataclass
-class OperationFinished(Message):
-    """A dispatched operation ended (``ok`` False with the server's error text)."""
+class ChangeEventReceived(Message):
+    """A change being sent reported: accepted by Azure, a run started, a run's event."""
 
-    what: str
-    ok: bool
-    detail: str
+    event: ChangeEvent
+
+
+@dataclass
+class ChangeFinished(Message):
+    """A submitted change ended: its ``outcome``, or the ``error`` it raised."""
+
+    token: int
+    change: Change
+    outcome: Outcome | None
+    error: Exception | None = None
