@@ -393,7 +393,7 @@ class WritePath(App[None]):
         lines = [
             "Quitting stops watching: no new wave starts.",
             (
-                f"Already sent and continuing in Azure: VMs {', '.join(in_flight)}."
+                f"Already sent and continuing in Azure: {who(in_flight, list_up_to=40)}."
                 if in_flight
                 else "Requests already accepted by Azure continue there."
             ),
