@@ -35,13 +35,8 @@ from vmssdash.ui.activity import ActivityLog
 from vmssdash.ui.commands import binding_commands
 from vmssdash.ui.filtering import parse_filter
 from vmssdash.ui.heatmap import Heatmap, Rows, prepare_rows, state_class
-from vmssdash.ui.messages import (
-    ClientEventReceived,
-    CursorMoved,
-    SelectionChanged,
-    SnapshotFailed,
-    SnapshotReceived,
-)
+from vmssdash.ui.heatmap_news import CursorMoved, SelectionChanged
+from vmssdash.ui.messages import ClientEventReceived, SnapshotFailed, SnapshotReceived
 from vmssdash.ui.panes import DetailsPane, HeaderInfo, Legend, StatusHeader
 from vmssdash.ui.run_pane import RunPane
 from vmssdash.ui.screens.help import HelpScreen

@@ -13,7 +13,6 @@ from textual.message import Message
 
 from vmssdash.core.changes import Change, ChangeEvent, Outcome
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
-from vmssdash.core.state import VmInfo
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -49,20 +48,6 @@ class ClientEventReceived(Message):
     """A request, retry, throttle wait or operation update reported by the ARM client."""
 
     event: ClientEvent
-
-
-@dataclass
-class CursorMoved(Message):
-    """The heatmap cursor is on a new VM (None when the heatmap is empty)."""
-
-    vm: VmInfo | None
-
-
-@dataclass
-class SelectionChanged(Message):
-    """The set of marked instance ids changed."""
-
-    selected: frozenset[str]
 
 
 @dataclass
