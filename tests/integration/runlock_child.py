@@ -17,8 +17,8 @@ import httpx
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.changes import ChangeEvent, RunContext, RunStarted, UpgradePlan
+from vmssdash.core.observer import Observer
 from vmssdash.core.plan import Strategy, build_plan
-from vmssdash.core.reading import ListingReader
 from vmssdash.core.runlock import RunLock, RunLockHeldError
 from vmssdash.core.snapshot import ScaleSetSnapshot
 
@@ -35,9 +35,7 @@ async def main(base_url: str, set_id: str, lock_dir: Path, journal: Path, hold: 
         api = ScaleSetApi(client, set_id)
         snapshot = ScaleSetSnapshot.build(await api.get(), await api.list_vms())
         change = UpgradePlan(build_plan(snapshot, Strategy.UPDATE_DOMAIN), snapshot.image)
-        ctx = RunContext(
-            api, api.pacing, ListingReader(api), journal, RunLock(lock_dir, api.path), 1.0
-        )
+        ctx = RunContext(api, api.pacing, Observer(api), journal, RunLock(lock_dir, api.path), 1.0)
 
         def emit(event: ChangeEvent) -> None:
             if hold and isinstance(event, RunStarted):

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.factories import SUB
+from vmssdash.azure.errors import NotFoundError
 from vmssdash.azure.events import ClientEvent, ignore_events
 from vmssdash.azure.models import OperationStatus, ScaleSet, ScaleSetVM
 from vmssdash.azure.pacing import Pacing
@@ -138,7 +140,8 @@ def _pacing() -> Pacing:
 
 @dataclass
 class FakeApi:
-    """Just enough of ``ScaleSetApi`` for the app: get, list_vms, begin_manual_upgrade."""
+    """Just enough of ``ScaleSetApi`` for the app: the observer's reads and
+    begin_manual_upgrade, on real time (no rate-limit headers, so no budget limits)."""
 
     scale_set: dict[str, Any]
     vms: list[dict[str, Any]]
@@ -155,6 +158,18 @@ class FakeApi:
     @property
     def path(self) -> str:
         return str(self.scale_set["id"])
+
+    async def instance_view_summary(self) -> dict[str, int]:
+        self.calls.append("summary")
+        codes = Counter(v["properties"]["instanceView"]["statuses"][0]["code"] for v in self.vms)
+        return dict(codes)
+
+    async def get_vm(self, instance_id: str) -> ScaleSetVM:
+        self.calls.append(f"vm {instance_id}")
+        for v in self.vms:
+            if v["instanceId"] == instance_id:
+                return ScaleSetVM.from_json(v)
+        raise NotFoundError("The entity was not found in this Azure location.", status=404)
 
     async def get(self) -> ScaleSet:
         self.calls.append("get")

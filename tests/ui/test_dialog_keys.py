@@ -26,7 +26,7 @@ Opener = Callable[[VmssDashApp, Pilot[object]], Awaitable[None]]
 
 def dashboard_state(app: VmssDashApp) -> tuple[object, ...]:
     hm = app.heatmap
-    return (frozenset(hm.marked), hm.grouping, app.poller.paused, app._filter.value)
+    return (frozenset(hm.marked), hm.grouping, app.observer.paused, app._filter.value)
 
 
 async def type_everything(s: Story, pilot: Pilot[object], open_dialog: Opener) -> None:

@@ -45,7 +45,7 @@ from vmssdash.core.events import (
 from vmssdash.core.journal import default_journal_dir, find_unfinished
 from vmssdash.core.plan import Strategy, build_plan
 from vmssdash.core.plan_text import id_key
-from vmssdash.core.reading import ListingReader, VmReader
+from vmssdash.core.reading import VmReader
 from vmssdash.core.runlock import RunLock, default_lock_dir
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo
@@ -91,7 +91,7 @@ class WritePath(App[None]):
         *,
         journal_dir: Path | None,
         lock_dir: Path | None,
-        reader: VmReader | None,
+        reader: VmReader,
         run_poll_interval: float,
     ) -> None:
         self.journal_dir = journal_dir or default_journal_dir()
@@ -105,7 +105,7 @@ class WritePath(App[None]):
         self.run_context = RunContext(
             api=self.api,
             pacing=self.api.pacing,
-            reader=reader or ListingReader(self.api),
+            reader=reader,
             journal_dir=self.journal_dir,
             lock=RunLock(lock_dir or default_lock_dir(), self.api.path),
             poll_interval=run_poll_interval,
