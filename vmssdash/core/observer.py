@@ -455,7 +455,7 @@ class Observer:
                         )
                     else:
                         await self._publish()
-                        if not self.vms and wanted:
+                        if not self.vms:  # an empty set: nothing more to read
                             return {}
                         continue
                 wait = max(self._throttled_for(), self._wait_hint(options))
