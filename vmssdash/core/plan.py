@@ -199,6 +199,8 @@ def skip_reason(vm: VmInfo, *, include_deallocated: bool = False) -> str | None:
         return f"unreadable ({vm.unreadable})"
     if vm.latest_model is None:
         return "model currency unknown (no latestModelApplied)"
+    if not vm.instance_id.isdigit():
+        return f"unusable instance id {vm.instance_id!r} (not a decimal string)"
     if vm.latest_model is True:
         return "already on the latest model"
     if vm.protected_from_scale_set_actions:
