@@ -203,8 +203,6 @@ def skip_reason(vm: VmInfo, *, include_deallocated: bool = False) -> str | None:
         return f"unreadable (instance id {vm.instance_id!r} is not a number)"
     if vm.latest_model is None:
         return "model currency unknown (no latestModelApplied)"
-    if not vm.instance_id.isdigit():
-        return f"unusable instance id {vm.instance_id!r} (not a decimal string)"
     if vm.latest_model is True:
         return "already on the latest model"
     if vm.protected_from_scale_set_actions:
