@@ -430,7 +430,9 @@ class Orchestrator(_Runner):
             vm = infos.get(iid)
             if iid in self._ok:
                 done.append(iid)
-            elif vm is not None and vm.latest_model:
+            elif vm is None or vm.unreadable is not None:
+                watch.append(iid)  # gone or unreadable: never sent blind (issue 13)
+            elif vm.latest_model:
                 (watch if vm.state.is_transitional or not vm.is_healthy else done).append(iid)
             elif in_doubt is not None and iid in in_doubt and touched:
                 watch.append(iid)
