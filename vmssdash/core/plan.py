@@ -124,10 +124,24 @@ class Skip:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """What happens after a wave before the next one starts: ``bake`` watches the
+    health of every VM upgraded so far for ``seconds``; ``pause`` waits for a person's
+    promote."""
+
+    kind: str  # "bake" | "pause"
+    seconds: float = 0.0
+
+    def text(self) -> str:
+        return f"bake {format_duration(self.seconds)}" if self.kind == "bake" else "pause"
+
+
+@dataclass(frozen=True)
 class Wave:
     index: int
     label: str
     instance_ids: tuple[str, ...]
+    after: tuple[Hold, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +157,8 @@ class Plan:
     batch: str = ""
     wave_seconds: float = 60.0
     warnings: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+    """The steps the plan was built from (``canary 1``, ``bake PT2M``, ``ud``), if any."""
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -150,7 +166,24 @@ class Plan:
 
     @property
     def estimated_seconds(self) -> float:
-        return estimate_seconds(len(self.waves), self.wave_seconds, self.policy.pause_seconds)
+        return estimate_seconds(
+            len(self.waves), self.wave_seconds, self.policy.pause_seconds
+        ) + self.bake_seconds_after(-1)
+
+    def bake_seconds_after(self, wave_index: int) -> float:
+        """Seconds of bake still ahead once wave ``wave_index`` is finished (-1: all)."""
+        return sum(
+            hold.seconds
+            for wave in self.waves[wave_index + 1 :]
+            for hold in wave.after
+            if hold.kind == "bake"
+        )
+
+    @property
+    def halts_on_breach(self) -> bool:
+        """Plans built from steps stop at the first unhealthy VM (progressive delivery);
+        plain plans keep the rolling-upgrade policy's unhealthy-upgraded limit."""
+        return bool(self.steps)
 
     @property
     def is_whole_set(self) -> bool:
@@ -159,9 +192,10 @@ class Plan:
     def summary(self) -> str:
         """The scope in words, for the confirmation dialog."""
         batch = f" of {self.batch}" if self.batch else ""
+        how = f"steps: {', '.join(self.steps)}" if self.steps else f"{self.strategy.words}{batch}"
         return (
             f"Upgrade {len(self.targets)} of {self.total_instances} VMs of {self.scale_set_name} "
-            f"in {len(self.waves)} waves ({self.strategy.words}{batch}); "
+            f"in {len(self.waves)} waves ({how}); "
             f"{len(self.skipped)} skipped"
         )
 
@@ -178,7 +212,13 @@ class Plan:
             scale_set_name=data["scale_set_name"],
             strategy=Strategy(data["strategy"]),
             waves=tuple(
-                Wave(w["index"], w["label"], tuple(w["instance_ids"])) for w in data["waves"]
+                Wave(
+                    w["index"],
+                    w["label"],
+                    tuple(w["instance_ids"]),
+                    tuple(Hold(h["kind"], float(h["seconds"])) for h in w.get("after", ())),
+                )
+                for w in data["waves"]
             ),
             skipped=tuple(Skip(s["instance_id"], s["reason"]) for s in data["skipped"]),
             policy=Policy(**data["policy"]),
@@ -186,6 +226,7 @@ class Plan:
             batch=data.get("batch", ""),
             wave_seconds=data.get("wave_seconds", 60.0),
             warnings=tuple(data.get("warnings", ())),
+            steps=tuple(data.get("steps", ())),
         )
 
 
@@ -266,7 +307,7 @@ def build_plan(
         total_instances=total,
         batch=batch_text,
         wave_seconds=wave_seconds,
-        warnings=tuple(_warnings(waves, total, policy)),
+        warnings=tuple(warnings_for(waves, total, policy)),
     )
 
 
@@ -320,7 +361,7 @@ def domain_waves(
     return out, batch_text
 
 
-def _warnings(waves: Iterable[Wave], total: int, policy: Policy) -> list[str]:
+def warnings_for(waves: Iterable[Wave], total: int, policy: Policy) -> list[str]:
     warnings: list[str] = []
     if total:
         biggest = max((len(w.instance_ids) for w in waves), default=0)
