@@ -20,10 +20,12 @@ class RunState(Enum):
     COMPLETED = "completed"
     FAULTED = "faulted"
     CANCELLED = "cancelled"
+    HALTED = "halted"
+    """A progressive run stopped by a breach (a wave's VM or a bake's watch)."""
 
     @property
     def is_terminal(self) -> bool:
-        return self in (RunState.COMPLETED, RunState.FAULTED, RunState.CANCELLED)
+        return self in (RunState.COMPLETED, RunState.FAULTED, RunState.CANCELLED, RunState.HALTED)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from vmssdash.azure.errors import ArmError, ConflictError, OperationFailedError
 from vmssdash.azure.lro import Operation
 from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
 from vmssdash.azure.throttle import ThrottleBudget
+from vmssdash.core import bake
 from vmssdash.core.events import (
     Note,
     OperationDispatched,
@@ -209,6 +210,9 @@ class Orchestrator(_Runner):
         self._waves_done = 0
         self._wave_durations: list[float] = []
         self._current_wave: int | None = None
+        self._holds = bake.HoldProgress.load(replay.path) if replay else bake.HoldProgress()
+        self._waiting_promote = False
+        self._promoted = False
         if replay is not None:
             self._ok = dict.fromkeys(sorted(replay.settled_ok))
             self._failed = {i: "unhealthy before the restart" for i in replay.settled_failed}
@@ -238,7 +242,15 @@ class Orchestrator(_Runner):
             + (" (the wave in flight finishes first)" if self._in_flight else "")
         )
 
+    def promote(self) -> None:
+        """Release a ``pause`` step of the plan (the person has seen enough)."""
+        if self._waiting_promote:
+            self._promoted = True
+            self._note("Promoted: the run goes on")
+
     def resume(self) -> None:
+        if self._waiting_promote:
+            self.promote()
         if not self._pause_requested:
             return
         self._pause_requested = False
@@ -342,6 +354,9 @@ class Orchestrator(_Runner):
         try:
             for wave in self.plan.waves:
                 if self.replay is not None and wave.index in self.replay.waves_done:
+                    halted = await self._after_wave(wave)
+                    if halted:
+                        return self._finish(RunState.HALTED, halted)
                     continue
                 if executed and self.plan.policy.pause_seconds > 0:
                     await self._pause_between(wave.index)
@@ -350,6 +365,11 @@ class Orchestrator(_Runner):
                     break
                 faulted = await self._run_wave(wave)
                 executed += 1
+                if self.plan.halts_on_breach:
+                    halted = bake.wave_breach(wave, self._failed) or faulted
+                    halted = halted or await self._after_wave(wave)
+                    if halted:
+                        return self._finish(RunState.HALTED, halted)
                 if faulted:
                     return self._finish(RunState.FAULTED, faulted)
                 await self._gate()
@@ -360,6 +380,64 @@ class Orchestrator(_Runner):
         if self._abort_requested:
             return self._finish(RunState.CANCELLED, "aborted by the user")
         return self._finish(RunState.COMPLETED, "")
+
+    async def _after_wave(self, wave: Wave) -> str:
+        """Run the holds that follow ``wave`` (bakes, pauses) not done yet; a halt reason
+        or ""."""
+        journal = bake.Journaled(self.journal.path if self.journal else None, self._journal)
+        for n, hold in enumerate(wave.after):
+            at = (wave.index, n)
+            if at in self._holds.done or self._abort_requested:
+                continue
+            self._journal(
+                "hold-start", wave=wave.index, hold=n, hold_kind=hold.kind, seconds=hold.seconds
+            )
+            if hold.kind == "bake":
+                watched = sorted(self._ok, key=_id_key)
+                already = self._holds.watched.get(at, 0.0)
+                self._note(
+                    f"Baking {hold.text()[5:]} after wave {wave.index + 1} ({wave.label}): "
+                    f"watching {len(watched)} upgraded VMs"
+                    + (f" ({already:.0f} s watched before the restart)" if already else "")
+                )
+                reason = await bake.bake(
+                    hold=hold,
+                    wave=wave,
+                    at=at,
+                    watched_ids=watched,
+                    policy=self.plan.policy,
+                    read=self._read,
+                    clock=self.clock,
+                    sleep=self.sleep,
+                    interval=self.poll_delay,
+                    journal=journal,
+                    stopping=lambda: self._abort_requested,
+                    progress=self._progress,
+                    already=already,
+                )
+                if reason:
+                    self._journal("hold-done", wave=wave.index, hold=n, ok=False, reason=reason)
+                    return reason
+            else:
+                self._waiting_promote, self._promoted = True, False
+                self._note(f"Paused after wave {wave.index + 1} ({wave.label}): promote to go on")
+                try:
+                    await bake.wait_for_promote(
+                        wave=wave,
+                        at=at,
+                        promoted=lambda: self._promoted or self._abort_requested,
+                        journal=journal,
+                        sleep=self.sleep,
+                        interval=self.poll_delay,
+                        progress=self._progress,
+                    )
+                finally:
+                    self._waiting_promote = False
+            if self._abort_requested:
+                return ""
+            self._holds.done.add(at)
+            self._journal("hold-done", wave=wave.index, hold=n, ok=True, reason="")
+        return ""
 
     async def _gate(self) -> None:
         """Hold here while paused; abort releases the hold."""
