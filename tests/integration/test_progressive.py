@@ -8,9 +8,11 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+import pytest
+
 from tests.integration.orch_harness import SimHarness
 from vmssdash.core import bake
-from vmssdash.core.events import Note, OrchestratorEvent, RunState
+from vmssdash.core.events import Note, OrchestratorEvent, Progress, RunState, WaveFinished
 from vmssdash.core.journal import Journal, Replay, read_records
 from vmssdash.core.orchestrator import Orchestrator
 from vmssdash.core.plan import Plan
@@ -167,3 +169,43 @@ async def test_resume_in_the_middle_of_a_bake_finishes_the_time_owed(tmp_path: P
         second_wave = h.upgrade_calls()[1]
         owed = 120 - watched
         assert owed <= second_wave.at - resumed_at < owed + 30
+
+
+async def test_eta_is_learned_from_the_waves_not_assumed(tmp_path: Path) -> None:
+    async with SimHarness("small") as h:
+        await h.set_version(SET, GOOD)
+        plan = await _plan(h, "ud")
+        events: list[OrchestratorEvent] = []
+        orch = Orchestrator(
+            h.api(SET),
+            plan,
+            on_event=events.append,
+            journal_dir=tmp_path,
+            clock=h.clock,
+            sleep=h.sleep,
+        )
+        assert (await orch.run()).state is RunState.COMPLETED
+        first_done = next(i for i, e in enumerate(events) if isinstance(e, WaveFinished))
+        before = [e for e in events[:first_done] if isinstance(e, Progress)]
+        assert before and all(e.eta_seconds is None for e in before)
+        wave = events[first_done]
+        assert isinstance(wave, WaveFinished)
+        after = next(e for e in events[first_done:] if isinstance(e, Progress))
+        assert after.eta_seconds == pytest.approx((len(plan.waves) - 1) * wave.seconds)
+        # A second run on the same set starts from what the first one learned.
+        await h.set_version(SET, "24.04.202612010")
+        again = await _plan(h, "ud")
+        first_run = list(events)
+        events.clear()
+        await Orchestrator(
+            h.api(SET),
+            again,
+            on_event=events.append,
+            journal_dir=tmp_path,
+            clock=h.clock,
+            sleep=h.sleep,
+        ).run()
+        learned = sorted(e.seconds for e in first_run if isinstance(e, WaveFinished))
+        first = next(e for e in events if isinstance(e, Progress))
+        assert first.eta_low == pytest.approx(learned[0] * len(again.waves))
+        assert first.eta_high == pytest.approx(learned[-1] * len(again.waves))

@@ -27,6 +27,7 @@ from vmssdash.azure.lro import Operation
 from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
 from vmssdash.azure.throttle import ThrottleBudget
 from vmssdash.core import bake
+from vmssdash.core.eta import Estimator, Eta
 from vmssdash.core.events import (
     Note,
     OperationDispatched,
@@ -44,7 +45,7 @@ from vmssdash.core.events import (
     WaveStarted,
 )
 from vmssdash.core.journal import Journal, Replay
-from vmssdash.core.plan import Plan, Wave, estimate_seconds
+from vmssdash.core.plan import Plan, Wave
 from vmssdash.core.reading import ListingReader, VmReader
 from vmssdash.core.state import VmInfo, VmState
 
@@ -208,9 +209,15 @@ class Orchestrator(_Runner):
         self._ok: dict[str, None] = {}
         self._failed: dict[str, str] = {}
         self._waves_done = 0
-        self._wave_durations: list[float] = []
         self._current_wave: int | None = None
         self._holds = bake.HoldProgress.load(replay.path) if replay else bake.HoldProgress()
+        self._wave_started: float | None = None
+        self._bake_end: float | None = None
+        self._eta = Estimator.for_scale_set(
+            self.journal.path.parent if self.journal else None,
+            plan.scale_set_id,
+            exclude=self.journal.path if self.journal else None,
+        )
         self._waiting_promote = False
         self._promoted = False
         if replay is not None:
@@ -295,17 +302,7 @@ class Orchestrator(_Runner):
         total_waves = len(self.plan.waves)
         targets = self.plan.targets
         done = len([i for i in targets if i in self._ok or i in self._failed])
-        remaining = total_waves - self._waves_done
-        per_wave = (
-            sum(self._wave_durations) / len(self._wave_durations)
-            if self._wave_durations
-            else self.plan.wave_seconds
-        )
-        eta = (
-            estimate_seconds(remaining, per_wave, self.plan.policy.pause_seconds)
-            if not self.state.is_terminal
-            else 0.0
-        )
+        eta = None if self.state.is_terminal else self._eta_left()
         self._emit(
             Progress(
                 self.clock(),
@@ -314,10 +311,26 @@ class Orchestrator(_Runner):
                 vms_done=done,
                 vms_total=len(targets),
                 vms_failed=len([i for i in targets if i in self._failed]),
-                eta_seconds=eta,
+                eta_seconds=0.0 if self.state.is_terminal else (eta.seconds if eta else None),
                 current_wave=self._current_wave,
                 detail=detail,
+                eta_low=eta.low if eta else None,
+                eta_high=eta.high if eta else None,
             )
+        )
+
+    def _eta_left(self) -> Eta | None:
+        """Learned from this scale set's past waves and this run's (``core.eta``)."""
+        in_flight = self._current_wave is not None and self._wave_started is not None
+        left = len(self.plan.waves) - self._waves_done - (1 if in_flight else 0)
+        now = self.clock()
+        last_done = (self._current_wave or 0) - 1 if in_flight else self._waves_done - 1
+        baking = max(0.0, self._bake_end - now) if self._bake_end is not None else 0.0
+        return self._eta.remaining(
+            waves_left=max(left, 0),
+            in_wave_for=now - self._wave_started if self._wave_started is not None else None,
+            pauses=max(left, 0) * self.plan.policy.pause_seconds,
+            bakes=self.plan.bake_seconds_after(last_done) + baking,
         )
 
     # ------------------------------------------------------------------ run
@@ -400,6 +413,7 @@ class Orchestrator(_Runner):
                     f"watching {len(watched)} upgraded VMs"
                     + (f" ({already:.0f} s watched before the restart)" if already else "")
                 )
+                self._bake_end = self.clock() + hold.seconds - already
                 reason = await bake.bake(
                     hold=hold,
                     wave=wave,
@@ -415,6 +429,7 @@ class Orchestrator(_Runner):
                     progress=self._progress,
                     already=already,
                 )
+                self._bake_end = None
                 if reason:
                     self._journal("hold-done", wave=wave.index, hold=n, ok=False, reason=reason)
                     return reason
@@ -530,6 +545,7 @@ class Orchestrator(_Runner):
         started = self.clock()
         total = len(self.plan.waves)
         self._current_wave = wave.index
+        self._wave_started = None
         infos = await self._read(wave.instance_ids, f"before wave {wave.index + 1}")
         dispatch, watch, done = self._partition(wave, infos)
         for iid in done:
@@ -548,6 +564,7 @@ class Orchestrator(_Runner):
             self._waves_done += 1
             self._progress()
             return ""
+        self._wave_started = started
         self._emit(
             WaveStarted(self.clock(), wave.index, total, wave.label, tuple(dispatch + watch))
         )
@@ -569,9 +586,12 @@ class Orchestrator(_Runner):
         ok = tuple(i for i in targets if i in self._ok)
         failed = tuple(i for i in targets if i in self._failed)
         seconds = self.clock() - started
-        self._wave_durations.append(seconds)
+        self._eta.add(seconds)
+        self._wave_started = None
         self._waves_done += 1
-        self._journal("wave-done", wave=wave.index, ok=list(ok), failed=list(failed))
+        self._journal(
+            "wave-done", wave=wave.index, ok=list(ok), failed=list(failed), seconds=seconds
+        )
         self._emit(WaveFinished(self.clock(), wave.index, total, ok, failed, seconds))
         self._progress()
         reason = self._postcheck()
