@@ -589,6 +589,12 @@ class Orchestrator(_Runner):
         read_at = self.clock()
         infos = await self._read(wave.instance_ids, f"before wave {wave.index + 1}", since=read_at)
         dispatch, watch, done = self._partition(wave, infos)
+        if dispatch:  # what a revert puts back (``core.revert``)
+            self._journal(
+                "before",
+                wave=wave.index,
+                versions={i: v.image_version for i in dispatch if (v := infos.get(i))},
+            )
         for iid in done:
             if iid not in self._ok:
                 self._ok[iid] = None
