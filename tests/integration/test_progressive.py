@@ -115,6 +115,7 @@ async def test_pause_waits_for_promote_in_process_or_through_the_journal(
 
         assert "wave 1 (canary)" in await asyncio.wait_for(pauses.get(), 30)
         assert len(h.upgrade_calls()) == 1
+        assert orch.state is RunState.PAUSED and "waiting for promote" in orch.reason
         assert orch.journal is not None
         assert bake.promote_pending(orch.journal.path) == (0, 0)
         orch.promote()

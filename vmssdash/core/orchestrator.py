@@ -460,7 +460,9 @@ class Orchestrator(_Runner):
                     return reason
             else:
                 self._waiting_promote, self._promoted = True, False
-                self._note(f"Paused after wave {wave.index + 1} ({wave.label}): promote to go on")
+                where = f"after wave {wave.index + 1} ({wave.label})"
+                self._note(f"Paused {where}: promote to go on")
+                self._set_state(RunState.PAUSED, f"waiting for promote {where}")
                 try:
                     await bake.wait_for_promote(
                         wave=wave,
@@ -473,6 +475,8 @@ class Orchestrator(_Runner):
                     )
                 finally:
                     self._waiting_promote = False
+                if not self._abort_requested:
+                    self._set_state(RunState.RUNNING, "promoted")
             if self._abort_requested:
                 return ""
             self._holds.done.add(at)
