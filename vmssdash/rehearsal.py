@@ -239,3 +239,17 @@ async def rehearse(
         finally:
             await control.aclose()
     return Rehearsal(plan, result, clock() - started, counts, log)
+
+
+def with_version(scenario: ScenarioFile, version: str) -> ScenarioFile:
+    """The copy as it would be once the model asks for ``version``: every VM stale, on the
+    image it runs now (rehearse an image change before making it)."""
+    sets = []
+    for spec in scenario.sets:
+        try:
+            image = reverted_image(spec.image, version)
+        except RevertError as exc:
+            raise RehearsalError(str(exc)) from None
+        vms = [vm.model_copy(update={"latest": False}) for vm in spec.vms]
+        sets.append(spec.model_copy(update={"image": image, "old_image": spec.image, "vms": vms}))
+    return scenario.model_copy(update={"sets": sets})

@@ -14,7 +14,7 @@ from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.events import RunState
 from vmssdash.core.steps import parse_steps
-from vmssdash.rehearsal import read_source, rehearse, scenario_of
+from vmssdash.rehearsal import read_source, rehearse, scenario_of, with_version
 from vmssdash.sim import scenario_file
 from vmssdash.sim.app import create_app
 
@@ -83,3 +83,16 @@ async def test_a_good_image_rehearses_to_the_end_on_the_same_topology(tmp_path: 
             for v in snapshot.vms  # type: ignore[attr-defined]
         }
         assert layout == source
+
+
+async def test_an_image_change_can_be_rehearsed_before_it_is_made() -> None:
+    async with SimHarness("small") as h:
+        wire = Recording(httpx.ASGITransport(app=h.app))
+        async with ArmClient(BASE, transport=wire, read_only=True) as client:
+            snapshot = await read_source(ScaleSetApi(client, scale_set_id("vmss-small")))
+        scenario = with_version(scenario_of(snapshot), "24.04.202612010")
+        assert all(not vm.latest for vm in scenario.sets[0].vms)
+        rehearsal = await rehearse(scenario, parse_steps("canary 1, bake PT1M, batch 50%, ud"))
+        assert rehearsal.result.state is RunState.COMPLETED, rehearsal.result.reason
+        assert len(rehearsal.plan.targets) == 10
+        assert set(wire.methods) == {"GET"} and h.upgrade_calls() == []
