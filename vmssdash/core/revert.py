@@ -177,6 +177,29 @@ class RevertApi(UpgradeApi, Protocol):
     ) -> ScaleSet: ...
 
 
+async def send_model_back(api: RevertApi, revert: Revert, source: Replay) -> None:
+    """The model PATCH (If-Match), journalled in the reverted run's journal before and
+    after; nothing is sent when the model is already back."""
+    if not revert.model_changes:
+        return
+    note = Journal(source.path)
+    note.append("revert-model", image=revert.image, etag=revert.etag or "")
+    await api.update_model(revert.patch(), etag=revert.etag)
+    note.append("revert-model-done", image=revert.image)
+
+
+async def revert_orchestrator(
+    api: RevertApi, revert: Revert, source: Replay, *, journal_dir: Path, **options: Any
+) -> Orchestrator:
+    """The re-upgrade as a run of its own (its journal names the run it reverts)."""
+    snapshot = ScaleSetSnapshot.build(await api.get(), await api.list_vms())
+    plan = revert_plan(revert, snapshot)
+    journal = Journal.create(journal_dir, plan)
+    journal.append("revert", run=revert.run_id, image=revert.image)
+    Journal(source.path).append("reverted-by", run=plan.plan_id)
+    return Orchestrator(api, plan, journal=journal, **options)
+
+
 async def run_revert(
     api: RevertApi,
     revert: Revert,
@@ -190,23 +213,14 @@ async def run_revert(
     poll_interval: float = 5.0,
     health_timeout: float = 300.0,
 ) -> RunResult:
-    """Send the confirmed revert: the model PATCH (journalled in the reverted run's
-    journal before and after), then the re-upgrade as a plan of its own."""
-    note = Journal(source.path)
-    if revert.model_changes:
-        note.append("revert-model", image=revert.image, etag=revert.etag or "")
-        await api.update_model(revert.patch(), etag=revert.etag)
-        note.append("revert-model-done", image=revert.image)
-    snapshot = ScaleSetSnapshot.build(await api.get(), await api.list_vms())
-    plan = revert_plan(revert, snapshot)
-    journal = Journal.create(journal_dir, plan)
-    journal.append("revert", run=revert.run_id, image=revert.image)
-    note.append("reverted-by", run=plan.plan_id)
-    orchestrator = Orchestrator(
+    """Send the confirmed revert: the model back, then the re-upgrade."""
+    await send_model_back(api, revert, source)
+    orchestrator = await revert_orchestrator(
         api,
-        plan,
+        revert,
+        source,
+        journal_dir=journal_dir,
         on_event=on_event,
-        journal=journal,
         reader=reader,
         clock=clock,
         sleep=sleep,
