@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import NAME, grid, snapshot
-from vmssdash.core.eta import Estimator, past_wave_seconds
+from vmssdash.core.eta import Estimator, learned_wave_seconds, past_wave_seconds
 from vmssdash.core.events import Progress
 from vmssdash.core.journal import Journal
 from vmssdash.core.plan import Strategy, build_plan
@@ -74,3 +74,10 @@ def test_past_runs_of_the_same_scale_set_are_learned(tmp_path: Path) -> None:
     estimator.add(10.0)
     eta = estimator.remaining(waves_left=1)
     assert eta is not None and eta.seconds == pytest.approx(10.0)
+
+
+def test_a_plan_estimate_learns_the_typical_wave(tmp_path: Path) -> None:
+    plan = build_plan(snapshot(grid(10)), Strategy.UPDATE_DOMAIN)
+    assert learned_wave_seconds(tmp_path, plan.scale_set_id) is None
+    _journal(tmp_path, [12.0, 14.0, 40.0])
+    assert learned_wave_seconds(tmp_path, plan.scale_set_id) == 14.0

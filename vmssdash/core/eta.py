@@ -120,3 +120,10 @@ class Estimator:
             values.append(fixed + current + waves_left * per_wave)
         # A wave already running longer than the longest seen so far is not done yet.
         return Eta(values[1], values[0], max(values[2], values[1]))
+
+
+def learned_wave_seconds(directory: Path | None, scale_set_id: str) -> float | None:
+    """The typical wave of this scale set's earlier runs, for a plan's estimate (None:
+    no earlier run to learn from, and the plan should say its estimate is a guess)."""
+    spread = Estimator.for_scale_set(directory, scale_set_id).per_wave()
+    return spread[1] if spread else None
