@@ -231,8 +231,6 @@ async def rehearse(
                 api,
                 plan,
                 on_event=on_event,
-                clock=clock,
-                sleep=sleep,
                 poll_interval=poll_interval,
                 health_timeout=health_timeout,
             ).run()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.orch_harness import SimHarness
+from vmssdash.azure.pacing import Pacing
 from vmssdash.core import bake
 from vmssdash.core.events import Note, OrchestratorEvent, Progress, RunState, WaveFinished
 from vmssdash.core.journal import Journal, Replay, read_records
@@ -42,7 +43,7 @@ async def test_a_late_bad_image_halts_in_the_bake_with_only_the_canary_touched(
         await h.set_version(SET, BAD_LATE)
         plan = await _plan(h, "canary 1, bake PT2M, ud")
         canary = plan.waves[0].instance_ids
-        orch = Orchestrator(h.api(SET), plan, journal_dir=tmp_path, clock=h.clock, sleep=h.sleep)
+        orch = Orchestrator(h.api(SET), plan, journal_dir=tmp_path)
         result = await orch.run()
         assert result.state is RunState.HALTED
         assert result.reason.startswith("bake PT2M after wave 1 (canary)")
@@ -59,7 +60,7 @@ async def test_an_image_bad_at_once_halts_during_the_canary_wave(tmp_path: Path)
     async with SimHarness("small") as h:
         await h.set_version(SET, BAD)
         plan = await _plan(h, "canary 1, bake PT1M, ud")
-        orch = Orchestrator(h.api(SET), plan, journal_dir=tmp_path, clock=h.clock, sleep=h.sleep)
+        orch = Orchestrator(h.api(SET), plan, journal_dir=tmp_path)
         result = await orch.run()
         assert result.state is RunState.HALTED
         assert result.reason.startswith("wave 1 (canary): VM ")
@@ -73,7 +74,7 @@ async def test_a_good_image_bakes_then_goes_on_domain_by_domain(tmp_path: Path) 
     async with SimHarness("small") as h:
         await h.set_version(SET, GOOD)
         plan = await _plan(h, "canary 1, bake PT1M, batch 2, ud")
-        orch = Orchestrator(h.api(SET), plan, journal_dir=tmp_path, clock=h.clock, sleep=h.sleep)
+        orch = Orchestrator(h.api(SET), plan, journal_dir=tmp_path)
         result = await orch.run()
         assert result.state is RunState.COMPLETED, result.reason
         calls = h.upgrade_calls()
@@ -108,8 +109,7 @@ async def test_pause_waits_for_promote_in_process_or_through_the_journal(
             plan,
             on_event=on_event,
             journal_dir=tmp_path,
-            clock=h.clock,
-            sleep=sleep,
+            pacing=Pacing(h.clock, sleep, h.client.pacing.budget),
         )
         task = asyncio.create_task(orch.run())
 
@@ -143,7 +143,12 @@ async def test_resume_in_the_middle_of_a_bake_finishes_the_time_owed(tmp_path: P
                 raise Crash
             await h.sleep(seconds)
 
-        first = Orchestrator(h.api(SET), plan, journal=journal, clock=h.clock, sleep=dying_sleep)
+        first = Orchestrator(
+            h.api(SET),
+            plan,
+            journal=journal,
+            pacing=Pacing(h.clock, dying_sleep, h.client.pacing.budget),
+        )
         with contextlib.suppress(Crash):
             await first.run()
         watched = max(
@@ -160,8 +165,6 @@ async def test_resume_in_the_middle_of_a_bake_finishes_the_time_owed(tmp_path: P
             replay=replay,
             journal=Journal(journal.path),
             on_event=events.append,
-            clock=h.clock,
-            sleep=h.sleep,
         )
         result = await second.run()
         assert result.state is RunState.COMPLETED, result.reason
@@ -182,8 +185,6 @@ async def test_eta_is_learned_from_the_waves_not_assumed(tmp_path: Path) -> None
             plan,
             on_event=events.append,
             journal_dir=tmp_path,
-            clock=h.clock,
-            sleep=h.sleep,
         )
         assert (await orch.run()).state is RunState.COMPLETED
         first_done = next(i for i, e in enumerate(events) if isinstance(e, WaveFinished))
@@ -203,8 +204,6 @@ async def test_eta_is_learned_from_the_waves_not_assumed(tmp_path: Path) -> None
             again,
             on_event=events.append,
             journal_dir=tmp_path,
-            clock=h.clock,
-            sleep=h.sleep,
         ).run()
         learned = sorted(e.seconds for e in first_run if isinstance(e, WaveFinished))
         first = next(e for e in events if isinstance(e, Progress))

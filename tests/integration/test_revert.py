@@ -26,9 +26,7 @@ async def _halted_run(h: SimHarness, journal_dir: Path) -> tuple[Replay, str]:
     snap = ScaleSetSnapshot.build(await api.get(), await api.list_vms())
     plan = build_plan_from_steps(snap, parse_steps("canary 1, bake PT2M, ud"))
     canary = plan.waves[0].instance_ids[0]
-    result = await Orchestrator(
-        api, plan, journal_dir=journal_dir, clock=h.clock, sleep=h.sleep
-    ).run()
+    result = await Orchestrator(api, plan, journal_dir=journal_dir).run()
     assert result.state is RunState.HALTED
     return find_run(journal_dir, plan.plan_id[:8]), canary
 
@@ -50,9 +48,7 @@ async def test_revert_puts_the_canary_back_on_the_image_it_ran(tmp_path: Path) -
         assert f"imageReference.version: {BAD_LATE} → {old_version}" in text
         assert f"[{canary}]" in text
         calls_before = len(h.upgrade_calls())
-        result = await run_revert(
-            api, revert, replay, journal_dir=tmp_path, clock=h.clock, sleep=h.sleep
-        )
+        result = await run_revert(api, revert, replay, journal_dir=tmp_path)
         assert result.state is RunState.COMPLETED, result.reason
         vm = sim_vm[int(canary)]
         assert vm.exact_version == old_version and vm.health == "healthy"
@@ -72,9 +68,7 @@ async def test_revert_refuses_a_model_changed_since_it_was_shown(tmp_path: Path)
         revert = plan_revert(replay, await api.get())
         await h.set_version(SET, "24.04.202612010")  # someone else, meanwhile
         with pytest.raises(PreconditionFailedError):
-            await run_revert(
-                api, revert, replay, journal_dir=tmp_path, clock=h.clock, sleep=h.sleep
-            )
+            await run_revert(api, revert, replay, journal_dir=tmp_path)
         assert h.latest_ids(SET) == set()  # nothing re-upgraded
 
 

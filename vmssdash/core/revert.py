@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from vmssdash.azure.models import ScaleSet
+from vmssdash.azure.pacing import Pacing
 from vmssdash.core.journal import Journal, Replay, list_journals, read_records
-from vmssdash.core.orchestrator import Clock, EventSink, Orchestrator, RunResult, Sleep, UpgradeApi
+from vmssdash.core.orchestrator import EventSink, Orchestrator, RunResult, UpgradeApi
 from vmssdash.core.plan import Plan, Strategy, build_plan
 from vmssdash.core.reading import VmReader
 from vmssdash.core.snapshot import ScaleSetSnapshot
@@ -208,8 +209,7 @@ async def run_revert(
     journal_dir: Path,
     on_event: EventSink | None = None,
     reader: VmReader | None = None,
-    clock: Clock | None = None,
-    sleep: Sleep | None = None,
+    pacing: Pacing | None = None,
     poll_interval: float = 5.0,
     health_timeout: float = 300.0,
 ) -> RunResult:
@@ -222,8 +222,7 @@ async def run_revert(
         journal_dir=journal_dir,
         on_event=on_event,
         reader=reader,
-        clock=clock,
-        sleep=sleep,
+        pacing=pacing,
         poll_interval=poll_interval,
         health_timeout=health_timeout,
     )
