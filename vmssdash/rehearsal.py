@@ -28,7 +28,7 @@ from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.events import OrchestratorEvent, RunState, format_seconds
 from vmssdash.core.orchestrator import Orchestrator, RunResult
-from vmssdash.core.plan import Plan
+from vmssdash.core.plan import BatchSize, Plan, Strategy, build_plan
 from vmssdash.core.revert import RevertError, reverted_image
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.steps import Step, build_plan_from_steps
@@ -179,13 +179,16 @@ class _Counting(httpx.AsyncBaseTransport):
 
 async def rehearse(
     scenario: ScenarioFile,
-    steps: Sequence[Step],
+    steps: Sequence[Step] = (),
     *,
+    strategy: Strategy = Strategy.UPDATE_DOMAIN,
+    batch: BatchSize | None = None,
     seed: int = 0,
     poll_interval: float = 5.0,
     health_timeout: float = 600.0,
 ) -> Rehearsal:
-    """Run ``steps`` on the copy at virtual speed and report what happened."""
+    """Run ``steps`` (or, without steps, the plain ``strategy``) on the copy at virtual
+    speed and report what happened."""
     app = create_app(
         scenario_file.from_json(scenario.model_dump(mode="json"), source=scenario.name),
         manual_clock=True,
@@ -225,7 +228,11 @@ async def rehearse(
         try:
             api = ScaleSetApi(client, rid)
             snapshot = ScaleSetSnapshot.build(await api.get(), await api.list_vms())
-            plan = build_plan_from_steps(snapshot, steps)
+            plan = (
+                build_plan_from_steps(snapshot, steps)
+                if steps
+                else build_plan(snapshot, strategy, batch=batch)
+            )
             started = clock()
             result = await Orchestrator(
                 api,
@@ -250,4 +257,21 @@ def with_version(scenario: ScenarioFile, version: str) -> ScenarioFile:
             raise RehearsalError(str(exc)) from None
         vms = [vm.model_copy(update={"latest": False}) for vm in spec.vms]
         sets.append(spec.model_copy(update={"image": image, "old_image": spec.image, "vms": vms}))
+    return scenario.model_copy(update={"sets": sets})
+
+
+def only(scenario: ScenarioFile, instance_ids: Sequence[str]) -> ScenarioFile:
+    """The copy with only ``instance_ids`` stale: a rehearsal of a plan for marked VMs."""
+    wanted = {int(i) for i in instance_ids if i.isdigit()}
+    sets = [
+        spec.model_copy(
+            update={
+                "vms": [
+                    vm if vm.id in wanted else vm.model_copy(update={"latest": True})
+                    for vm in spec.vms
+                ]
+            }
+        )
+        for spec in scenario.sets
+    ]
     return scenario.model_copy(update={"sets": sets})

@@ -180,6 +180,14 @@ class _Runner:
         """Paused, or pausing after the wave in flight: the next toggle resumes."""
         return self._pause_requested
 
+    @property
+    def waiting_for_promote(self) -> bool:
+        """At a ``pause`` step of the plan (only plans built from steps have them)."""
+        return False
+
+    def promote(self) -> None:
+        return None
+
     def _emit(self, event: OrchestratorEvent) -> None:
         # A broken listener must not break a half-done upgrade.
         with contextlib.suppress(Exception):
@@ -269,6 +277,10 @@ class Orchestrator(_Runner):
             "Pause requested: no new wave starts until you resume"
             + (" (the wave in flight finishes first)" if self._in_flight else "")
         )
+
+    @property
+    def waiting_for_promote(self) -> bool:
+        return self._waiting_promote
 
     def promote(self) -> None:
         """Release a ``pause`` step of the plan (the person has seen enough)."""

@@ -19,16 +19,19 @@ import copy
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from vmssdash.azure.models import ScaleSet
 from vmssdash.azure.pacing import Pacing
+from vmssdash.core.changes import Accepted, Change, Emit, Outcome, RunContext, RunStarted, Scope
+from vmssdash.core.changes.runs import run_outcome
 from vmssdash.core.journal import Journal, Replay, list_journals, read_records
 from vmssdash.core.orchestrator import EventSink, Orchestrator, RunResult, UpgradeApi
 from vmssdash.core.plan import Plan, Strategy, build_plan
 from vmssdash.core.reading import VmReader
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.steps import build_plan_from_steps, parse_steps
+from vmssdash.core.words import who
 
 
 class RevertError(ValueError):
@@ -227,3 +230,56 @@ async def run_revert(
         health_timeout=health_timeout,
     )
     return await orchestrator.run()
+
+
+@dataclass(frozen=True)
+class RevertRun(Change):
+    """A revert as a change: previewed (the model diff and the VMs), confirmed, then the
+    model PATCH and the re-upgrade, holding the scale set's run lock."""
+
+    revert: Revert
+    source: Replay
+    total: int
+    is_run: ClassVar[bool] = True
+
+    @property
+    def scale_set_name(self) -> str:
+        return self.revert.scale_set_name
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.revert.instance_ids, (), self.total)
+
+    @property
+    def confirm_label(self) -> str:
+        return "Revert"
+
+    @property
+    def title(self) -> str:
+        return f"Revert run {self.revert.run_id[:8]} on {self.scale_set_name}?"
+
+    @property
+    def what(self) -> str:
+        return f"revert of {who(self.revert.instance_ids)} to {self.revert.before_version}"
+
+    def describe(self) -> str:
+        return self.revert.describe()
+
+    async def run(self, ctx: RunContext, emit: Emit) -> Outcome:
+        with ctx.lock.hold(self.what):
+            await send_model_back(ctx.api, self.revert, self.source)
+            if self.revert.model_changes:
+                emit(Accepted(f"model back on {self.revert.before_version}"))
+            orchestrator = await revert_orchestrator(
+                ctx.api,
+                self.revert,
+                self.source,
+                journal_dir=ctx.journal_dir,
+                on_event=emit,
+                reader=ctx.reader,
+                pacing=ctx.pacing,
+                poll_interval=ctx.poll_interval,
+                health_timeout=ctx.health_timeout,
+            )
+            emit(RunStarted(orchestrator))
+            return run_outcome(await orchestrator.run())
