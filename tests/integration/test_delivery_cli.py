@@ -46,11 +46,11 @@ def test_steps_halt_in_the_bake_and_revert_puts_the_canary_back(
     vms = next(s for s in sim.world.scale_sets.values() if s.name == "vmss-small").vms
     before = {str(i): vm.exact_version for i, vm in vms.items()}
     code = cli.main(
-        _upgrade(sim, tmp_path, "--image-version", BAD_LATE, "--steps", "canary 1, bake PT2M, ud")
+        _upgrade(sim, tmp_path, "--image-version", BAD_LATE, "--steps", "canary 1, bake PT3S, ud")
     )
     out = capsys.readouterr().out
     assert code == 4, out
-    assert "then bake PT2M" in out and "application health unhealthy" in out
+    assert "then bake PT3S" in out and "application health unhealthy" in out
     touched = [str(i) for i, vm in vms.items() if vm.exact_version == BAD_LATE]
     assert len(touched) == 1
     code = cli.main(["revert", *_conn(sim, tmp_path), "--yes", "--poll-interval", "0.05"])
