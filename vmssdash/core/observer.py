@@ -317,6 +317,9 @@ class Observer:
         if option.filter is None:
             for gone in [i for i in self.vms if i not in seen]:
                 self._drop(gone)
+            # Asked for but absent from a full list (gone, or unreadable under another
+            # id): that is a fresh answer too, or read_vms would wait for it forever.
+            self.read_at.update((i, started) for i in ids if i not in seen)
         else:
             # Absent from the stale list: on the latest model now, state not read; the
             # stale list cannot serve them again until another read does.
