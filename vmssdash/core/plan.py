@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
+from vmssdash.azure.flexible import is_flexible, is_member_name
 from vmssdash.azure.models import RollingUpgradePolicy, ScaleSet, format_duration
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
@@ -193,13 +194,18 @@ def estimate_seconds(waves: int, wave_seconds: float, pause_seconds: float) -> f
     return waves * wave_seconds + max(0, waves - 1) * pause_seconds
 
 
-def skip_reason(vm: VmInfo, *, include_deallocated: bool = False) -> str | None:
-    """Why a VM must not be upgraded now, or None when it is a target."""
+def skip_reason(
+    vm: VmInfo, *, include_deallocated: bool = False, flexible: bool = False
+) -> str | None:
+    """Why a VM must not be upgraded now, or None when it is a target.
+
+    A Uniform set's instance ids are decimal, a Flexible set's are its VMs' names;
+    anything else came from a malformed answer and must never reach a request body."""
     if vm.unreadable is not None:
         return f"unreadable ({vm.unreadable})"
-    if not vm.instance_id.isdigit():
-        # A Uniform set's instance ids are decimal; anything else came from a malformed
-        # answer and must never reach a request body.
+    if flexible and not (is_member_name(vm.instance_id) and vm.instance_id == vm.name):
+        return f"unreadable (instance id {vm.instance_id!r} is not the VM's name)"
+    if not flexible and not vm.instance_id.isdigit():
         return f"unreadable (instance id {vm.instance_id!r} is not a number)"
     if vm.latest_model is None:
         return "model currency unknown (no latestModelApplied)"
@@ -256,6 +262,7 @@ def build_plan(
       spanning an update domain, zone by zone unless the policy allows cross-zone.
     """
     policy = policy or Policy.of(snapshot.scale_set)
+    flexible = is_flexible(snapshot.scale_set)
     wanted = set(selection) if selection is not None else None
     total = len(snapshot.vms)
     skipped: list[Skip] = []
@@ -263,7 +270,7 @@ def build_plan(
     for vm in snapshot.vms:
         if wanted is not None and vm.instance_id not in wanted:
             continue
-        reason = skip_reason(vm, include_deallocated=include_deallocated)
+        reason = skip_reason(vm, include_deallocated=include_deallocated, flexible=flexible)
         if reason:
             skipped.append(Skip(vm.instance_id, reason))
         else:
@@ -278,7 +285,7 @@ def build_plan(
 
     groups: list[tuple[str, list[VmInfo]]] = []
     if strategy is Strategy.BATCH:
-        groups = _batch_groups(targets, policy)
+        groups = _batch_groups(targets, policy, "FD" if flexible else "UD")
     else:
         attr = {
             Strategy.UPDATE_DOMAIN: ("UD", "update_domain"),
@@ -329,8 +336,11 @@ def build_plan(
     )
 
 
-def _batch_groups(targets: list[VmInfo], policy: Policy) -> list[tuple[str, list[VmInfo]]]:
-    """Batch groups: (unhealthy first,) then zone by zone (unless cross-zone), UD by UD."""
+def _batch_groups(
+    targets: list[VmInfo], policy: Policy, domain: str = "UD"
+) -> list[tuple[str, list[VmInfo]]]:
+    """Batch groups: (unhealthy first,) then zone by zone (unless cross-zone), domain by
+    domain (``UD``; a Flexible set has no update domains: ``FD``)."""
     first: list[VmInfo] = []
     rest = targets
     if policy.prioritize_unhealthy:
@@ -345,10 +355,11 @@ def _batch_groups(targets: list[VmInfo], policy: Policy) -> list[tuple[str, list
         for zone in sorted(by_zone, key=_domain_key):
             by_ud: dict[Any, list[VmInfo]] = {}
             for vm in by_zone[zone]:
-                by_ud.setdefault(vm.update_domain, []).append(vm)
+                key = vm.fault_domain if domain == "FD" else vm.update_domain
+                by_ud.setdefault(key, []).append(vm)
             for ud in sorted(by_ud, key=_domain_key):
                 zone_text = f"zone {zone} " if zone is not None else ""
-                ud_text = f"UD {ud}" if ud is not None else "UD ?"
+                ud_text = f"{domain} {ud}" if ud is not None else f"{domain} ?"
                 groups.append((f"{prefix}{zone_text}{ud_text}", by_ud[ud]))
 
     if first:
