@@ -16,7 +16,7 @@ from vmssdash.azure.errors import ArmError
 from vmssdash.azure.events import ClientEvent
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.plan import Strategy, build_plan, skip_reason
-from vmssdash.core.snapshot import ScaleSetSnapshot
+from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import classify
 from vmssdash.sim.scenarios import FLEET_SUBSCRIPTIONS
 from vmssdash.sim.throttle import ThrottleConfig
@@ -176,3 +176,24 @@ async def test_plans_target_stale_members_by_name_zone_by_zone(make_sim: Any) ->
     # A malformed member (its id not its name) is never a target.
     odd = dataclasses.replace(snapshot.by_id[stale[0]], instance_id="7")
     assert skip_reason(odd, flexible=True) is not None
+
+
+async def test_a_regional_set_groups_by_fault_domain_and_g_skips_update_domains(
+    make_sim: Any,
+) -> None:
+    sim = make_sim("fleet")
+    async with ArmClient(sim.base_url) as client:
+        api = ScaleSetApi(client, _set_id("vmss-flex-regional"))
+        snapshot = ScaleSetSnapshot.build(await api.get(), await api.list_vms())
+    rows = snapshot.groups(snapshot.default_grouping)
+    assert [(g.label, len(g.vms)) for g in rows] == [("FD 0", 3), ("FD 1", 3)]
+    cycle = [Grouping.ZONE_FAULT_DOMAIN]
+    for _ in range(3):
+        cycle.append(cycle[-1].next(flexible=True))
+    assert cycle == [
+        Grouping.ZONE_FAULT_DOMAIN,
+        Grouping.FAULT_DOMAIN,
+        Grouping.ZONE,
+        Grouping.ZONE_FAULT_DOMAIN,
+    ]
+    assert Grouping.ZONE.next() is Grouping.UPDATE_DOMAIN  # Uniform's cycle as before
