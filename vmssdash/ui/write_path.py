@@ -299,7 +299,11 @@ class WritePath(App[None]):
             if change is not None:
                 self.submit(change)
 
-        self.push_screen(PlanScreen(snapshot, self.marked or None), callback=chosen)
+        # A Flexible set has no update domains: its plans start zone by zone.
+        strategy = Strategy.ZONE if snapshot.flexible else Strategy.UPDATE_DOMAIN
+        self.push_screen(
+            PlanScreen(snapshot, self.marked or None, strategy=strategy), callback=chosen
+        )
 
     def action_vm_actions(self) -> None:
         snapshot = self._need_snapshot()
