@@ -27,6 +27,9 @@ EXIT_INTERRUPTED = 130
 DELEGATED: dict[str, tuple[str, str]] = {
     "sim": ("vmssdash.sim.cli", "serve the Azure simulator"),
     "upgrade": ("vmssdash.orch_cli", "run an upgrade plan headless (resumable)"),
+    "promote": ("vmssdash.delivery_cli", "let a run waiting at a `pause` step go on"),
+    "revert": ("vmssdash.delivery_cli", "put a run's VMs back on the image it started from"),
+    "rehearse": ("vmssdash.delivery_cli", "run a plan on a simulated copy of a scale set"),
     "logout": ("vmssdash.auth_cli", "forget cached tokens"),
     "config": ("vmssdash.auth_cli", "show the configuration (`config path`, `config show`)"),
     "fleet": ("vmssdash.fleet_cli", "list every scale set across subscriptions"),
@@ -423,7 +426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return main_demo(argv[1:])
         if argv and argv[0] in DELEGATED:
             module = importlib.import_module(DELEGATED[argv[0]][0])
-            sub_argv = argv if argv[0] == "config" or argv[0] == "logout" else argv[1:]
+            whole = ("config", "logout", "promote", "revert", "rehearse")
+            sub_argv = argv if argv[0] in whole else argv[1:]
             _check_delegated_args(module, sub_argv)
             return int(module.main(sub_argv))
         return main_dashboard(argv, env)

@@ -26,6 +26,7 @@ from vmssdash.core.model_edit import ImageKind, ModelEdit
 from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
 from vmssdash.core.plan import BatchSize, Plan, Policy, Strategy, build_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
+from vmssdash.core.steps import STEP_HELP, build_plan_from_steps, resolve_steps
 
 if TYPE_CHECKING:
     from vmssdash.azure.clouds import Cloud
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_HALTED = 4
 
 
 class UsageError(Exception):
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--by", choices=["ud", "fd", "zone", "batch"], default="ud", help="wave strategy"
     )
     p.add_argument("--batch", default=None, help="batch size: N VMs or N%% of the set")
+    p.add_argument("--steps", default=None, help=STEP_HELP.replace("%", "%%"))
     p.add_argument("--instances", default=None, help="comma-separated instance ids (default: all)")
     p.add_argument("--include-deallocated", action="store_true")
     p.add_argument("--max-unhealthy", type=int, default=None, help="override the policy's %%")
@@ -91,6 +94,7 @@ def describe_plan(plan: Plan) -> list[str]:
             f"  wave {wave.index + 1}: {wave.label}: {len(wave.instance_ids)} VMs "
             f"[{', '.join(wave.instance_ids)}]"
         )
+        lines += [f"    then {hold.text()}" for hold in wave.after]
     if plan.skipped:
         lines.append(f"Skipped ({len(plan.skipped)}):")
         for skip in plan.skipped:
@@ -162,6 +166,7 @@ async def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     batch = BatchSize.parse(args.batch) if args.batch else None  # None: the policy's
+    steps = resolve_steps(args.steps, _cloud(args)[1].strategies) if args.steps else ()
     journal_dir: Path = args.journal_dir or default_journal_dir()
     async with ArmClient(
         args.endpoint or _cloud_endpoint(args),
@@ -202,15 +207,25 @@ async def run(args: argparse.Namespace) -> int:
                 else None
             )
             policy = _policy(scale_set, args)
-            plan = build_plan(
-                snapshot,
-                Strategy(args.by),
-                selection=selection,
-                batch=batch,
-                policy=policy,
-                include_deallocated=args.include_deallocated,
-                wave_seconds=args.wave_seconds,
-            )
+            if steps:
+                plan = build_plan_from_steps(
+                    snapshot,
+                    steps,
+                    selection=selection,
+                    policy=policy,
+                    include_deallocated=args.include_deallocated,
+                    wave_seconds=args.wave_seconds,
+                )
+            else:
+                plan = build_plan(
+                    snapshot,
+                    Strategy(args.by),
+                    selection=selection,
+                    batch=batch,
+                    policy=policy,
+                    include_deallocated=args.include_deallocated,
+                    wave_seconds=args.wave_seconds,
+                )
             for line in describe_plan(plan):
                 _print(line)
             if not plan.waves:
@@ -236,6 +251,8 @@ async def run(args: argparse.Namespace) -> int:
             _print(f"VM {iid}: {reason}")
         if result.not_done:
             _print(f"Not upgraded: {', '.join(result.not_done)}")
+        if result.state is RunState.HALTED:
+            return EXIT_HALTED
         return EXIT_OK if result.state is RunState.COMPLETED and not result.failed else EXIT_FAILED
 
 

@@ -191,13 +191,13 @@ class ReadPlanner:
         """The policies ``kind`` charges for this set's orchestration mode."""
         return _FLEXIBLE_CHARGES.get(kind, kind.policies) if self.flexible else kind.policies
 
-    def _of(self, kind: ReadKind) -> list[PolicyWindow]:
+    def windows_of(self, kind: ReadKind) -> list[PolicyWindow]:
         return [self.windows[p] for p in self.policies_of(kind)]
 
     def record(self, kind: ReadKind, calls: int = 1) -> None:
         now = self.clock()
         self.calls[kind] += calls
-        for w in self._of(kind):
+        for w in self.windows_of(kind):
             w.record(now, calls)
 
     def learn(self, remaining: Mapping[str, int]) -> None:
@@ -210,12 +210,14 @@ class ReadPlanner:
 
     def allowance(self, kind: ReadKind, share: float | None = None) -> float:
         now = self.clock()
-        return min(w.allowance(now, self.share if share is None else share) for w in self._of(kind))
+        return min(
+            w.allowance(now, self.share if share is None else share) for w in self.windows_of(kind)
+        )
 
     def wait_for(self, kind: ReadKind, calls: int, share: float | None = None) -> float:
         now = self.clock()
         s = self.share if share is None else share
-        return max(w.wait_for(calls, now, s) for w in self._of(kind))
+        return max(w.wait_for(calls, now, s) for w in self.windows_of(kind))
 
     def pressure(self, option: Option, share: float | None = None) -> float:
         """The largest fraction of any policy's current allowance the option would take
