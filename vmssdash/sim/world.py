@@ -222,15 +222,15 @@ class ScaleSet:
         return [self.vms[i] for i in sorted(self.vms)]
 
 
-# --------------------------------------------------------------------------- images
-
-
 def vm_name(vmss: ScaleSet, vm: Vm) -> str:
     """A Uniform VM is ``{set}_{instance id}``; a Flexible member is a plain VM named
     ``{set}_{8 hex}``, not by a number."""
     if vmss.flexible:
         return f"{vmss.name}_{vm.vm_id.replace('-', '')[:8]}"
     return f"{vmss.name}_{vm.instance_id}"
+
+
+# --------------------------------------------------------------------------- images
 
 
 def version_key(version: str) -> tuple[int, ...]:
