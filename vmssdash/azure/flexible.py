@@ -18,21 +18,11 @@ only when the set spreads over 2 or 3 of them) or the instance view's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
-from vmssdash.azure.models import ImageReference, ScaleSet
+from vmssdash.azure.models import IMAGE_KEYS, ImageReference, ScaleSet
 
 FLEXIBLE = "flexible"
-_IMAGE_KEYS = (
-    "id",
-    "publisher",
-    "offer",
-    "sku",
-    "version",
-    "sharedGalleryImageId",
-    "communityGalleryImageId",
-)
 #: A VM name as Azure allows it (1-64 letters, digits, ``_ . -``): anything else in an
 #: instance id list came from a malformed answer and is never sent. A bare number is a
 #: Uniform instance id mixed up with a Flexible set, never a member's name here.
@@ -67,7 +57,7 @@ def members_params(scale_set_id: str) -> dict[str, str]:
 def _image_identity(image: Any) -> tuple[str, ...] | None:
     if not isinstance(image, dict):
         return None
-    values = tuple(str(image.get(k) or "").lower() for k in _IMAGE_KEYS)
+    values = tuple(str(image.get(k) or "").lower() for k in IMAGE_KEYS)
     return values if any(values) else None
 
 
@@ -103,16 +93,3 @@ def as_scale_set_vm(item: Any, model: ScaleSet | None) -> Any:
     if isinstance(fault_domain, int) and isinstance(view, dict):
         props["instanceView"] = {"platformFaultDomain": fault_domain, **view}
     return out
-
-
-def member_ids(ids: Iterable[str | int], what: str) -> list[str]:
-    """Instance ids of a Flexible set: VM names, explicit, never ``"*"``."""
-    out = [str(i).strip() for i in ids]
-    if not out:
-        raise ValueError(f"{what}: no VM names given; name the VMs explicitly")
-    if any(i == "*" for i in out):
-        raise ValueError(f"{what}: '*' (every VM at once) is refused; name the VMs explicitly")
-    bad = [i for i in out if not is_member_name(i)]
-    if bad:
-        raise ValueError(f"{what}: a Flexible set's instance ids are VM names, got {bad[:3]!r}")
-    return sorted(set(out))

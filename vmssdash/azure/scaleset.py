@@ -178,16 +178,24 @@ def _vm(data: dict[str, Any]) -> ScaleSetVM:
     return vm
 
 
-def _instance_ids(ids: Iterable[str | int], what: str) -> list[str]:
+def _instance_ids(ids: Iterable[str | int], what: str, *, names: bool = False) -> list[str]:
+    """Explicit ids, never ``"*"``: decimal for Uniform, VM names (``names``) for Flexible,
+    as Azure takes them."""
     out = [str(i).strip() for i in ids]
     if not out:
         raise ValueError(f"{what}: no instance ids given; name the VMs explicitly")
     if any(i == "*" for i in out):
         raise ValueError(f"{what}: '*' (every VM at once) is refused; name the VMs explicitly")
-    bad = [i for i in out if not i.isdigit()]
+    valid = flexible.is_member_name if names else str.isdigit
+    bad = [i for i in out if not valid(i)]
     if bad:
-        raise ValueError(f"{what}: instance ids are decimal strings, got {bad[:3]!r}")
-    return sorted(set(out), key=int)
+        words = (
+            "a Flexible set's instance ids are VM names"
+            if names
+            else "instance ids are decimal strings"
+        )
+        raise ValueError(f"{what}: {words}, got {bad[:3]!r}")
+    return sorted(set(out)) if names else sorted(set(out), key=int)
 
 
 class ScaleSetApi:
@@ -419,14 +427,8 @@ class ScaleSetApi:
 
     # ------------------------------------------------------------------ actions
 
-    def _ids(self, instance_ids: Iterable[str | int], what: str) -> list[str]:
-        """Explicit ids: decimal for Uniform, VM names for Flexible (as Azure takes them)."""
-        if self.flexible:
-            return flexible.member_ids(instance_ids, what)
-        return _instance_ids(instance_ids, what)
-
     async def begin_manual_upgrade(self, instance_ids: Iterable[str | int]) -> Operation:
-        ids = self._ids(instance_ids, "manual upgrade")
+        ids = _instance_ids(instance_ids, "manual upgrade", names=self.flexible)
         return await self.client.begin(
             "POST", f"{self.path}/manualupgrade", json={"instanceIds": ids}
         )
@@ -435,7 +437,7 @@ class ScaleSetApi:
         name = action.lower()
         if name not in ACTIONS:
             raise ValueError(f"unknown action {action!r}; one of {', '.join(sorted(ACTIONS))}")
-        ids = self._ids(instance_ids, name)
+        ids = _instance_ids(instance_ids, name, names=self.flexible)
         return await self.client.begin("POST", f"{self.path}/{name}", json={"instanceIds": ids})
 
     async def begin_rolling_upgrade(self) -> Operation:
