@@ -20,6 +20,7 @@ from vmssdash.azure.errors import ArmError, PreconditionFailedError
 from vmssdash.azure.models import ScaleSet, parse_duration
 from vmssdash.azure.scaleset import ScaleSetApi, parse_resource_id
 from vmssdash.azure.tokens import NoAuth, TokenProvider
+from vmssdash.core.eta import learned_wave_seconds
 from vmssdash.core.events import OrchestratorEvent, RunState, format_seconds
 from vmssdash.core.journal import Replay, default_journal_dir, find_unfinished
 from vmssdash.core.model_edit import ImageKind, ModelEdit
@@ -73,7 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--journal-dir", type=Path, default=None)
     p.add_argument("--poll-interval", type=float, default=5.0)
     p.add_argument("--health-timeout", type=float, default=300.0)
-    p.add_argument("--wave-seconds", type=float, default=60.0, help="estimate per wave")
+    p.add_argument(
+        "--wave-seconds",
+        type=float,
+        default=None,
+        help="estimate per wave (default: learned from earlier runs' journals, else 60)",
+    )
     p.add_argument("--insecure", action="store_true", help="do not verify TLS (simulator only)")
     p.add_argument("--ca", default=None, help="CA bundle to trust (the simulator's --tls CA)")
     return p
@@ -207,6 +213,9 @@ async def run(args: argparse.Namespace) -> int:
                 else None
             )
             policy = _policy(scale_set, args)
+            wave_seconds = (
+                args.wave_seconds or learned_wave_seconds(journal_dir, scale_set.id) or 60.0
+            )
             if steps:
                 plan = build_plan_from_steps(
                     snapshot,
@@ -214,7 +223,7 @@ async def run(args: argparse.Namespace) -> int:
                     selection=selection,
                     policy=policy,
                     include_deallocated=args.include_deallocated,
-                    wave_seconds=args.wave_seconds,
+                    wave_seconds=wave_seconds,
                 )
             else:
                 plan = build_plan(
@@ -224,7 +233,7 @@ async def run(args: argparse.Namespace) -> int:
                     batch=batch,
                     policy=policy,
                     include_deallocated=args.include_deallocated,
-                    wave_seconds=args.wave_seconds,
+                    wave_seconds=wave_seconds,
                 )
             for line in describe_plan(plan):
                 _print(line)

@@ -338,8 +338,11 @@ class Observer:
         stale = {
             i for i, v in self.vms.items() if v.latest_model is False and i not in self._left_stale
         }
-        # The stale filter is the scale-set VM API's (Uniform-only).
-        if set(ids) <= stale and len(stale) < total and not self.planner.flexible:
+        # Worth it only when it is much cheaper than the full list: wanted VMs that have
+        # just left the stale set (a wave that finished) cost a second read. The stale
+        # filter is the scale-set VM API's (Uniform-only).
+        cheaper = 2 * self._pages(len(stale)) <= self._pages(total)
+        if set(ids) <= stale and cheaper and not self.planner.flexible:
             options.append(
                 Option(ReadKind.LIST, self._pages(len(stale)), "stale VMs", STALE_FILTER)
             )
