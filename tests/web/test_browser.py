@@ -107,7 +107,7 @@ def test_browser_fleet_heatmap_mark_and_dialog(served: str, tmp_path: Path) -> N
             page.keyboard.press("/")
             wait_for_text(page, "Close filter")  # the filter line has the keys now
             page.keyboard.type("vmss-web")
-            wait_for_text(page, "1 of 3 scale sets")
+            wait_for_text(page, "1 of 4 scale sets")
             page.keyboard.press("Enter")  # back to the table
             page.keyboard.press("Enter")  # open the heatmap: the page reopens on it
             page.wait_for_url("**/?target=*")

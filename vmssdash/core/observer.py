@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from vmssdash.azure.errors import ArmError, NotFoundError, ThrottledError
+from vmssdash.azure.flexible import is_flexible
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
 from vmssdash.azure.pacing import Pacing
 from vmssdash.core.read_planner import Option, ReadKind, ReadPlanner
@@ -257,7 +258,7 @@ class Observer:
             {
                 name: left
                 for name, left in self.pacing.budget.resource.items()
-                if name.removeprefix(prefix) in kind.policies
+                if name.removeprefix(prefix) in self.planner.policies_of(kind)
             }
         )
 
@@ -284,6 +285,7 @@ class Observer:
             if self.scale_set is not None:
                 self._active_until = self.clock() + 120.0
         self.scale_set = scale_set
+        self.planner.flexible = is_flexible(scale_set)
         self._model_at = self.clock()
 
     async def _read_counts(self) -> None:
@@ -343,8 +345,10 @@ class Observer:
             i for i, v in self.vms.items() if v.latest_model is False and i not in self._left_stale
         }
         # Worth it only when it is much cheaper than the full list: wanted VMs that have
-        # just left the stale set (a wave that finished) cost a second read.
-        if set(ids) <= stale and 2 * self._pages(len(stale)) <= self._pages(total):
+        # just left the stale set (a wave that finished) cost a second read. The stale
+        # filter is the scale-set VM API's (Uniform-only).
+        cheaper = 2 * self._pages(len(stale)) <= self._pages(total)
+        if set(ids) <= stale and cheaper and not self.planner.flexible:
             options.append(
                 Option(ReadKind.LIST, self._pages(len(stale)), "stale VMs", STALE_FILTER)
             )

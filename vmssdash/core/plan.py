@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
+from vmssdash.azure.flexible import is_member_name
 from vmssdash.azure.models import RollingUpgradePolicy, ScaleSet, format_duration
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
@@ -234,13 +235,18 @@ def estimate_seconds(waves: int, wave_seconds: float, pause_seconds: float) -> f
     return waves * wave_seconds + max(0, waves - 1) * pause_seconds
 
 
-def skip_reason(vm: VmInfo, *, include_deallocated: bool = False) -> str | None:
-    """Why a VM must not be upgraded now, or None when it is a target."""
+def skip_reason(
+    vm: VmInfo, *, include_deallocated: bool = False, flexible: bool = False
+) -> str | None:
+    """Why a VM must not be upgraded now, or None when it is a target.
+
+    A Uniform set's instance ids are decimal, a Flexible set's are its VMs' names;
+    anything else came from a malformed answer and must never reach a request body."""
     if vm.unreadable is not None:
         return f"unreadable ({vm.unreadable})"
-    if not vm.instance_id.isdigit():
-        # A Uniform set's instance ids are decimal; anything else came from a malformed
-        # answer and must never reach a request body.
+    if flexible and not (is_member_name(vm.instance_id) and vm.instance_id == vm.name):
+        return f"unreadable (instance id {vm.instance_id!r} is not the VM's name)"
+    if not flexible and not vm.instance_id.isdigit():
         return f"unreadable (instance id {vm.instance_id!r} is not a number)"
     if vm.latest_model is None:
         return "model currency unknown (no latestModelApplied)"
@@ -327,12 +333,13 @@ def select_targets(
 ) -> tuple[list[VmInfo], list[Skip]]:
     """The VMs to upgrade (in snapshot order) and the ones left out, each with why."""
     wanted = set(selection) if selection is not None else None
+    flexible = snapshot.flexible
     skipped: list[Skip] = []
     targets: list[VmInfo] = []
     for vm in snapshot.vms:
         if wanted is not None and vm.instance_id not in wanted:
             continue
-        reason = skip_reason(vm, include_deallocated=include_deallocated)
+        reason = skip_reason(vm, include_deallocated=include_deallocated, flexible=flexible)
         if reason:
             skipped.append(Skip(vm.instance_id, reason))
         else:
@@ -437,9 +444,8 @@ def batch_waves(
             zone_text = f"zone {zone} " if zone is not None else ""
             for start in range(0, len(ordered), limit):
                 part = ordered[start : start + limit]
-                out.append(
-                    (f"{prefix}{zone_text}{_ud_span(part)}", tuple(v.instance_id for v in part))
-                )
+                label = f"{prefix}{zone_text}{_ud_span(part)}".strip() or "batch"
+                out.append((label, tuple(v.instance_id for v in part)))
 
     if first:
         add("unhealthy ", first)
@@ -448,8 +454,13 @@ def batch_waves(
 
 
 def _ud_span(vms: list[VmInfo]) -> str:
-    """``UD 2`` or ``UD 2–3`` (the update domains a wave touches, first to last)."""
-    uds = [vm.update_domain for vm in vms]
+    """``UD 2`` or ``UD 2–3`` (the update domains a wave touches, first to last). A
+    Flexible set has no update domains: ``FD 0``, or nothing with one fault domain."""
+    name, uds = "UD", [vm.update_domain for vm in vms]
+    if all(ud is None for ud in uds):
+        name, uds = "FD", [vm.fault_domain for vm in vms]
+        if all(fd is None for fd in uds):
+            return ""
     low = "?" if uds[0] is None else str(uds[0])
     high = "?" if uds[-1] is None else str(uds[-1])
-    return f"UD {low}" if low == high else f"UD {low}–{high}"
+    return f"{name} {low}" if low == high else f"{name} {low}–{high}"

@@ -337,6 +337,26 @@ DEMO_SETS = (
 )
 
 
+#: The demo's Flexible set: members are plain VMs (named, through the VM API), spread
+#: over three zones with one fault domain, so the heatmap groups them by zone. A zone is
+#: a third of the set: its policy lets one zone at a time be down.
+DEMO_FLEX = SetSpec(
+    name="vmss-flex",
+    count=12,
+    image=CURRENT,
+    old_image=PREVIOUS,
+    stale=6,
+    zones=("1", "2", "3"),
+    single_pg=False,
+    orchestration="Flexible",
+    rolling={
+        "maxBatchInstancePercent": 34,
+        "maxUnhealthyInstancePercent": 40,
+        "maxUnhealthyUpgradedInstancePercent": 40,
+    },
+)
+
+
 def _image_form_set(name: str, image: dict[str, Any], old_image: dict[str, Any]) -> SetSpec:
     """Six VMs, two still on ``old_image``: enough to meet one image form."""
     return SetSpec(name=name, count=6, image=image, old_image=old_image, stale=2)
@@ -345,8 +365,9 @@ def _image_form_set(name: str, image: dict[str, Any], old_image: dict[str, Any])
 SCENARIOS: dict[str, Scenario] = {
     "demo": Scenario(
         "demo",
-        "vmss-web (Manual, 40 VMs), vmss-zonal (gallery image, 3 zones), vmss-rolling",
-        DEMO_SETS,
+        "vmss-web (Manual, 40 VMs), vmss-zonal (gallery image, 3 zones), vmss-rolling, "
+        "vmss-flex (Flexible, 3 zones)",
+        (*DEMO_SETS, DEMO_FLEX),
     ),
     "small": Scenario(
         "small",

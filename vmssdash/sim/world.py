@@ -194,6 +194,10 @@ class ScaleSet:
         )
 
     @property
+    def flexible(self) -> bool:
+        return str(self.properties.get("orchestrationMode", "")).lower() == "flexible"
+
+    @property
     def profile(self) -> dict[str, Any]:
         vmp: dict[str, Any] = self.properties["virtualMachineProfile"]
         return vmp
@@ -216,6 +220,14 @@ class ScaleSet:
 
     def sorted_vms(self) -> list[Vm]:
         return [self.vms[i] for i in sorted(self.vms)]
+
+
+def vm_name(vmss: ScaleSet, vm: Vm) -> str:
+    """A Uniform VM is ``{set}_{instance id}``; a Flexible member is a plain VM named
+    ``{set}_{8 hex}``, not by a number."""
+    if vmss.flexible:
+        return f"{vmss.name}_{vm.vm_id.replace('-', '')[:8]}"
+    return f"{vmss.name}_{vm.instance_id}"
 
 
 # --------------------------------------------------------------------------- images
@@ -616,7 +628,7 @@ class World:
         self.schedule(self.timings.warmup * self._jitter(), settle)
 
     def vm_name(self, vmss: ScaleSet, vm: Vm) -> str:
-        return f"{vmss.name}_{vm.instance_id}"
+        return vm_name(vmss, vm)
 
     def run_vm_job(
         self,
@@ -842,9 +854,14 @@ class World:
             return vmss.sorted_vms()
         out: list[Vm] = []
         seen: set[int] = set()
+        # A Flexible set's instanceIds are its VMs' names (a number is no member there).
+        by_name = {self.vm_name(vmss, v).lower(): v for v in vmss.vms.values()}
         for raw in ids:
             text = str(raw).strip()
-            vm = vmss.vms.get(int(text)) if text.isdigit() else None
+            if vmss.flexible:
+                vm = by_name.get(text.lower())
+            else:
+                vm = vmss.vms.get(int(text)) if text.isdigit() else None
             if vm is None:
                 raise invalid_parameter(
                     f"The provided instanceId {text} is not an active Virtual Machine Scale "

@@ -364,6 +364,8 @@ class VmssDashApp(WritePath):
         previous = self.snapshot
         self.snapshot = message.snapshot
         self.last_error = None
+        if previous is None and message.snapshot.flexible:
+            self.set_grouping(message.snapshot.default_grouping)  # no UDs in a Flexible set
         transitions = message.transitions
         if transitions is None:
             transitions = describe_transitions(previous, message.snapshot, message.changed)
@@ -458,7 +460,8 @@ class VmssDashApp(WritePath):
 
     def action_cycle_grouping(self) -> None:
         heatmap = self.heatmap
-        heatmap.set_grouping(heatmap.grouping.next())
+        flexible = self.snapshot is not None and self.snapshot.flexible
+        heatmap.set_grouping(heatmap.grouping.next(flexible=flexible))
         heatmap.border_title = f"{heatmap.grouping.value}s"
         self._update_header()
 

@@ -319,6 +319,8 @@ class WritePath(App[None]):
         screen = PlanScreen(
             snapshot,
             self.marked or None,
+            # A Flexible set has no update domains: its plans start zone by zone.
+            strategy=Strategy.ZONE if snapshot.flexible else Strategy.UPDATE_DOMAIN,
             strategies=self.settings.strategies if self.settings is not None else None,
             wave_seconds=learned or 60.0,
         )
