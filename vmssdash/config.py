@@ -66,6 +66,8 @@ class Settings(BaseModel):
     subscription: str | None = None
     endpoint: str | None = None
     """ARM endpoint override, e.g. the simulator's URL; the cloud's endpoint otherwise."""
+    ca_bundle: Path | None = None
+    """CA bundle (PEM) to trust for a TLS endpoint, e.g. the simulator's ``--tls`` CA."""
     read_only: bool = False
     theme: str = "textual-dark"
     refresh_interval: float = Field(default=5.0, ge=2.0, le=600.0)

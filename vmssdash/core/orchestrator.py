@@ -508,7 +508,14 @@ class Orchestrator(_Runner):
                 operation = await self.api.begin_manual_upgrade(ids)
                 break
             except ArmError as exc:
-                self._journal("dispatch-failed", wave=wave.index, instance_ids=ids, error=str(exc))
+                self._journal(
+                    "dispatch-failed",
+                    wave=wave.index,
+                    instance_ids=ids,
+                    error=str(exc),
+                    request_id=exc.request_id,
+                    correlation_id=exc.correlation_id,
+                )
                 self._in_flight = ()
                 if not isinstance(exc, ConflictError) or attempt > self.conflict_retries:
                     raise
@@ -516,14 +523,28 @@ class Orchestrator(_Runner):
                     f"Scale set busy ({exc}); retrying in {self.poll_interval:g} s", "warning"
                 )
                 await self.sleep(self.poll_interval)
-        self._journal("accepted", wave=wave.index, instance_ids=ids, operation=operation.url or "")
+        headers = operation.response.headers
+        self._journal(
+            "accepted",
+            wave=wave.index,
+            instance_ids=ids,
+            operation=operation.url or "",
+            request_id=headers.get("x-ms-request-id"),
+            correlation_id=headers.get("x-ms-correlation-request-id"),
+        )
         self._emit(OperationDispatched(self.clock(), wave.index, tuple(ids), operation.url or ""))
         try:
             while not operation.done:
                 await self.sleep(self.poll_delay())
                 await operation.poll()
         except ArmError as exc:
-            self._journal("operation", wave=wave.index, status="unknown", error=str(exc))
+            self._journal(
+                "operation",
+                wave=wave.index,
+                status="unknown",
+                error=str(exc),
+                request_id=exc.request_id,
+            )
             self._note(f"Lost track of the operation ({exc}); checking the VMs instead", "warning")
             return None
         status = operation.status
