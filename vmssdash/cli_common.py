@@ -35,8 +35,12 @@ class CliError(Exception):
         self.code = code
 
 
-class Terminated(Exception):
-    """SIGTERM arrived; raised from the signal handler so ``finally`` blocks run."""
+class Terminated(BaseException):
+    """SIGTERM arrived; raised from the signal handler so ``finally`` blocks run.
+
+    A ``BaseException`` like ``KeyboardInterrupt``: the signal lands on any line, and an
+    ``except Exception`` there (a listener guard, a retry loop) must not swallow it.
+    """
 
 
 def exit_code_for(exc: BaseException) -> int:

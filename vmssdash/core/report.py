@@ -132,7 +132,10 @@ def build_report(journal_dir: Path, run: str | None = None) -> dict[str, Any]:
             wave.operation_status = str(rec.get("status", ""))
             wave.operation_error = str(rec.get("error", ""))
             if wave.operation_error:
-                errors.append(_error(rec, f"operation {wave.operation_status}"))
+                error = _error(rec, f"operation {wave.operation_status}")
+                error["request_id"] = error["request_id"] or wave.request_id
+                error["correlation_id"] = error["correlation_id"] or wave.correlation_id
+                errors.append(error)
         elif kind == "vm":
             target = wave or _wave_of(waves, str(rec.get("instance_id")))
             if target is not None:
