@@ -38,7 +38,7 @@ from vmssdash.core.events import OrchestratorEvent, RunState
 from vmssdash.core.journal import Journal, Replay, find_unfinished
 from vmssdash.core.model_edit import ImageKind, ModelEdit
 from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
-from vmssdash.core.report import event_document, run_context
+from vmssdash.core.report import event_document, run_context, throttled_document
 
 
 @dataclass
@@ -68,6 +68,14 @@ class Output:
     def info(self, text: str) -> None:
         # In JSON mode stdout carries only JSON; prose goes to stderr.
         say(text, err=self.json)
+
+    def wire(self, event: ClientEvent) -> None:
+        """Throttling seen by the client: a pipeline should know why a run is slow."""
+        if event.kind == "throttle" or (event.kind == "retry" and event.status == 429):
+            if self.json:
+                emit_json(throttled_document(event.message, event.wait, event.status), compact=True)
+            else:
+                say(f"[Throttled] {event.message}")
 
     def event(self, event: OrchestratorEvent) -> None:
         if self.json:
@@ -140,7 +148,12 @@ async def run(args: argparse.Namespace, conn: Connection, rid: str) -> int:
     journal_dir = settings.journal_dir
     await checked_preflight(conn, rid)
     writes = Writes()
-    async with conn.client(poll_interval=args.poll_interval, events=writes) as client:
+
+    def on_wire(event: ClientEvent) -> None:
+        writes(event)
+        out.wire(event)
+
+    async with conn.client(poll_interval=args.poll_interval, events=on_wire) as client:
         api = ScaleSetApi(client, rid)
         replay: Replay | None = None
         if args.resume:

@@ -411,3 +411,13 @@ def test_report_with_no_journal_is_not_found(
 ) -> None:
     assert cli.main(["report", "--journal-dir", str(tmp_path)]) == EXIT_NOT_FOUND
     assert "no run journal" in capsys.readouterr().err
+
+
+def test_throttling_is_a_json_line_of_its_own(
+    recorded_sim: Sim, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = _fast_sim(recorded_sim, faults="429=0.1,retry-after=1", seed=1)
+    assert cli.main([*_upgrade("-o", "json"), *_flags(sim)]) == EXIT_OK
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    throttled = [doc for doc in lines if doc.get("event") == "throttled"]
+    assert throttled and all(doc["status"] == 429 and doc["schema"] == 1 for doc in throttled)

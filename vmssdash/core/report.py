@@ -63,6 +63,18 @@ def event_document(event: OrchestratorEvent) -> dict[str, Any]:
     return {"schema": SCHEMA, "event": snake, "time": _now_iso(), **fields, "text": event.text()}
 
 
+def throttled_document(message: str, wait: float | None, status: int | None) -> dict[str, Any]:
+    """The ``throttled`` line of ``upgrade -o json``: from the ARM client, not the plan."""
+    return {
+        "schema": SCHEMA,
+        "event": "throttled",
+        "time": _now_iso(),
+        "status": status,
+        "wait_seconds": wait,
+        "text": message,
+    }
+
+
 # --------------------------------------------------------------------------- report
 
 
