@@ -155,6 +155,8 @@ class VmssDashApp(App[None]):
         keymap = getattr(settings, "keymap", None)
         if keymap:
             self.set_keymap(dict(keymap))
+        # Textual ignores unknown ids silently; a typo in the config deserves one line.
+        self._unknown_keymap_ids = sorted(set(keymap or {}) - self._binding_ids())
 
     # ------------------------------------------------------------------ layout
 
@@ -211,6 +213,13 @@ class VmssDashApp(App[None]):
         self.log_activity(
             f"watching {self._target_name()}" + (" (read-only)" if self.read_only else "")
         )
+        if self._unknown_keymap_ids:
+            self.log_activity(
+                "warning: keymap names unknown binding ids, ignored: "
+                + ", ".join(self._unknown_keymap_ids)
+            )
+        if self.settings is not None:
+            self.watch(self, "theme", self._save_theme, init=False)
         self._update_header()
         self.set_interval(1.0, self._update_header)
         self._start_poll()
@@ -550,9 +559,29 @@ class VmssDashApp(App[None]):
                 return False
         return True
 
+    def _binding_ids(self) -> set[str]:
+        from vmssdash.ui.heatmap import Heatmap
+
+        ids = {b.id for _key, b in self._bindings if b.id}
+        ids |= {b.id for b in Heatmap.BINDINGS if isinstance(b, Binding) and b.id}
+        return ids
+
+    def _save_theme(self, theme: str) -> None:
+        """A theme picked in the palette is the user's choice: keep it for next time."""
+        from vmssdash.config import ConfigError, save_setting
+
+        try:
+            saved = save_setting("theme", theme)
+        except (OSError, ConfigError) as exc:
+            self.log_activity(f"theme {theme} not saved: {exc}")
+            return
+        if saved is not None:
+            self.log_activity(f"theme {theme} saved to {saved}")
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         heatmap = self.heatmap if screen is self.screen_stack[0] else None
+        listed: set[tuple[int, str]] = set()  # a binding with two keys is one command
         for owner, bindings in (
             (self, self._bindings),
             (heatmap, heatmap._bindings if heatmap else None),
@@ -565,6 +594,9 @@ class VmssDashApp(App[None]):
                     continue
                 if not self.check_action(name, _params(binding.action)):
                     continue
+                if (id(owner), binding.action) in listed:
+                    continue
+                listed.add((id(owner), binding.action))
                 spec = self._ext_actions.get(binding.id or "")
                 about = spec.palette_help if spec and spec.palette_help else binding.id or name
                 yield SystemCommand(
