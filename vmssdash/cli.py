@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, NoReturn
 
-from vmssdash.cli_args import build_parser, normalize_argv, subparser
+from vmssdash.cli_args import build_parser, first_positional, normalize_argv, subparser
 from vmssdash.cli_common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -193,12 +193,13 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
-def _split_sim(argv: list[str]) -> tuple[list[str], list[str] | None]:
+def _split_sim(
+    parser: argparse.ArgumentParser, argv: list[str]
+) -> tuple[list[str], list[str] | None]:
     """``vmssdash [globals] sim ARGS``: the simulator parses its own arguments."""
-    if "sim" in argv:
-        at = argv.index("sim")
-        if all(w.startswith("-") for w in argv[:at]):
-            return argv[:at], argv[at + 1 :]
+    at = first_positional(parser, argv)
+    if at is not None and argv[at] == "sim":
+        return argv[:at], argv[at + 1 :]
     return argv, None
 
 
@@ -216,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import argcomplete
 
         argcomplete.autocomplete(parser)
-    words, sim_argv = _split_sim(normalize_argv(parser, raw))
+    words, sim_argv = _split_sim(parser, normalize_argv(parser, raw))
     args, extra = parser.parse_known_args(words)
     if extra:  # name the subcommand in the message, as its own parser would
         owner = subparser(parser, args.command) if args.command else parser

@@ -304,38 +304,36 @@ def _takes_value(parser: argparse.ArgumentParser) -> dict[str, bool]:
     return out
 
 
-def normalize_argv(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
-    """Insert ``dashboard`` when the first positional word is not a subcommand.
+def first_positional(parser: argparse.ArgumentParser, argv: list[str]) -> int | None:
+    """Index of the first word that is neither an option nor an option's value.
 
-    Option values are skipped by asking the dashboard parser which options take one, so
-    ``vmssdash --endpoint URL RG/NAME`` and ``vmssdash --read-only demo`` both parse.
+    Which options take a value is asked of the dashboard parser (it has the global and
+    the connection options), so ``--endpoint URL`` is skipped as one unit.
     """
-    dashboard = subparser(parser, "dashboard")
-    takes = _takes_value(dashboard)
+    takes = _takes_value(subparser(parser, "dashboard"))
     i = 0
     while i < len(argv):
         word = argv[i]
         if word == "--":
-            break
-        if word.startswith("-") and word != "-":
-            if word in ("-h", "--help", "--version") and not _has_positional(argv[i:], takes):
-                return argv
-            if "=" not in word and takes.get(word, False):
-                i += 1
-            i += 1
-            continue
-        return argv if word in COMMANDS else ["dashboard", *argv]
-    return ["dashboard", *argv]
-
-
-def _has_positional(rest: list[str], takes: dict[str, bool]) -> bool:
-    i = 0
-    while i < len(rest):
-        word = rest[i]
-        if not word.startswith("-"):
-            return True
+            return None
+        if not word.startswith("-") or word == "-":
+            return i
         i += 2 if "=" not in word and takes.get(word, False) else 1
-    return False
+    return None
+
+
+def normalize_argv(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """Insert ``dashboard`` when the first positional word is not a subcommand.
+
+    ``vmssdash --endpoint URL RG/NAME`` and ``vmssdash --read-only demo`` both parse; a
+    bare ``--help`` or ``--version`` stays the top level's.
+    """
+    at = first_positional(parser, argv)
+    if at is None:
+        if any(w in ("-h", "--help", "--version") for w in argv):
+            return argv
+        return ["dashboard", *argv]
+    return argv if argv[at] in COMMANDS else ["dashboard", *argv]
 
 
 def subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:

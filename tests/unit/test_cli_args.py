@@ -154,3 +154,13 @@ def test_verbose_without_a_path_logs_under_the_state_dir(
     assert cli.main(["-v", "config", "dirs"]) == 0
     log = tmp_path / "vmssdash" / "vmssdash.log"
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+@pytest.mark.usefixtures("_restore_logging")
+def test_global_options_before_sim_leave_its_arguments_to_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--log-file", str(tmp_path / "l.log"), "sim", "--bogus"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith("vmssdash sim: unrecognized arguments: --bogus")
