@@ -224,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         owner.error(f"unrecognized arguments: {' '.join(extra)}")
     command = "sim" if sim_argv is not None else args.command
     headless = command in HEADLESS
+    previous = signal.getsignal(signal.SIGTERM)
     try:
         configure_logging(args.verbose or 0, args.log_file, stderr=headless)
         if sim_argv is not None:
@@ -240,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except expected_errors() as exc:
         print(f"vmssdash: {describe_error(exc)}", file=sys.stderr)
         return exit_code_for(exc)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _interrupt_note(command: str | None) -> str:
