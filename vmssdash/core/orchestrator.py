@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from vmssdash import __version__
 from vmssdash.azure.errors import ArmError, ConflictError, OperationFailedError
 from vmssdash.azure.lro import Operation
 from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
@@ -325,7 +326,7 @@ class Orchestrator(_Runner):
 
     async def _run(self) -> RunResult:
         resumed = self.replay is not None
-        self._journal("start", resumed=resumed)
+        self._journal("start", resumed=resumed, version=__version__)
         self._emit(
             PlanStarted(
                 self.clock(),

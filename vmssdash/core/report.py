@@ -120,13 +120,18 @@ def build_report(journal_dir: Path, run: str | None = None) -> dict[str, Any]:
         w["index"]: WaveLine(w["index"], w["label"], list(w["instance_ids"])) for w in plan["waves"]
     }
     contexts: list[dict[str, Any]] = []
+    started_by: dict[str, Any] | None = None
     model: dict[str, Any] | None = None
     errors: list[dict[str, Any]] = []
     finished: dict[str, Any] | None = None
     for rec in records:
         kind, at = rec.get("kind"), str(rec.get("at", ""))
         wave = waves.get(rec["wave"]) if isinstance(rec.get("wave"), int) else None
-        if kind == "context":
+        if kind == "start" and not contexts:
+            # A run started from the dashboard has no context record: its start names
+            # the tool version at least.
+            started_by = {"version": rec.get("version"), "at": at}
+        elif kind == "context":
             contexts.append({k: v for k, v in rec.items() if k not in ("kind", "ts")})
         elif kind == "model":
             model = {k: v for k, v in rec.items() if k not in ("kind", "ts")}
@@ -180,7 +185,7 @@ def build_report(journal_dir: Path, run: str | None = None) -> dict[str, Any]:
         "journal": str(path),
         "plan_id": plan["plan_id"],
         "scale_set": {"id": plan["scale_set_id"], "name": plan["scale_set_name"]},
-        "who": contexts[0] if contexts else None,
+        "who": contexts[0] if contexts else started_by,
         "sessions": contexts,
         "what": {
             "model_change": model,
