@@ -32,7 +32,7 @@ from vmssdash.cli_common import (
     redact_argv_words,
 )
 from vmssdash.cli_connect import Connection, checked_preflight, connect, settings_from
-from vmssdash.cli_logging import configure_logging
+from vmssdash.cli_logging import configure_logging, reset_logging
 
 # Commands that run without the TUI: they log to stderr and stop cleanly on SIGTERM.
 HEADLESS = ("status", "plan", "upgrade", "report", "logout", "config", "completion")
@@ -243,6 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_code_for(exc)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        reset_logging()
 
 
 def _interrupt_note(command: str | None) -> str:

@@ -29,12 +29,10 @@ def configure_logging(verbose: int, log_file: Path | None, *, stderr: bool) -> P
     info, ``-vv`` debug. A log file is written when asked for, or with ``-v``.
     """
     level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    reset_logging()
     root = logging.getLogger(LOGGER)
-    for handler in list(root.handlers):
-        if handler.get_name() == _HANDLER_NAME:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(min(level, logging.INFO) if (log_file or verbose) else level)
+    if log_file or verbose:
+        root.setLevel(min(level, logging.INFO))
     handlers: list[logging.Handler] = []
     if stderr:
         console = logging.StreamHandler()
@@ -50,5 +48,14 @@ def configure_logging(verbose: int, log_file: Path | None, *, stderr: bool) -> P
     for handler in handlers:
         handler.set_name(_HANDLER_NAME)
         root.addHandler(handler)
-    root.propagate = False
     return path
+
+
+def reset_logging() -> None:
+    """Remove what ``configure_logging`` added (the command is over; the file is closed)."""
+    root = logging.getLogger(LOGGER)
+    for handler in list(root.handlers):
+        if handler.get_name() == _HANDLER_NAME:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(logging.NOTSET)

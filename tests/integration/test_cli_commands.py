@@ -217,6 +217,18 @@ def test_status_json_is_the_golden_document(
     assert stat.S_IMODE(wire.stat().st_mode) == 0o600 and "GET" in wire.read_text()
 
 
+def test_verbose_logs_the_wire_to_the_log_file(
+    recorded_sim: Sim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = recorded_sim("small")
+    log = tmp_path / "vmssdash.log"
+    assert cli.main(["-vv", "--log-file", str(log), "status", TARGET, *_flags(sim)]) == 0
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    text = log.read_text()
+    assert "vmssdash.azure.http" in text and "GET" in text and "-> 200" in text
+    assert "-> 200" in capsys.readouterr().err  # -vv: debug on stderr too
+
+
 def test_upgrade_json_lines_one_event_each(
     recorded_sim: Sim, capsys: pytest.CaptureFixture[str]
 ) -> None:
