@@ -239,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vmssdash: terminated{_interrupt_note(command)}", file=sys.stderr)
         return EXIT_TERMINATED
     except expected_errors() as exc:
-        print(f"vmssdash: {describe_error(exc)}", file=sys.stderr)
+        print(f"vmssdash: {redact_argv_words(describe_error(exc), raw)}", file=sys.stderr)
         return exit_code_for(exc)
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -121,6 +121,15 @@ def test_a_secret_on_the_command_line_is_never_echoed(
     assert len(err.splitlines()) == 1
 
 
+def test_a_secret_given_as_the_target_is_not_echoed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VMSSDASH_CONFIG", os.devnull)
+    assert cli.main([SECRET, "--auth", "none"]) == 2
+    err = capsys.readouterr().err
+    assert SECRET not in err and "target '****'" in err
+
+
 def test_ordinary_words_are_still_shown_in_errors(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli.main(["upgrade", "--by", "sideways"])
