@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import signal
 import sys
@@ -18,7 +19,13 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, NoReturn
 
-from vmssdash.cli_args import build_parser, first_positional, normalize_argv, subparser
+from vmssdash.cli_args import (
+    PASSTHROUGH,
+    build_parser,
+    first_positional,
+    normalize_argv,
+    subparser,
+)
 from vmssdash.cli_common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -33,6 +40,7 @@ from vmssdash.cli_common import (
 )
 from vmssdash.cli_connect import Connection, checked_preflight, connect, settings_from
 from vmssdash.cli_logging import configure_logging, reset_logging
+from vmssdash.config import Settings
 
 # Commands that run without the TUI: they log to stderr and stop cleanly on SIGTERM.
 HEADLESS = ("status", "plan", "upgrade", "report", "logout", "config", "completion")
@@ -66,11 +74,11 @@ def one_line_errors(
 # --------------------------------------------------------------------------- dashboard
 
 
-def _pick_scale_set(make_client: Callable[..., Any]) -> str | None:
-    """No target given: let the user choose from the subscriptions they can see."""
+def _pick_scale_set(make_client: Callable[..., Any], settings: Settings) -> str | None:
+    """No target given: the fleet view of every scale set the identity can see."""
     from vmssdash.ui.picker import run_picker
 
-    return run_picker(make_client)
+    return run_picker(make_client, journal_dir=settings.journal_dir)
 
 
 def run_dashboard(conn: Connection, resource_id: str | None, *, identity: str = "") -> int:
@@ -80,7 +88,7 @@ def run_dashboard(conn: Connection, resource_id: str | None, *, identity: str = 
         return conn.client(retry=retry)
 
     if resource_id is None:
-        resource_id = _pick_scale_set(make_client)
+        resource_id = _pick_scale_set(make_client, conn.settings)
         if resource_id is None:
             return EXIT_OK
     asyncio.run(checked_preflight(conn, resource_id))
@@ -127,7 +135,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ) as sim:
             if not sim.resource_ids:
                 raise CliError(f"scenario {args.scenario!r} serves no scale set")
-            resource_id = sim.resource_ids[0]
+            resource_id: str | None = None  # no --set: open on the fleet view
             if args.scale_set:
                 matches = [
                     r for r in sim.resource_ids if r.lower().endswith("/" + args.scale_set.lower())
@@ -193,21 +201,24 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
-def _split_sim(
+def _split_passthrough(
     parser: argparse.ArgumentParser, argv: list[str]
 ) -> tuple[list[str], list[str] | None]:
-    """``vmssdash [globals] sim ARGS``: the simulator parses its own arguments."""
+    """``vmssdash [globals] sim|fleet|serve ARGS``: those commands parse their own."""
     at = first_positional(parser, argv)
-    if at is not None and argv[at] == "sim":
-        return argv[:at], argv[at + 1 :]
+    if at is not None and argv[at] in PASSTHROUGH:
+        return argv[: at + 1], argv[at + 1 :]
     return argv, None
 
 
-def _run_sim(sim_argv: list[str]) -> int:
-    from vmssdash.sim import cli as sim_cli
-
-    one_line_errors(sim_cli.build_parser(), sim_argv).parse_args(sim_argv)
-    return int(sim_cli.main(sim_argv))
+def _run_passthrough(name: str, argv: list[str], read_only: bool) -> int:
+    module = importlib.import_module(PASSTHROUGH[name][0])
+    own = one_line_errors(module.build_parser(), argv)
+    takes_read_only = any("--read-only" in a.option_strings for a in own._actions)
+    if read_only and takes_read_only and "--read-only" not in argv:
+        argv = [*argv, "--read-only"]  # given before the command name
+    own.parse_args(argv)
+    return int(module.main(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -217,18 +228,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         import argcomplete
 
         argcomplete.autocomplete(parser)
-    words, sim_argv = _split_sim(parser, normalize_argv(parser, raw))
+    words, own_argv = _split_passthrough(parser, normalize_argv(parser, raw))
     args, extra = parser.parse_known_args(words)
     if extra:  # name the subcommand in the message, as its own parser would
         owner = subparser(parser, args.command) if args.command else parser
         owner.error(f"unrecognized arguments: {' '.join(extra)}")
-    command = "sim" if sim_argv is not None else args.command
+    command = args.command
     headless = command in HEADLESS
     previous = signal.getsignal(signal.SIGTERM)
     try:
         configure_logging(args.verbose or 0, args.log_file, stderr=headless)
-        if sim_argv is not None:
-            return _run_sim(sim_argv)
+        if own_argv is not None:
+            return _run_passthrough(command, own_argv, bool(args.read_only))
         if headless:
             signal.signal(signal.SIGTERM, _raise_terminated)
         return _command(command)(args)

@@ -18,10 +18,17 @@ from typing import Any
 from vmssdash import __version__
 from vmssdash.config import AUTH_MODES
 
+#: Commands that parse their own arguments: name -> (module, help). Each module has
+#: ``build_parser()`` and ``main(argv)``; global options before the name still apply.
+PASSTHROUGH: dict[str, tuple[str, str]] = {
+    "sim": ("vmssdash.sim.cli", "serve the Azure simulator (`vmssdash sim --help`)"),
+    "fleet": ("vmssdash.fleet_cli", "list every scale set across subscriptions (`--help`)"),
+    "serve": ("vmssdash.serve", "serve the dashboard to a browser; needs vmssdash[web] (`--help`)"),
+}
 COMMANDS = (
     "dashboard",
     "demo",
-    "sim",
+    *PASSTHROUGH,
     "status",
     "plan",
     "upgrade",
@@ -228,8 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = _sub(subs, "demo", "open the dashboard on a simulated scale set")
     _demo_options(demo)
 
-    sim = _sub(subs, "sim", "serve the Azure simulator (`vmssdash sim --help`)", add_help=False)
-    sim.add_argument("sim_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    for name, (_module, help_text) in PASSTHROUGH.items():
+        own = _sub(subs, name, help_text, add_help=False)
+        own.add_argument("own_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
     status = _sub(subs, "status", "counts per state and domain, stale and unhealthy VMs, a run")
     _connection_options(status)

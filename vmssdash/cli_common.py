@@ -74,10 +74,19 @@ def describe_error(exc: BaseException) -> str:
 
 def expected_errors() -> tuple[type[BaseException], ...]:
     from vmssdash.azure.auth import AuthError
+    from vmssdash.azure.clouds import CloudError
     from vmssdash.config import ConfigError
     from vmssdash.core.orchestrator import AlreadyRunningError
 
-    return (errors.ArmError, CliError, ConfigError, AuthError, AlreadyRunningError, OSError)
+    return (
+        errors.ArmError,
+        CliError,
+        ConfigError,
+        CloudError,
+        AuthError,
+        AlreadyRunningError,
+        OSError,
+    )
 
 
 # --------------------------------------------------------------------------- secrets
