@@ -433,3 +433,20 @@ def test_throttling_is_a_json_line_of_its_own(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     throttled = [doc for doc in lines if doc.get("event") == "throttled"]
     assert throttled and all(doc["status"] == 429 and doc["schema"] == 1 for doc in throttled)
+
+
+@pytest.mark.parametrize("how", ["flag before the command", "environment"])
+def test_read_only_reaches_the_fleet_command(
+    how: str, recorded_sim: Sim, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`fleet` parses its own arguments; read-only given before its name, or in the
+    environment, still keeps it to GETs (no Resource Graph POST)."""
+    sim = recorded_sim("fleet")
+    argv = ["fleet", *_flags(sim), "-o", "json"]
+    if how == "environment":
+        monkeypatch.setenv("VMSSDASH_READ_ONLY", "true")
+    else:
+        argv.insert(0, "--read-only")
+    assert cli.main(argv) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["source"] == "arm"
+    assert sim.recorder.requests and sim.recorder.writes == []
