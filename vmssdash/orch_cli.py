@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vmssdash.azure.errors import ArmError, PreconditionFailedError
+from vmssdash.azure.errors import ArmError
 from vmssdash.azure.events import ClientEvent
 from vmssdash.azure.models import ScaleSet
 from vmssdash.azure.scaleset import ScaleSetApi, parse_resource_id
@@ -31,8 +31,13 @@ from vmssdash.cli_common import (
     emit_json,
     say,
 )
-from vmssdash.cli_connect import Connection, checked_preflight, connect, require_target
-from vmssdash.cli_connect import settings_from as _settings_from
+from vmssdash.cli_connect import (
+    Connection,
+    checked_preflight,
+    connect,
+    require_target,
+    settings_from,
+)
 from vmssdash.cli_plan import describe_plan, plan_document, plan_for
 from vmssdash.core.events import OrchestratorEvent, RunState
 from vmssdash.core.journal import Journal, Replay, find_unfinished
@@ -117,10 +122,8 @@ async def _set_version(
         out.info(f"Note: {note}")
     before = _image_of(scale_set)
     sent = len(writes.seen)
-    try:
-        updated = await api.update_model(edit.patch(), etag=scale_set.etag, base=scale_set)
-    except PreconditionFailedError:
-        raise  # exit 5: someone else changed the model since it was read
+    # A 412 (someone changed the model since it was read) propagates: exit 5.
+    updated = await api.update_model(edit.patch(), etag=scale_set.etag, base=scale_set)
     out.info("Model updated")
     return {
         "changes": [str(c) for c in changes],
@@ -244,7 +247,7 @@ def _confirm(prompt: str, expected: str = "y") -> bool:
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    settings = _settings_from(args)
+    settings = settings_from(args)
     rid = require_target(args, settings)
     conn = connect(args, settings)
     return asyncio.run(run(args, conn, rid))
