@@ -197,6 +197,9 @@ def skip_reason(vm: VmInfo, *, include_deallocated: bool = False) -> str | None:
     """Why a VM must not be upgraded now, or None when it is a target."""
     if vm.unreadable is not None:
         return f"unreadable ({vm.unreadable})"
+    if not vm.instance_id.isdigit():
+        # ScaleSetApi refuses such an id in a manualupgrade body; say so in the plan.
+        return f"unreadable (instance id {vm.instance_id!r} is not a decimal number)"
     if vm.latest_model is None:
         return "model currency unknown (no latestModelApplied)"
     if vm.latest_model is True:
