@@ -46,7 +46,7 @@ class Terminated(BaseException):
 def exit_code_for(exc: BaseException) -> int:
     """The documented exit code of an expected failure."""
     from vmssdash.azure.auth import AuthError  # late: msal is slow to import
-    from vmssdash.core.orchestrator import AlreadyRunningError
+    from vmssdash.core.runlock import RunLockHeldError
 
     if isinstance(exc, CliError):
         return exc.code
@@ -54,7 +54,7 @@ def exit_code_for(exc: BaseException) -> int:
         return EXIT_AUTH
     if isinstance(exc, errors.NotFoundError):
         return EXIT_NOT_FOUND
-    if isinstance(exc, (errors.ConflictError, errors.PreconditionFailedError, AlreadyRunningError)):
+    if isinstance(exc, (errors.ConflictError, errors.PreconditionFailedError, RunLockHeldError)):
         return EXIT_CONFLICT
     return EXIT_ERROR
 
@@ -76,7 +76,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from vmssdash.azure.auth import AuthError
     from vmssdash.azure.clouds import CloudError
     from vmssdash.config import ConfigError
-    from vmssdash.core.orchestrator import AlreadyRunningError
+    from vmssdash.core.runlock import RunLockHeldError
 
     return (
         errors.ArmError,
@@ -84,7 +84,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
         ConfigError,
         CloudError,
         AuthError,
-        AlreadyRunningError,
+        RunLockHeldError,
         OSError,
     )
 

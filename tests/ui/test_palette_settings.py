@@ -20,7 +20,6 @@ def make_app(settings: Settings | None = None) -> VmssDashApp:
         clock=lambda: 100.0,
         timestamp=lambda: "12:00:00",
         live=False,
-        extensions=[],
         settings=settings,
     )
 

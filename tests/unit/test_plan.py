@@ -9,14 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.factories import grid, snapshot, vm_json
-from vmssdash.azure.models import RollingUpgradePolicy, format_duration, parse_duration
+from vmssdash.azure.models import RollingUpgradePolicy, ScaleSetVM, format_duration, parse_duration
 from vmssdash.core.plan import (
     BatchSize,
     Plan,
     Policy,
     Strategy,
     build_plan,
+    skip_reason,
 )
+from vmssdash.core.state import classify
 
 
 @pytest.mark.parametrize(
@@ -246,3 +248,13 @@ def test_busy_vms_are_skipped_so_nothing_is_upgraded_twice() -> None:
     plan = build_plan(snapshot(vms), Strategy.UPDATE_DOMAIN)
     assert plan.targets == ("0",)
     assert {s.reason for s in plan.skipped} == {"busy (updating)", "busy (starting)"}
+
+
+def test_a_vm_whose_instance_id_is_not_a_number_is_skipped_not_sent() -> None:
+    """A malformed answer (instanceId "abc") must end as a skip with its reason, never as an
+    id that the API refuses halfway through a run."""
+    vm = classify(ScaleSetVM.model_validate(vm_json("abc")))
+    reason = skip_reason(vm)
+    assert reason is not None and "not a number" in reason
+    plan = build_plan(snapshot([vm_json(1), vm_json("abc")]), Strategy.UPDATE_DOMAIN)
+    assert plan.targets == ("1",)

@@ -198,8 +198,9 @@ def skip_reason(vm: VmInfo, *, include_deallocated: bool = False) -> str | None:
     if vm.unreadable is not None:
         return f"unreadable ({vm.unreadable})"
     if not vm.instance_id.isdigit():
-        # ScaleSetApi refuses such an id in a manualupgrade body; say so in the plan.
-        return f"unreadable (instance id {vm.instance_id!r} is not a decimal number)"
+        # A Uniform set's instance ids are decimal; anything else came from a malformed
+        # answer and must never reach a request body.
+        return f"unreadable (instance id {vm.instance_id!r} is not a number)"
     if vm.latest_model is None:
         return "model currency unknown (no latestModelApplied)"
     if vm.latest_model is True:

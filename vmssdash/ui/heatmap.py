@@ -28,7 +28,7 @@ from textual.strip import Strip
 
 from vmssdash.core.snapshot import Group, Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
-from vmssdash.ui.messages import CursorMoved, SelectionChanged
+from vmssdash.ui.heatmap_news import CursorMoved, SelectionChanged
 
 CELL_W = 2
 #: The heatmap draws its own scroll bar in its last column: Textual's scroll bar widget
