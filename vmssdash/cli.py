@@ -15,12 +15,14 @@ import importlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, NoReturn
 
 from vmssdash.cli_args import (
     PASSTHROUGH,
+    WITH_NAME,
     build_parser,
     first_positional,
     normalize_argv,
@@ -213,6 +215,8 @@ def _split_passthrough(
 
 def _run_passthrough(name: str, argv: list[str], read_only: bool) -> int:
     module = importlib.import_module(PASSTHROUGH[name][0])
+    if name in WITH_NAME:
+        return int(module.main([name, *argv]))
     own = one_line_errors(module.build_parser(), argv)
     takes_read_only = any("--read-only" in a.option_strings for a in own._actions)
     if read_only and takes_read_only and "--read-only" not in argv:
@@ -235,12 +239,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         owner.error(f"unrecognized arguments: {' '.join(extra)}")
     command = args.command
     headless = command in HEADLESS
+    # Signal handlers belong to the main thread; a caller's thread (a test) keeps its own.
+    main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM)
     try:
         configure_logging(args.verbose or 0, args.log_file, stderr=headless)
         if own_argv is not None:
             return _run_passthrough(command, own_argv, bool(args.read_only))
-        if headless:
+        if headless and main_thread:
             signal.signal(signal.SIGTERM, _raise_terminated)
         return _command(command)(args)
     except KeyboardInterrupt:
@@ -253,7 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vmssdash: {redact_argv_words(describe_error(exc), raw)}", file=sys.stderr)
         return exit_code_for(exc)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
         reset_logging()
 
 

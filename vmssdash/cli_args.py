@@ -17,6 +17,7 @@ from typing import Any
 
 from vmssdash import __version__
 from vmssdash.config import AUTH_MODES
+from vmssdash.core.steps import STEP_HELP
 
 #: Commands that parse their own arguments: name -> (module, help). Each module has
 #: ``build_parser()`` and ``main(argv)``; global options before the name still apply.
@@ -24,7 +25,12 @@ PASSTHROUGH: dict[str, tuple[str, str]] = {
     "sim": ("vmssdash.sim.cli", "serve the Azure simulator (`vmssdash sim --help`)"),
     "fleet": ("vmssdash.fleet_cli", "list every scale set across subscriptions (`--help`)"),
     "serve": ("vmssdash.serve", "serve the dashboard to a browser; needs vmssdash[web] (`--help`)"),
+    "promote": ("vmssdash.delivery_cli", "let a run waiting at a `pause` step go on"),
+    "revert": ("vmssdash.delivery_cli", "put a run's VMs back on the image it started from"),
+    "rehearse": ("vmssdash.delivery_cli", "run a plan on a simulated copy of a scale set"),
 }
+#: Of those, the ones whose ``main`` takes the command name too (one module, three commands).
+WITH_NAME = ("promote", "revert", "rehearse")
 COMMANDS = (
     "dashboard",
     "demo",
@@ -139,6 +145,11 @@ def _plan_options(parser: argparse.ArgumentParser) -> None:
         "--batch",
         metavar="N|N%",
         help="VMs per wave, a count or a percentage of the set (default: the set's policy)",
+    )
+    group.add_argument(
+        "--steps",
+        metavar="STEPS",
+        help=STEP_HELP.replace("%", "%%") + " (instead of --by/--batch)",
     )
     group.add_argument(
         "--instances",

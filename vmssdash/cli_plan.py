@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -19,6 +20,7 @@ from vmssdash.cli_connect import checked_preflight, connect, require_target, set
 from vmssdash.core.events import format_seconds
 from vmssdash.core.plan import BatchSize, Plan, Policy, Strategy, build_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
+from vmssdash.core.steps import build_plan_from_steps, resolve_steps
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,17 @@ def policy_for(scale_set: ScaleSet, args: argparse.Namespace) -> Policy:
     return replace(policy, **changes)
 
 
-async def plan_for(api: ScaleSetApi, args: argparse.Namespace) -> Planned:
-    """Read the set and its VMs and build the plan; an unknown instance id is exit 3."""
+async def plan_for(
+    api: ScaleSetApi, args: argparse.Namespace, strategies: Mapping[str, Sequence[str]]
+) -> Planned:
+    """Read the set and its VMs and build the plan; an unknown instance id is exit 3.
+
+    ``--steps`` (written out, or a name from the config's ``strategies``) replaces
+    ``--by``/``--batch``."""
     try:
         batch = BatchSize.parse(args.batch) if args.batch else None  # None: the policy's
-    except ValueError as exc:
+        steps = resolve_steps(args.steps, strategies) if args.steps else ()
+    except ValueError as exc:  # StepError is a ValueError
         raise CliError(str(exc), EXIT_USAGE) from None
     scale_set = await api.get()
     snapshot = ScaleSetSnapshot.build(scale_set, await api.list_vms())
@@ -68,15 +76,26 @@ async def plan_for(api: ScaleSetApi, args: argparse.Namespace) -> Planned:
         raise CliError(
             f"{scale_set.name} has no VM with instance id {', '.join(missing)}", EXIT_NOT_FOUND
         )
-    plan = build_plan(
-        snapshot,
-        Strategy(args.by),
-        selection=wanted,
-        batch=batch,
-        policy=policy_for(scale_set, args),
-        include_deallocated=args.include_deallocated,
-        wave_seconds=args.wave_seconds,
-    )
+    policy = policy_for(scale_set, args)
+    if steps:
+        plan = build_plan_from_steps(
+            snapshot,
+            steps,
+            selection=wanted,
+            policy=policy,
+            include_deallocated=args.include_deallocated,
+            wave_seconds=args.wave_seconds,
+        )
+    else:
+        plan = build_plan(
+            snapshot,
+            Strategy(args.by),
+            selection=wanted,
+            batch=batch,
+            policy=policy,
+            include_deallocated=args.include_deallocated,
+            wave_seconds=args.wave_seconds,
+        )
     return Planned(scale_set, snapshot, plan)
 
 
@@ -87,6 +106,7 @@ def describe_plan(plan: Plan) -> list[str]:
             f"  wave {wave.index + 1}: {wave.label}: {len(wave.instance_ids)} VMs "
             f"[{', '.join(wave.instance_ids)}]"
         )
+        lines += [f"    then {hold.text()}" for hold in wave.after]
     if plan.skipped:
         lines.append(f"Skipped ({len(plan.skipped)}):")
         for skip in plan.skipped:
@@ -115,7 +135,12 @@ def plan_document(planned: Planned) -> dict[str, Any]:
         "total_instances": plan.total_instances,
         "targets": len(plan.targets),
         "waves": [
-            {"index": w.index, "label": w.label, "instance_ids": list(w.instance_ids)}
+            {
+                "index": w.index,
+                "label": w.label,
+                "instance_ids": list(w.instance_ids),
+                "then": [hold.text() for hold in w.after],
+            }
             for w in plan.waves
         ],
         "skipped": [{"instance_id": s.instance_id, "reason": s.reason} for s in plan.skipped],
@@ -130,7 +155,7 @@ async def _plan(args: argparse.Namespace) -> Planned:
     conn = connect(args, settings)
     await checked_preflight(conn, rid)
     async with conn.client() as client:
-        return await plan_for(ScaleSetApi(client, rid), args)
+        return await plan_for(ScaleSetApi(client, rid), args, settings.strategies)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from vmssdash import paths
+from vmssdash.core.steps import StepError, parse_steps
 
 ENV_PREFIX = "VMSSDASH_"
 # VMSSDASH_* variables that steer the program but are not settings.
@@ -75,6 +76,8 @@ class Settings(BaseModel):
     journal_dir: Path = Field(default_factory=paths.journal_dir)
     keymap: dict[str, str] = Field(default_factory=dict)
     """Binding id -> keys, e.g. {"quit": "q,ctrl+c"}."""
+    strategies: dict[str, list[str]] = Field(default_factory=dict)
+    """Named step lists for plans, e.g. {"careful": ["canary 1", "bake PT10M", "ud"]}."""
     interactive: Literal["auto", "device-code", "browser"] = "auto"
     """Which sign-in `auto` falls back to when nothing else works."""
     persist_token_cache: bool = True
@@ -86,6 +89,16 @@ class Settings(BaseModel):
     def _tenant_chars(cls, value: str | None) -> str | None:
         if value is not None and not all(c.isalnum() or c in "-." for c in value):
             raise ValueError("tenant id may contain only letters, digits, '-' and '.'")
+        return value
+
+    @field_validator("strategies")
+    @classmethod
+    def _strategies_parse(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, steps in value.items():
+            try:
+                parse_steps(steps)
+            except StepError as exc:
+                raise ValueError(f"strategy {name!r}: {exc}") from None
         return value
 
     def masked(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vmssdash.azure.errors import ArmError
 from vmssdash.azure.events import ClientEvent
@@ -44,6 +44,11 @@ from vmssdash.core.journal import Journal, Replay, find_unfinished
 from vmssdash.core.model_edit import ImageKind, ModelEdit
 from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
 from vmssdash.core.report import event_document, run_context, throttled_document
+
+if TYPE_CHECKING:
+    from vmssdash.azure.clouds import Cloud
+    from vmssdash.azure.tokens import TokenProvider
+    from vmssdash.config import Settings
 
 
 @dataclass
@@ -181,7 +186,7 @@ async def run(args: argparse.Namespace, conn: Connection, rid: str) -> int:
             plan = replay.plan
             journal = Journal(replay.path)
         else:
-            planned = await plan_for(api, args)
+            planned = await plan_for(api, args, settings.strategies)
             plan = planned.plan
             if out.json:
                 emit_json(plan_document(planned), compact=True)
@@ -230,6 +235,8 @@ def _exit_for(result: RunResult) -> int:
     was busy (409/412); 1 any other fault or a cancelled run."""
     if result.state is RunState.COMPLETED:
         return EXIT_HALTED if result.failed else EXIT_OK
+    if result.state is RunState.HALTED:
+        return EXIT_HALTED
     if result.state is RunState.FAULTED:
         if result.reason.startswith(("ConflictError", "PreconditionFailedError")):
             return EXIT_CONFLICT
@@ -262,3 +269,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# The settings path for `promote`, `revert` and `rehearse` (delivery_cli), which parse their
+# own arguments: the same file < env < flags as every other command.
+
+
+def _cloud(args: argparse.Namespace) -> tuple[Cloud, Settings]:
+    from vmssdash.azure.clouds import get_cloud
+
+    settings = settings_from(args)
+    return get_cloud(settings.cloud, settings), settings
+
+
+def _cloud_endpoint(args: argparse.Namespace) -> str:
+    cloud, settings = _cloud(args)
+    return settings.endpoint or str(cloud.arm_endpoint)
+
+
+def _token_provider(args: argparse.Namespace) -> TokenProvider:
+    provider: TokenProvider = connect(args, settings_from(args)).token_provider
+    return provider

@@ -133,6 +133,7 @@ class Observer:
         self._changed: set[str] = set()
         self._left_stale: set[str] = set()
         self._subscribers: list[Subscriber] = []
+        self._decision_sinks: list[Callable[[str], None]] = []
         self._lock = asyncio.Lock()
         self._poke = asyncio.Event()
 
@@ -147,6 +148,10 @@ class Observer:
                 self._subscribers.remove(fn)
 
         return unsubscribe
+
+    def on_decision(self, fn: Callable[[str], None]) -> None:
+        """``fn(line)`` for every read decided (what, why, our calls per window) and wait."""
+        self._decision_sinks.append(fn)
 
     async def _publish(self) -> bool:
         if not self._dirty or self.scale_set is None:
@@ -191,7 +196,8 @@ class Observer:
         floor = self.min_cells_age if self.active else self.min_cells_age_quiet
         pages = self._pages(len(self.vms) or (self.scale_set.capacity if self.scale_set else 1))
         sustain = max(
-            pages * w.window / max(1.0, share * w.limit) for w in self.planner._of(ReadKind.LIST)
+            pages * w.window / max(1.0, share * w.limit)
+            for w in self.planner.windows_of(ReadKind.LIST)
         )
         return max(floor, sustain)
 
@@ -210,10 +216,6 @@ class Observer:
     def cells_age(self) -> float | None:
         oldest = self.oldest_cell_at()
         return None if oldest is None else max(0.0, self.clock() - oldest)
-
-    def cell_ages(self) -> dict[str, float]:
-        now = self.clock()
-        return {i: now - self.read_at[i] for i in self.vms}
 
     def freshness(self) -> Freshness:
         tight = self.planner.tightest()
@@ -236,6 +238,9 @@ class Observer:
         self.decisions.append(line)
         del self.decisions[:-200]
         log.info("read %s", line)
+        for fn in self._decision_sinks:
+            with contextlib.suppress(Exception):
+                fn(line)
 
     def _learn(self, kind: ReadKind, calls: int) -> None:
         self.planner.record(kind, calls)
@@ -296,17 +301,15 @@ class Observer:
                     self._learn(ReadKind.VM_VIEW, 1)
             self._store(infos, started)
             return
-        pages = 0
-
-        def count(page: list[ScaleSetVM]) -> None:
-            nonlocal pages
-            pages += 1
-            self.page_size = max(self.page_size if pages > 1 else 0, len(page), 1)
-
+        sizes: list[int] = []
         try:
-            vms = await self.api.list_vms(on_page=count, filter=option.filter)
+            vms = await self.api.list_vms(
+                on_page=lambda page: sizes.append(len(page)), filter=option.filter
+            )
         finally:
-            self._learn(ReadKind.LIST, max(1, pages))
+            self._learn(ReadKind.LIST, max(1, len(sizes)))
+        if len(sizes) > 1:
+            self.page_size = max(1, sizes[0])  # a page followed by another one is full
         # Classifying 1,000 VMs takes tens of ms of pure Python: off the event loop, so
         # keystrokes keep flowing while a big set is read.
         infos = await asyncio.to_thread(classify_all, vms)
@@ -314,6 +317,9 @@ class Observer:
         if option.filter is None:
             for gone in [i for i in self.vms if i not in seen]:
                 self._drop(gone)
+            # Asked for but absent from a full list (gone, or unreadable under another
+            # id): that is a fresh answer too, or read_vms would wait for it forever.
+            self.read_at.update((i, started) for i in ids if i not in seen)
         else:
             # Absent from the stale list: on the latest model now, state not read; the
             # stale list cannot serve them again until another read does.
@@ -452,7 +458,7 @@ class Observer:
                         )
                     else:
                         await self._publish()
-                        if not self.vms and wanted:
+                        if not self.vms:  # an empty set: nothing more to read
                             return {}
                         continue
                 wait = max(self._throttled_for(), self._wait_hint(options))

@@ -174,13 +174,13 @@ class ReadPlanner:
         }
         self.calls: dict[ReadKind, int] = dict.fromkeys(ReadKind, 0)
 
-    def _of(self, kind: ReadKind) -> list[PolicyWindow]:
+    def windows_of(self, kind: ReadKind) -> list[PolicyWindow]:
         return [self.windows[p] for p in kind.policies]
 
     def record(self, kind: ReadKind, calls: int = 1) -> None:
         now = self.clock()
         self.calls[kind] += calls
-        for w in self._of(kind):
+        for w in self.windows_of(kind):
             w.record(now, calls)
 
     def learn(self, remaining: Mapping[str, int]) -> None:
@@ -193,12 +193,14 @@ class ReadPlanner:
 
     def allowance(self, kind: ReadKind, share: float | None = None) -> float:
         now = self.clock()
-        return min(w.allowance(now, self.share if share is None else share) for w in self._of(kind))
+        return min(
+            w.allowance(now, self.share if share is None else share) for w in self.windows_of(kind)
+        )
 
     def wait_for(self, kind: ReadKind, calls: int, share: float | None = None) -> float:
         now = self.clock()
         s = self.share if share is None else share
-        return max(w.wait_for(calls, now, s) for w in self._of(kind))
+        return max(w.wait_for(calls, now, s) for w in self.windows_of(kind))
 
     def pressure(self, option: Option, share: float | None = None) -> float:
         """The largest fraction of any policy's current allowance the option would take

@@ -6,7 +6,8 @@ are not contiguous), which VMs start stale, and all generated GUIDs.
 
 Image catalog (platform image ``Canonical:ubuntu-24_04-lts:server``): versions from
 ``24.04.202606110`` to ``24.04.202612010``, plus ``24.04.202611990-bad`` (comes back
-unhealthy after an upgrade) and ``24.04.202611991-fail`` (fails to provision). Gallery
+unhealthy after an upgrade), ``24.04.202611989-bad-late`` (healthy at first, unhealthy a
+minute later: what a bake is for) and ``24.04.202611991-fail`` (fails to provision). Gallery
 ``vmssdashGallery/images/web-app`` has ``1.2.0`` .. ``1.6.0`` plus ``1.5.1-bad`` and
 ``1.5.2-fail``. Scenario ``images`` covers the other image forms: a managed image id,
 an unmanaged VHD (``osDisk.image.uri``, no imageReference) and a shared gallery id.
@@ -42,6 +43,7 @@ UBUNTU_VERSIONS = [
     "24.04.202609110",
     "24.04.202610010",
     "24.04.202611150",
+    "24.04.202611989-bad-late",
     "24.04.202611990-bad",
     "24.04.202611991-fail",
     "24.04.202612010",

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from vmssdash.azure.models import parse_duration
+from vmssdash.sim import delivery
 from vmssdash.sim.clock import SimClock
 from vmssdash.sim.errors import (
     SimError,
@@ -58,6 +59,10 @@ class Timings:
     create: float = 30.0
     model_update: float = 2.0
     noop: float = 1.0
+    upgrade_spread: float = 0.0
+    """Per-VM upgrade-time variance: 0.5 makes some VMs up to 50% slower or faster."""
+    bad_after: float = 60.0
+    """Seconds after warm-up until a ``bad-late`` image turns unhealthy."""
 
 
 @dataclass
@@ -360,6 +365,8 @@ def marker_of(version: str) -> str | None:
     low = version.lower()
     if "fail" in low:
         return "fail"
+    if delivery.is_late_bad(low):
+        return delivery.LATE_MARKER
     if "bad" in low:
         return "bad"
     return None
@@ -595,6 +602,13 @@ class World:
         def settle() -> None:
             if vm.health == "initializing" and vm.instance_id in vmss.vms:
                 self._touch(vm, health=self._settled_health(vmss, vm, vm.exact_version))
+                if marker_of(vm.exact_version) == delivery.LATE_MARKER:
+                    delivery.turn_bad_later(
+                        vm,
+                        self.timings.bad_after,
+                        self.schedule,
+                        lambda health: self._touch(vm, health=health),
+                    )
             if on_settled:
                 ok = vm.provisioning == "Succeeded" and vm.health == "healthy"
                 on_settled(vm, ok)
@@ -651,7 +665,8 @@ class World:
                 on_done(vm, error)
 
         if kind in ("upgrade", "reimage", "reimageall"):
-            total = t.upgrade * self._jitter()
+            factor = delivery.upgrade_factor(self.seed, vmss.name, vm.instance_id, t.upgrade_spread)
+            total = t.upgrade * factor * self._jitter()
             target = self.catalog.resolve(
                 vmss.location, vmss.profiles[gen].get("storageProfile", {}).get("imageReference")
             )

@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input
 
+from vmssdash.azure.events import ClientEvent
 from vmssdash.core.observer import Observer
 from vmssdash.core.reading import VmReader
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
@@ -45,7 +46,6 @@ from vmssdash.ui.theme import THEMES
 from vmssdash.ui.write_path import CHANGE_BINDINGS, WritePath
 
 if TYPE_CHECKING:
-    from vmssdash.azure.events import ClientEvent
     from vmssdash.azure.scaleset import ScaleSetApi
     from vmssdash.config import Settings
 
@@ -114,6 +114,7 @@ class VmssDashApp(WritePath):
             api, counts_every=max(2.0, interval), counts_every_quiet=max(4.0, interval)
         )
         self.observer.subscribe(self._observed)
+        self.observer.on_decision(self._read_decided)
         # Runs gate on the same observer the dashboard reads through.
         self.setup_writes(
             journal_dir=journal_dir or (settings.journal_dir if settings else None),
@@ -296,6 +297,10 @@ class VmssDashApp(WritePath):
         self._polling = True
         self._generation += 1
         self._poll_worker(self._generation, force)
+
+    def _read_decided(self, line: str) -> None:
+        """The planner's decisions go where the user looks for news: the activity log."""
+        self.post_message(ClientEventReceived(ClientEvent("reads", line)))
 
     def _observed(self, snapshot: ScaleSetSnapshot, changed: frozenset[str]) -> None:
         """The observer has news the app did not ask for (an upgrade run's reads)."""
