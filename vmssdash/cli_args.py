@@ -181,9 +181,9 @@ def _plan_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--wave-seconds",
         type=float,
-        default=60.0,
         metavar="SECONDS",
-        help="estimated seconds per wave, for the duration estimate (default: 60)",
+        help="estimated seconds per wave, for the duration estimate "
+        "(default: learned from this set's earlier runs in the journal, else 60)",
     )
 
 

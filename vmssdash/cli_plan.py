@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -17,6 +16,8 @@ from vmssdash.azure.models import ScaleSet, parse_duration
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.cli_common import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, SCHEMA, CliError, emit_json
 from vmssdash.cli_connect import checked_preflight, connect, require_target, settings_from
+from vmssdash.config import Settings
+from vmssdash.core.eta import learned_wave_seconds
 from vmssdash.core.events import format_seconds
 from vmssdash.core.plan import BatchSize, Plan, Policy, Strategy, build_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
@@ -56,16 +57,15 @@ def policy_for(scale_set: ScaleSet, args: argparse.Namespace) -> Policy:
     return replace(policy, **changes)
 
 
-async def plan_for(
-    api: ScaleSetApi, args: argparse.Namespace, strategies: Mapping[str, Sequence[str]]
-) -> Planned:
+async def plan_for(api: ScaleSetApi, args: argparse.Namespace, settings: Settings) -> Planned:
     """Read the set and its VMs and build the plan; an unknown instance id is exit 3.
 
     ``--steps`` (written out, or a name from the config's ``strategies``) replaces
-    ``--by``/``--batch``."""
+    ``--by``/``--batch``. The estimate per wave is ``--wave-seconds``, else learned from
+    this set's earlier runs in the journal, else 60 s."""
     try:
         batch = BatchSize.parse(args.batch) if args.batch else None  # None: the policy's
-        steps = resolve_steps(args.steps, strategies) if args.steps else ()
+        steps = resolve_steps(args.steps, settings.strategies) if args.steps else ()
     except ValueError as exc:  # StepError is a ValueError
         raise CliError(str(exc), EXIT_USAGE) from None
     scale_set = await api.get()
@@ -77,6 +77,9 @@ async def plan_for(
             f"{scale_set.name} has no VM with instance id {', '.join(missing)}", EXIT_NOT_FOUND
         )
     policy = policy_for(scale_set, args)
+    wave_seconds = (
+        args.wave_seconds or learned_wave_seconds(settings.journal_dir, scale_set.id) or 60.0
+    )
     if steps:
         plan = build_plan_from_steps(
             snapshot,
@@ -84,7 +87,7 @@ async def plan_for(
             selection=wanted,
             policy=policy,
             include_deallocated=args.include_deallocated,
-            wave_seconds=args.wave_seconds,
+            wave_seconds=wave_seconds,
         )
     else:
         plan = build_plan(
@@ -94,7 +97,7 @@ async def plan_for(
             batch=batch,
             policy=policy,
             include_deallocated=args.include_deallocated,
-            wave_seconds=args.wave_seconds,
+            wave_seconds=wave_seconds,
         )
     return Planned(scale_set, snapshot, plan)
 
@@ -155,7 +158,7 @@ async def _plan(args: argparse.Namespace) -> Planned:
     conn = connect(args, settings)
     await checked_preflight(conn, rid)
     async with conn.client() as client:
-        return await plan_for(ScaleSetApi(client, rid), args, settings.strategies)
+        return await plan_for(ScaleSetApi(client, rid), args, settings)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -186,7 +186,7 @@ async def run(args: argparse.Namespace, conn: Connection, rid: str) -> int:
             plan = replay.plan
             journal = Journal(replay.path)
         else:
-            planned = await plan_for(api, args, settings.strategies)
+            planned = await plan_for(api, args, settings)
             plan = planned.plan
             if out.json:
                 emit_json(plan_document(planned), compact=True)

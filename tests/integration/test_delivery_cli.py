@@ -124,3 +124,16 @@ def test_rehearse_prints_the_plan_on_a_copy_and_saves_it(
     assert next(s for s in sim.world.scale_sets.values() if s.name == "vmss-small").etag == etag
     assert len(json.loads(saved.read_text())["sets"][0]["vms"]) == 10
     assert scenario_file.load(saved).name == "rehearsal of vmss-small"
+
+
+def test_the_plan_estimate_is_learned_from_earlier_runs(
+    make_sim: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = make_sim("small", manual_clock=False, speed=100.0, faults="off")
+    assert cli.main(_upgrade(sim, tmp_path, "--image-version", GOOD, "--by", "ud")) == 0
+    first = capsys.readouterr().out
+    assert "Estimated duration: 5m 00s" in first  # nothing learned yet: 60 s a wave
+    assert cli.main(_upgrade(sim, tmp_path, "--image-version", "24.04.202612010")) == 0
+    second = capsys.readouterr().out
+    line = next(x for x in second.splitlines() if x.startswith("Estimated duration"))
+    assert line != "Estimated duration: 5m 00s"  # a wave of earlier runs took about a second

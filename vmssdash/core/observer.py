@@ -336,7 +336,9 @@ class Observer:
         stale = {
             i for i, v in self.vms.items() if v.latest_model is False and i not in self._left_stale
         }
-        if set(ids) <= stale and len(stale) < total:
+        # Worth it only when it is much cheaper than the full list: wanted VMs that have
+        # just left the stale set (a wave that finished) cost a second read.
+        if set(ids) <= stale and 2 * self._pages(len(stale)) <= self._pages(total):
             options.append(
                 Option(ReadKind.LIST, self._pages(len(stale)), "stale VMs", STALE_FILTER)
             )
