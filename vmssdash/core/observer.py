@@ -26,7 +26,7 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from vmssdash.azure.errors import ArmError, NotFoundError, ThrottledError
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
@@ -42,6 +42,10 @@ STALE_FILTER = "properties/latestModelApplied eq false"
 DEFAULT_PAGE = 50
 #: The fewest per-VM views worth sending as a part of a bigger need.
 MIN_PART = 10
+#: From this many VMs on, classifying and building a snapshot run in a worker thread.
+OFF_LOOP_VMS = 100
+
+T = TypeVar("T")
 
 Subscriber = Callable[[ScaleSetSnapshot, frozenset[str]], Awaitable[None] | None]
 
@@ -159,8 +163,12 @@ class Observer:
         changed = frozenset(self._changed)
         self._dirty = False
         self._changed = set()
-        self.latest = await asyncio.to_thread(
-            ScaleSetSnapshot.of, self.scale_set, list(self.vms.values()), self.clock()
+        self.latest = await _off_loop_if_big(
+            len(self.vms),
+            ScaleSetSnapshot.of,
+            self.scale_set,
+            list(self.vms.values()),
+            self.clock(),
         )
         for fn in list(self._subscribers):
             try:
@@ -310,9 +318,7 @@ class Observer:
             self._learn(ReadKind.LIST, max(1, len(sizes)))
         if len(sizes) > 1:
             self.page_size = max(1, sizes[0])  # a page followed by another one is full
-        # Classifying 1,000 VMs takes tens of ms of pure Python: off the event loop, so
-        # keystrokes keep flowing while a big set is read.
-        infos = await asyncio.to_thread(classify_all, vms)
+        infos = await _off_loop_if_big(len(vms), classify_all, vms)
         seen = {i.instance_id for i in infos}
         if option.filter is None:
             for gone in [i for i in self.vms if i not in seen]:
@@ -501,3 +507,12 @@ class Observer:
 
 def classify_all(vms: Iterable[ScaleSetVM]) -> list[VmInfo]:
     return [classify(vm) for vm in vms]
+
+
+async def _off_loop_if_big(count: int, fn: Callable[..., T], *args: Any) -> T:
+    """Classifying or sorting 1,000 VMs takes tens of ms of pure Python: off the event
+    loop, so keystrokes keep flowing while a big set is read; a small set is cheaper
+    inline than a thread hop."""
+    if count >= OFF_LOOP_VMS:
+        return await asyncio.to_thread(fn, *args)
+    return fn(*args)
