@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from vmssdash import __version__
 from vmssdash.azure.errors import (
     ArmConnectionError,
     ArmError,
@@ -370,7 +371,7 @@ class Orchestrator(_Runner):
 
     async def run(self) -> RunResult:
         resumed = self.replay is not None
-        self._journal("start", resumed=resumed)
+        self._journal("start", resumed=resumed, version=__version__)
         self._emit(
             PlanStarted(
                 self.clock(),
@@ -675,7 +676,14 @@ class Orchestrator(_Runner):
                 operation = await self.api.begin_manual_upgrade(send)
                 break
             except ArmError as exc:
-                self._journal("dispatch-failed", wave=wave.index, instance_ids=send, error=str(exc))
+                self._journal(
+                    "dispatch-failed",
+                    wave=wave.index,
+                    instance_ids=send,
+                    error=str(exc),
+                    request_id=exc.request_id,
+                    correlation_id=exc.correlation_id,
+                )
                 self._in_flight = ()
                 if isinstance(exc, ConflictError) and conflicts < self.conflict_retries:
                     conflicts += 1
@@ -694,14 +702,28 @@ class Orchestrator(_Runner):
                 else:
                     raise
             since = self.clock()
-        self._journal("accepted", wave=wave.index, instance_ids=ids, operation=operation.url or "")
+        headers = operation.response.headers
+        self._journal(
+            "accepted",
+            wave=wave.index,
+            instance_ids=ids,
+            operation=operation.url or "",
+            request_id=headers.get("x-ms-request-id"),
+            correlation_id=headers.get("x-ms-correlation-request-id"),
+        )
         self._emit(OperationDispatched(self.clock(), wave.index, tuple(ids), operation.url or ""))
         try:
             while not operation.done:
                 await self.sleep(self.operation_poll_delay())
                 await operation.poll()
         except ArmError as exc:
-            self._journal("operation", wave=wave.index, status="unknown", error=str(exc))
+            self._journal(
+                "operation",
+                wave=wave.index,
+                status="unknown",
+                error=str(exc),
+                request_id=exc.request_id,
+            )
             self._note(f"Lost track of the operation ({exc}); checking the VMs instead", "warning")
             return None
         status = operation.status

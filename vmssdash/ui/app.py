@@ -139,6 +139,9 @@ class VmssDashApp(WritePath):
                 self.theme = settings.theme
             if settings.keymap:
                 self.set_keymap(dict(settings.keymap))
+        # Textual ignores unknown ids silently; a typo in the config deserves one line.
+        keymap = settings.keymap if settings is not None else {}
+        self._unknown_keymap_ids = sorted(set(keymap) - self._binding_ids())
 
     # ------------------------------------------------------------------ layout
 
@@ -196,6 +199,13 @@ class VmssDashApp(WritePath):
         self.log_activity(
             f"watching {self._target_name()}" + (" (read-only)" if self.read_only else "")
         )
+        if self._unknown_keymap_ids:
+            self.log_activity(
+                "warning: keymap names unknown binding ids, ignored: "
+                + ", ".join(self._unknown_keymap_ids)
+            )
+        if self.settings is not None:
+            self.watch(self, "theme", self._save_theme, init=False)
         self._update_header()
         self.set_interval(1.0, self._update_header)
         self._start_poll()
@@ -535,6 +545,25 @@ class VmssDashApp(WritePath):
 
     async def action_leave(self) -> None:
         await self.action_quit()
+
+    def _binding_ids(self) -> set[str]:
+        from vmssdash.ui.heatmap import Heatmap
+
+        ids = {b.id for _key, b in self._bindings if b.id}
+        ids |= {b.id for b in Heatmap.BINDINGS if isinstance(b, Binding) and b.id}
+        return ids
+
+    def _save_theme(self, theme: str) -> None:
+        """A theme picked in the palette is the user's choice: keep it for next time."""
+        from vmssdash.config import ConfigError, save_setting
+
+        try:
+            saved = save_setting("theme", theme)
+        except (OSError, ConfigError) as exc:
+            self.log_activity(f"theme {theme} not saved: {exc}")
+            return
+        if saved is not None:
+            self.log_activity(f"theme {theme} saved to {saved}")
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
