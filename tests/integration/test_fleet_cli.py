@@ -67,6 +67,12 @@ def test_fleet_json_golden_schema(make_sim: Any, tmp_path: Path) -> None:
     for row in out["scaleSets"]:
         _check(row, ROW)
     assert [r["name"] for r in out["scaleSets"][:2]] == ["vmss-web", "vmss-zonal"]
+    # Flexible sets are counted too (their members in Resource Graph), not unknown.
+    flexible = [r for r in out["scaleSets"] if r["orchestrationMode"] == "Flexible"]
+    assert flexible
+    assert all(isinstance(r["stale"], int) for r in flexible)
+    assert all(isinstance(r["unhealthy"], int) for r in flexible)
+    assert "Flexible members" in out["countsFrom"]
 
 
 def test_fleet_table_filters_and_names_the_source(make_sim: Any, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from tests.plugins.sim import SimTime
 from vmssdash.azure import graph_queries
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmError
+from vmssdash.azure.models import IMAGE_KEYS
 from vmssdash.azure.resource_graph import ResourceGraph, parse_resets_after
 from vmssdash.core.fleet import SOURCE_ARM, SOURCE_GRAPH, load_fleet
 from vmssdash.core.runlock import RunLock
@@ -35,6 +36,10 @@ def _configure(sim: Any, **data: Any) -> dict[str, Any]:
     response.raise_for_status()
     result: dict[str, Any] = response.json()
     return result
+
+
+def test_member_query_groups_by_the_image_fields_flexible_compares() -> None:
+    assert graph_queries.IMAGE_FIELDS == IMAGE_KEYS
 
 
 def test_resets_after_is_read_as_seconds() -> None:
@@ -110,11 +115,60 @@ async def test_fleet_rows_and_counts_come_from_resource_graph(make_sim: Any) -> 
     assert rows["vmss-api-01"].subscription_name == "contoso-dev"
     # Computed from the world, not fixed: every row agrees with the simulator's VMs.
     for vmss in sim.world.scale_sets.values():
-        if vmss.properties["orchestrationMode"] == "Flexible":
-            assert rows[vmss.name].stale is None  # not in computeresources
-            continue
-        stale = sum(1 for vm in vmss.vms.values() if vm.applied_gen != vmss.model_gen)
-        assert rows[vmss.name].stale == stale
+        assert rows[vmss.name].stale == _world_stale(vmss), vmss.name
+
+
+def _image(ref: Any) -> tuple[str, ...]:
+    return tuple(str((ref or {}).get(k) or "").lower() for k in IMAGE_KEYS)
+
+
+def _world_stale(vmss: Any) -> int:
+    """The simulator's own count: a Uniform VM not on the latest model; a Flexible member
+    whose image (its applied model's) names another image than the set's model."""
+    if not vmss.flexible:
+        return sum(1 for vm in vmss.vms.values() if vm.applied_gen != vmss.model_gen)
+    model = _image(vmss.profile["storageProfile"].get("imageReference"))
+    return sum(
+        1
+        for vm in vmss.vms.values()
+        if _image(vmss.profiles[vm.applied_gen]["storageProfile"].get("imageReference")) != model
+    )
+
+
+def _stop_one_member(sim: Any, name: str) -> None:
+    with sim.world.lock:
+        vmss = next(s for s in sim.world.scale_sets.values() if s.name == name)
+        vmss.sorted_vms()[0].power = "stopped"
+
+
+async def test_flexible_counts_come_from_its_members_in_resource_graph(make_sim: Any) -> None:
+    sim = make_sim("fleet")
+    _stop_one_member(sim, "vmss-flex-regional")
+    async with _client(sim) as client:
+        fleet = await load_fleet(client)
+    assert fleet.source == SOURCE_GRAPH
+    rows = {r.name: r for r in fleet.rows}
+    flexible = [s for s in sim.world.scale_sets.values() if s.flexible]
+    assert len(flexible) >= 2
+    for vmss in flexible:
+        assert rows[vmss.name].stale == _world_stale(vmss), vmss.name
+    assert any(rows[s.name].stale for s in flexible)  # the scenario has stale members
+    assert rows["vmss-flex-regional"].unhealthy == 1
+    assert rows["vmss-flex-zonal"].unhealthy == 0
+    # One more query for the members, not one per set.
+    assert _configure(sim)["queries"] == 3
+
+
+async def test_flexible_stale_follows_a_model_change(make_sim: Any) -> None:
+    sim = make_sim("fleet")
+    with sim.world.lock:
+        vmss = next(s for s in sim.world.scale_sets.values() if s.name == "vmss-flex-zonal")
+        ref = vmss.profile["storageProfile"]["imageReference"]
+        ref["version"] = "9.9.9" if ref.get("version") != "9.9.9" else "9.9.8"
+    async with _client(sim) as client:
+        fleet = await load_fleet(client)
+    row = {r.name: r for r in fleet.rows}["vmss-flex-zonal"]
+    assert row.stale == _world_stale(vmss) == len(vmss.vms)
 
 
 async def test_rolling_upgrade_and_vmssdash_run_are_shown(make_sim: Any, tmp_path: Path) -> None:
@@ -144,14 +198,20 @@ async def test_rolling_upgrade_and_vmssdash_run_are_shown(make_sim: Any, tmp_pat
 async def test_fallback_to_arm_lists_says_so(make_sim: Any, mode: str, status: int) -> None:
     sim = make_sim("fleet")
     _configure(sim, mode=mode)
+    _stop_one_member(sim, "vmss-flex-regional")
     async with _client(sim) as client:
         fleet = await load_fleet(client)
     assert fleet.source == SOURCE_ARM
     assert len(fleet.rows) == 60
     assert len(fleet.notes) == 1 and f"HTTP {status}" in fleet.notes[0]
     assert "listed with ARM" in fleet.notes[0]
-    assert all(r.stale is None for r in fleet.rows)
-    assert "unknown" in fleet.counts_from
+    rows = {r.name: r for r in fleet.rows}
+    # Uniform counts would need a VM list per set; a Flexible set's member list is read.
+    for vmss in sim.world.scale_sets.values():
+        expected = _world_stale(vmss) if vmss.flexible else None
+        assert rows[vmss.name].stale == expected, vmss.name
+    assert rows["vmss-flex-regional"].unhealthy == 1
+    assert "unknown for Uniform" in fleet.counts_from
 
 
 async def test_read_only_never_posts_to_resource_graph(make_sim: Any) -> None:

@@ -54,7 +54,9 @@ def members_params(scale_set_id: str) -> dict[str, str]:
     }
 
 
-def _image_identity(image: Any) -> tuple[str, ...] | None:
+def image_identity(image: Any) -> tuple[str, ...] | None:
+    """What names an image (lower case), or None when ``image`` names none: the value
+    compared for staleness, here and in the fleet's Resource Graph rows."""
     if not isinstance(image, dict):
         return None
     values = tuple(str(image.get(k) or "").lower() for k in IMAGE_KEYS)
@@ -62,7 +64,7 @@ def _image_identity(image: Any) -> tuple[str, ...] | None:
 
 
 def _model_identity(ref: ImageReference | None) -> tuple[str, ...] | None:
-    return None if ref is None else _image_identity(ref.model_dump(by_alias=True))
+    return None if ref is None else image_identity(ref.model_dump(by_alias=True))
 
 
 def as_scale_set_vm(item: Any, model: ScaleSet | None) -> Any:
@@ -84,7 +86,7 @@ def as_scale_set_vm(item: Any, model: ScaleSet | None) -> Any:
     out["properties"] = props
     if "latestModelApplied" not in props:
         storage = props.get("storageProfile")
-        mine = _image_identity(storage.get("imageReference")) if isinstance(storage, dict) else None
+        mine = image_identity(storage.get("imageReference")) if isinstance(storage, dict) else None
         wanted = _model_identity(model.image_reference if model else None)
         if mine is not None and wanted is not None:
             props["latestModelApplied"] = mine == wanted

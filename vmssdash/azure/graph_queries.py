@@ -16,9 +16,22 @@ resources
     capacity = toint(sku.capacity),
     orchestrationMode = tostring(properties.orchestrationMode),
     upgradeMode = tostring(properties.upgradePolicy.mode),
-    provisioningState = tostring(properties.provisioningState)
+    provisioningState = tostring(properties.provisioningState),
+    modelImage = properties.virtualMachineProfile.storageProfile.imageReference
 | order by id asc
 """
+
+#: The image reference fields that name an image (``exactVersion`` is what ``latest``
+#: resolved to, not the model): the same identity ``azure.flexible`` compares.
+IMAGE_FIELDS = (
+    "id",
+    "publisher",
+    "offer",
+    "sku",
+    "version",
+    "sharedGalleryImageId",
+    "communityGalleryImageId",
+)
 
 #: Per scale set: how many of its Uniform instances Resource Graph knows, how many say
 #: they are not on the latest model, and how many failed to provision or are stopped (a
@@ -38,6 +51,35 @@ computeresources
     unhealthy = countif(provisioning =~ 'Failed'
         or (power != '' and power !in~ ('PowerState/running', 'PowerState/deallocated')))
     by scaleSetId
+| order by scaleSetId asc
+"""
+
+
+#: Flexible members are plain VMs in ``resources`` that name their set in
+#: ``properties.virtualMachineScaleSet.id`` (the plain VM schema has no
+#: ``latestModelApplied``). Grouped per set and per image (lower case), so the client
+#: compares each group's image with the set's model (``SCALE_SETS``' ``modelImage``) by the
+#: same rule as ``azure.flexible``; unhealthy is the rule of ``INSTANCE_COUNTS`` on the power
+#: state Resource Graph keeps in ``properties.extended.instanceView``.
+FLEXIBLE_MEMBERS = """
+resources
+| where type =~ 'microsoft.compute/virtualmachines'
+| extend scaleSetId = tolower(tostring(properties.virtualMachineScaleSet.id))
+| where scaleSetId != ''
+| extend image = properties.storageProfile.imageReference
+| extend power = tostring(properties.extended.instanceView.powerState.code)
+| extend provisioning = tostring(properties.provisioningState)
+| summarize total = count(),
+    unhealthy = countif(provisioning =~ 'Failed'
+        or (power != '' and power !in~ ('PowerState/running', 'PowerState/deallocated')))
+    by scaleSetId,
+    id = tolower(tostring(image.id)),
+    publisher = tolower(tostring(image.publisher)),
+    offer = tolower(tostring(image.offer)),
+    sku = tolower(tostring(image.sku)),
+    version = tolower(tostring(image.version)),
+    sharedGalleryImageId = tolower(tostring(image.sharedGalleryImageId)),
+    communityGalleryImageId = tolower(tostring(image.communityGalleryImageId))
 | order by scaleSetId asc
 """
 

@@ -6,10 +6,13 @@ read-only (a Resource Graph query is a POST), the sets are listed with ARM inste
 the fleet says so in ``notes``. Where each column comes from:
 
 - set properties: Resource Graph ``resources`` (lags ARM by up to a minute), else ARM.
-- stale / unhealthy: Resource Graph ``computeresources`` (Uniform instances only:
-  ``latestModelApplied`` false; failed provisioning or stopped). ``None`` = unknown: a
-  Flexible set, instances not indexed, or the ARM fallback (which would need one costly
-  VM list per set).
+- stale / unhealthy: failed provisioning or stopped (not deallocated) is unhealthy. For
+  Uniform sets, Resource Graph ``computeresources`` (``latestModelApplied`` false). For
+  Flexible sets, their members in Resource Graph ``resources`` (plain VMs, no
+  ``latestModelApplied``): stale when the VM's image reference names another image than
+  the set's model, the rule of ``azure.flexible``; in the ARM fallback, the set's member
+  list (one VM API list per Flexible set). ``None`` = unknown: instances not indexed, or a
+  Uniform set in the ARM fallback (which would need one costly VM list per set).
 - rolling upgrade: ARM ``rollingUpgrades/latest`` for Rolling and Automatic sets only.
 - vmssdash run: a live holder of the set's run lock on this machine (``core.runlock``), or
   an unfinished plan in this machine's journal directory.
@@ -24,9 +27,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from vmssdash.azure import graph_queries
+from vmssdash.azure import flexible, graph_queries
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmConnectionError, ArmError, NotFoundError
+from vmssdash.azure.models import ScaleSetVM
 from vmssdash.azure.resource_graph import ResourceGraph
 from vmssdash.azure.scaleset import ScaleSetApi, list_scale_sets, list_subscriptions
 from vmssdash.core.journal import list_journals
@@ -35,10 +39,12 @@ from vmssdash.core.runlock import RunLock, default_lock_dir
 SOURCE_GRAPH = "resource-graph"
 SOURCE_ARM = "arm"
 COUNTS_FROM = {
-    SOURCE_GRAPH: "Resource Graph computeresources: Uniform instances not on the latest model; "
+    SOURCE_GRAPH: "Resource Graph: Uniform instances not on the latest model "
+    "(computeresources), Flexible members whose image differs from the model's (resources); "
     "instances that failed to provision or are stopped (application health is not in "
-    "Resource Graph); none for Flexible sets",
-    SOURCE_ARM: "unknown: listed with ARM, which would need one VM list per scale set",
+    "Resource Graph)",
+    SOURCE_ARM: "Flexible sets from their member lists (image differs from the model's); "
+    "unknown for Uniform sets, which would need one costly VM list per scale set",
 }
 ROLLING_MODES = frozenset({"rolling", "automatic"})
 #: Columns the fleet sorts by; counts sort unknown last.
@@ -226,6 +232,26 @@ def _graph_fallback_reason(exc: ArmError) -> str | None:
     return None
 
 
+def _is_flexible(orchestration: str) -> bool:
+    return orchestration.lower() == flexible.FLEXIBLE
+
+
+def _flexible_counts(
+    groups: Sequence[dict[str, Any]], model_image: Any
+) -> tuple[int | None, int | None]:
+    """(stale, unhealthy) of a Flexible set from its ``FLEXIBLE_MEMBERS`` rows (one per
+    image its members run); a member without an image reference is never counted stale."""
+    if not groups:
+        return None, None
+    unhealthy = sum(int(g.get("unhealthy") or 0) for g in groups)
+    wanted = flexible.image_identity(model_image)
+    known = [g for g in groups if flexible.image_identity(g) is not None]
+    if wanted is None or not known:
+        return None, unhealthy
+    stale = sum(int(g.get("total") or 0) for g in known if flexible.image_identity(g) != wanted)
+    return stale, unhealthy
+
+
 async def _from_graph(
     graph: ResourceGraph, subscriptions: Sequence[str], names: dict[str, str]
 ) -> list[FleetRow]:
@@ -234,12 +260,22 @@ async def _from_graph(
         str(c.get("scaleSetId", "")).lower(): c
         for c in await graph.rows(graph_queries.INSTANCE_COUNTS, subscriptions)
     }
+    members: dict[str, list[dict[str, Any]]] = {}
+    if any(_is_flexible(str(item.get("orchestrationMode") or "")) for item in sets):
+        for group in await graph.rows(graph_queries.FLEXIBLE_MEMBERS, subscriptions):
+            members.setdefault(str(group.get("scaleSetId", "")).lower(), []).append(group)
     rows: list[FleetRow] = []
     for item in sets:
         rid = str(item.get("id", ""))
         sub = str(item.get("subscriptionId", ""))
         count = counts.get(rid.lower(), {})
         known = int(count.get("known") or 0) > 0
+        stale = int(count.get("stale") or 0) if known else None
+        unhealthy = int(count.get("unhealthy") or 0) if count else None
+        if _is_flexible(str(item.get("orchestrationMode") or "")):
+            stale, unhealthy = _flexible_counts(
+                members.get(rid.lower(), []), item.get("modelImage")
+            )
         rows.append(
             FleetRow(
                 id=rid,
@@ -251,8 +287,8 @@ async def _from_graph(
                 orchestration=str(item.get("orchestrationMode") or "Uniform"),
                 upgrade_mode=str(item.get("upgradeMode") or "Manual"),
                 capacity=int(item.get("capacity") or 0),
-                stale=int(count.get("stale") or 0) if known else None,
-                unhealthy=int(count.get("unhealthy") or 0) if count else None,
+                stale=stale,
+                unhealthy=unhealthy,
             )
         )
     return rows
@@ -278,6 +314,36 @@ async def _from_arm(
                 )
             )
     return rows
+
+
+def _unhealthy(vm: ScaleSetVM) -> bool:
+    """The rule of ``graph_queries.INSTANCE_COUNTS`` on a VM read through ARM."""
+    props = vm.properties
+    view = props.instance_view
+    power = view.status_with_prefix("PowerState/") if view is not None else None
+    code = (power.code or "").lower() if power is not None else ""
+    return (props.provisioning_state or "").lower() == "failed" or (
+        code != "" and code not in ("powerstate/running", "powerstate/deallocated")
+    )
+
+
+async def _member_counts(client: ArmClient, row: FleetRow, gate: asyncio.Semaphore) -> FleetRow:
+    """A Flexible set's counts from its member list, for the ARM fallback: one VM API
+    list per set (its ``latestModelApplied`` is ``azure.flexible``'s image comparison)."""
+    api = ScaleSetApi(client, row.id)
+    async with gate:
+        try:
+            await api.get()
+            vms = [vm for vm in await api.list_vms() if vm.unreadable is None]
+        except ArmError:
+            return row
+    known = [vm.properties.latest_model_applied for vm in vms]
+    stale = sum(1 for latest in known if latest is False)
+    return replace(
+        row,
+        stale=stale if any(latest is not None for latest in known) else None,
+        unhealthy=sum(1 for vm in vms if _unhealthy(vm)) if vms else None,
+    )
 
 
 async def _rolling(client: ArmClient, row: FleetRow, gate: asyncio.Semaphore) -> bool | None:
@@ -327,7 +393,9 @@ async def load_fleet(
     page_size: int = 1000,
     rolling_concurrency: int = 4,
 ) -> Fleet:
-    """The fleet over ``subscriptions`` (all the identity can see when empty)."""
+    """The fleet over ``subscriptions`` (all the identity can see when empty);
+    ``rolling_concurrency`` bounds the per-set ARM reads (rolling upgrade status, and the
+    Flexible member lists of the ARM fallback)."""
     listed = await list_subscriptions(client)
     names = {s.subscription_id.lower(): s.display_name or s.subscription_id for s in listed}
     chosen = list(subscriptions) or [s.subscription_id for s in listed]
@@ -347,9 +415,13 @@ async def load_fleet(
                 raise
             notes.append(f"{reason} ({exc}); listed with ARM instead")
     source = SOURCE_GRAPH if rows is not None else SOURCE_ARM
+    gate = asyncio.Semaphore(max(1, rolling_concurrency))
     if rows is None:
         rows = await _from_arm(client, chosen, names)
-    gate = asyncio.Semaphore(max(1, rolling_concurrency))
+        flexible_rows = [r for r in rows if _is_flexible(r.orchestration)]
+        counted = await asyncio.gather(*(_member_counts(client, r, gate) for r in flexible_rows))
+        by_id = {r.id: r for r in counted}
+        rows = [by_id.get(r.id, r) for r in rows]
     rolling_rows = [r for r in rows if r.upgrade_mode.lower() in ROLLING_MODES]
     states = await asyncio.gather(*(_rolling(client, r, gate) for r in rolling_rows))
     rolling = {r.id: state for r, state in zip(rolling_rows, states, strict=True)}

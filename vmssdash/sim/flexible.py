@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from vmssdash.azure import graph_queries
 from vmssdash.sim import render
 from vmssdash.sim.errors import SimError
 from vmssdash.sim.throttle import Throttle
@@ -68,6 +69,36 @@ def member_json(world: World, vmss: ScaleSet, vm: Vm, *, expand: bool) -> dict[s
         f"/providers/{COMPUTE}/virtualMachines/{name}"
     )
     return body
+
+
+def member_image(vmss: ScaleSet, vm: Vm) -> dict[str, Any]:
+    """The image reference a member runs (its last applied model's), as ARM shows it."""
+    storage = vmss.profiles[vm.applied_gen].get("storageProfile") or {}
+    return dict(storage.get("imageReference") or {})
+
+
+def graph_member_rows(vmss: ScaleSet) -> list[dict[str, Any]]:
+    """Resource Graph's ``FLEXIBLE_MEMBERS`` rows for one Flexible set: its members
+    grouped by the image they run, with their count and how many are unhealthy (failed
+    provisioning, or a power state other than running or deallocated)."""
+    groups: dict[tuple[str, ...], dict[str, Any]] = {}
+    for vm in vmss.sorted_vms():
+        image = member_image(vmss, vm)
+        key = tuple(str(image.get(k) or "").lower() for k in graph_queries.IMAGE_FIELDS)
+        row = groups.setdefault(
+            key,
+            {
+                "scaleSetId": vmss.id.lower(),
+                **dict(zip(graph_queries.IMAGE_FIELDS, key, strict=True)),
+                "total": 0,
+                "unhealthy": 0,
+            },
+        )
+        row["total"] += 1
+        row["unhealthy"] += int(
+            vm.provisioning == "Failed" or vm.power not in (None, "running", "deallocated")
+        )
+    return [groups[k] for k in sorted(groups)]
 
 
 def _not_allowed(vmss: ScaleSet) -> SimError:

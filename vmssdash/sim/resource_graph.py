@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import json
 import math
 import random
@@ -26,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from vmssdash.azure import graph_queries
 from vmssdash.sim.errors import SimError
+from vmssdash.sim.flexible import graph_member_rows
 from vmssdash.sim.world import ScaleSet, World
 
 MODES = ("ok", "forbidden", "unavailable")
@@ -111,6 +113,7 @@ def scale_set_row(vmss: ScaleSet) -> dict[str, Any]:
         "orchestrationMode": str(props.get("orchestrationMode") or "Uniform"),
         "upgradeMode": vmss.upgrade_mode,
         "provisioningState": vmss.provisioning_state,
+        "modelImage": copy.deepcopy(vmss.profile.get("storageProfile", {}).get("imageReference")),
     }
 
 
@@ -138,6 +141,9 @@ def _rows(world: World, query: str, subscriptions: set[str]) -> list[dict[str, A
         # Flexible members are plain VMs in `resources`, not in `computeresources`.
         uniform = [s for s in sets if s.properties.get("orchestrationMode", "Uniform") == "Uniform"]
         return [instance_count_row(s) for s in sorted(uniform, key=lambda s: s.id.lower())]
+    if text == graph_queries.normalize(graph_queries.FLEXIBLE_MEMBERS):
+        flexible = sorted((s for s in sets if s.flexible), key=lambda s: s.id.lower())
+        return [row for s in flexible for row in graph_member_rows(s)]
     raise SimError(
         400,
         "BadRequest",
