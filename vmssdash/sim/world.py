@@ -1249,7 +1249,8 @@ class World:
     def start_rolling_upgrade(
         self, vmss: ScaleSet, *, operation: Operation | None
     ) -> RollingUpgrade:
-        """Server-side rolling upgrade: batches by UD (and zone), health-gated."""
+        """Server-side rolling upgrade: batches by UD (Flexible: fault domain) and zone,
+        health-gated."""
         policy = copy.deepcopy(vmss.properties["upgradePolicy"]["rollingUpgradePolicy"])
         targets = self._rolling_targets(vmss)
         n_total = max(1, len(vmss.vms))
@@ -1262,7 +1263,7 @@ class World:
 
         def group_key(v: Vm) -> tuple[Any, ...]:
             zone = "" if cross_zone or v.zone is None else v.zone
-            return (zone, v.ud)
+            return (zone, v.fd if vmss.flexible else v.ud)  # Flexible: no update domains
 
         groups: dict[tuple[Any, ...], list[Vm]] = {}
         for vm in targets:
