@@ -21,18 +21,6 @@ resources
 | order by id asc
 """
 
-#: The image reference fields that name an image (``exactVersion`` is what ``latest``
-#: resolved to, not the model): the same identity ``azure.flexible`` compares.
-IMAGE_FIELDS = (
-    "id",
-    "publisher",
-    "offer",
-    "sku",
-    "version",
-    "sharedGalleryImageId",
-    "communityGalleryImageId",
-)
-
 #: Per scale set: how many of its Uniform instances Resource Graph knows, how many say
 #: they are not on the latest model, and how many failed to provision or are stopped (a
 #: deallocated VM is parked on purpose, not unhealthy). Application
@@ -59,7 +47,7 @@ computeresources
 #: ``properties.virtualMachineScaleSet.id`` (the plain VM schema has no
 #: ``latestModelApplied``). Grouped per set and per image (lower case), so the client
 #: compares each group's image with the set's model (``SCALE_SETS``' ``modelImage``) by the
-#: same rule as ``azure.flexible``; unhealthy is the rule of ``INSTANCE_COUNTS`` on the power
+#: same rule as ``azure.flexible`` (the fields grouped by are ``models.IMAGE_KEYS``); unhealthy is the rule of ``INSTANCE_COUNTS`` on the power
 #: state Resource Graph keeps in ``properties.extended.instanceView``.
 FLEXIBLE_MEMBERS = """
 resources

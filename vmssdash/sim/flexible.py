@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from vmssdash.azure import graph_queries
+from vmssdash.azure.models import IMAGE_KEYS
 from vmssdash.sim import render
 from vmssdash.sim.errors import SimError
 from vmssdash.sim.throttle import Throttle
@@ -77,27 +77,30 @@ def member_image(vmss: ScaleSet, vm: Vm) -> dict[str, Any]:
     return dict(storage.get("imageReference") or {})
 
 
+def graph_unhealthy(vm: Vm) -> bool:
+    """Resource Graph's unhealthy: failed provisioning, or a power state other than
+    running or deallocated (application health is not in Resource Graph)."""
+    return vm.provisioning == "Failed" or vm.power not in (None, "running", "deallocated")
+
+
 def graph_member_rows(vmss: ScaleSet) -> list[dict[str, Any]]:
     """Resource Graph's ``FLEXIBLE_MEMBERS`` rows for one Flexible set: its members
-    grouped by the image they run, with their count and how many are unhealthy (failed
-    provisioning, or a power state other than running or deallocated)."""
+    grouped by the image they run, with their count and how many are unhealthy."""
     groups: dict[tuple[str, ...], dict[str, Any]] = {}
     for vm in vmss.sorted_vms():
         image = member_image(vmss, vm)
-        key = tuple(str(image.get(k) or "").lower() for k in graph_queries.IMAGE_FIELDS)
+        key = tuple(str(image.get(k) or "").lower() for k in IMAGE_KEYS)
         row = groups.setdefault(
             key,
             {
                 "scaleSetId": vmss.id.lower(),
-                **dict(zip(graph_queries.IMAGE_FIELDS, key, strict=True)),
+                **dict(zip(IMAGE_KEYS, key, strict=True)),
                 "total": 0,
                 "unhealthy": 0,
             },
         )
         row["total"] += 1
-        row["unhealthy"] += int(
-            vm.provisioning == "Failed" or vm.power not in (None, "running", "deallocated")
-        )
+        row["unhealthy"] += int(graph_unhealthy(vm))
     return [groups[k] for k in sorted(groups)]
 
 

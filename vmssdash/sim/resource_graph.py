@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from vmssdash.azure import graph_queries
 from vmssdash.sim.errors import SimError
-from vmssdash.sim.flexible import graph_member_rows
+from vmssdash.sim.flexible import graph_member_rows, graph_unhealthy
 from vmssdash.sim.world import ScaleSet, World
 
 MODES = ("ok", "forbidden", "unavailable")
@@ -124,11 +124,7 @@ def instance_count_row(vmss: ScaleSet) -> dict[str, Any]:
         "total": len(vms),
         "known": len(vms),
         "stale": sum(1 for vm in vms if vm.applied_gen != vmss.model_gen),
-        "unhealthy": sum(
-            1
-            for vm in vms
-            if vm.provisioning == "Failed" or vm.power not in (None, "running", "deallocated")
-        ),
+        "unhealthy": sum(1 for vm in vms if graph_unhealthy(vm)),
     }
 
 
