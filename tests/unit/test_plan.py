@@ -246,3 +246,13 @@ def test_busy_vms_are_skipped_so_nothing_is_upgraded_twice() -> None:
     plan = build_plan(snapshot(vms), Strategy.UPDATE_DOMAIN)
     assert plan.targets == ("0",)
     assert {s.reason for s in plan.skipped} == {"busy (updating)", "busy (starting)"}
+
+
+def test_one_wave_is_one_wave_in_the_summary_and_the_start_line() -> None:
+    from vmssdash.core.events import PlanStarted
+
+    plan = build_plan(snapshot(grid(8, uds=1)), Strategy.UPDATE_DOMAIN)
+    assert len(plan.waves) == 1
+    assert " in 1 wave (" in plan.summary()
+    started = PlanStarted(0.0, plan.plan_id, "vmss-t", waves=1, vms=1)
+    assert started.text().endswith(": 1 wave, 1 VM")

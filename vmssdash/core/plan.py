@@ -21,6 +21,7 @@ from typing import Any
 from vmssdash.azure.models import RollingUpgradePolicy, ScaleSet, format_duration
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
+from vmssdash.core.words import count
 
 
 class Strategy(Enum):
@@ -160,8 +161,8 @@ class Plan:
         """The scope in words, for the confirmation dialog."""
         batch = f" of {self.batch}" if self.batch else ""
         return (
-            f"Upgrade {len(self.targets)} of {self.total_instances} VMs of {self.scale_set_name} "
-            f"in {len(self.waves)} waves ({self.strategy.words}{batch}); "
+            f"Upgrade {len(self.targets)} of {count(self.total_instances, 'VM')} of {self.scale_set_name} "
+            f"in {count(len(self.waves), 'wave')} ({self.strategy.words}{batch}); "
             f"{len(self.skipped)} skipped"
         )
 
