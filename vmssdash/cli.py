@@ -405,7 +405,7 @@ def main_demo(argv: Sequence[str]) -> int:
                 resource_id=resource_id,
                 token_provider=NoAuth(),
                 read_only=settings.read_only,
-                identity="simulator (no auth)",
+                identity="no sign-in (simulator)",
                 settings=settings,
             )
     except SimulatorStartError as exc:

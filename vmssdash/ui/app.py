@@ -418,7 +418,8 @@ class VmssDashApp(App[None]):
             error=self.last_error,
             marked=len(self.heatmap.marked),
             grouping=self.heatmap.grouping,
-            filter_text=self._filter.value if self.heatmap.matcher else "",
+            filter_text=self.heatmap.filter_text,
+            filter_matches=self.heatmap.match_count(),
             busy=self.busy(),
         )
         key = (
@@ -431,6 +432,7 @@ class VmssDashApp(App[None]):
             info.marked,
             info.grouping,
             info.filter_text,
+            info.filter_matches,
             tuple(info.busy),
         )
         if key != self._header_key:
@@ -493,13 +495,18 @@ class VmssDashApp(App[None]):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         box = self._filter
-        if not event.value:
-            self.apply_filter("")
+        if not self.apply_filter(event.value):
+            # Refused: the line stays open with the reason; the filter in effect (the
+            # one the header names) is unchanged.
+            self.notify(f"filter not applied: {box.border_title}", severity="warning")
+            box.focus()
+            return
         box.remove_class("-shown")  # the header keeps showing an active filter
         self.heatmap.focus()
 
     def apply_filter(self, text: str) -> bool:
-        """Dim the cells that do not match; False (and the old filter kept) when invalid."""
+        """Blank out the cells that do not match; False (and the old filter kept) when
+        invalid."""
         box = self._filter
         try:
             matcher = parse_filter(text)
@@ -509,7 +516,7 @@ class VmssDashApp(App[None]):
             return False
         box.border_title = None
         box.remove_class("-invalid")
-        self.heatmap.set_filter(matcher)
+        self.heatmap.set_filter(matcher, text.strip())
         self._update_header()
         return True
 
