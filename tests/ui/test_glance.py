@@ -3,6 +3,8 @@ dense layout), driven through the keys and the mouse like a person would."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.ui.fakeapi import make_api
 from tests.ui.test_app_fake import make_app
 from vmssdash.core.state import VmState
@@ -165,3 +167,64 @@ async def test_dense_layout_puts_1000_vms_on_one_160x48_screen() -> None:
         await pilot.pause()
         assert not hm.dense and hm.cursor_vm is not None
         assert hm.cursor_vm.instance_id == "500"
+
+
+@pytest.mark.parametrize("width", [80, 110, 130])
+async def test_the_footer_keeps_help_and_quit_as_the_width_shrinks(width: int) -> None:
+    from textual.widgets._footer import FooterKey
+
+    from vmssdash.ui.actions import extensions
+
+    app = make_app(extensions=extensions())
+    async with app.run_test(size=(width, 30)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.pause()
+        keys = list(app.query(FooterKey))
+        palette = next(k for k in keys if k.has_class("-command-palette"))
+        shown = {
+            k.key
+            for k in keys
+            if k is not palette and k.region.width and k.region.right <= palette.region.x
+        }
+        assert {"question_mark", "q", "slash", "space"} <= shown, sorted(shown)
+        # Nothing half-drawn under the palette key or past the edge.
+        assert all(k.region.right <= palette.region.x for k in keys if k is not palette)
+        if width >= 130:
+            assert {"u", "s", "U", "e", "P", "a"} <= shown
+
+
+async def test_long_activity_lines_wrap_at_word_boundaries() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.refresh_snapshot()
+        log = app.activity
+        width = log.scrollable_content_region.width
+        words = [f"word{i:02d}" for i in range(40)]
+        app.log_activity(" ".join(words))
+        await pilot.pause()
+        lines = [str(line) for line in log.lines]
+        start = next(i for i, line in enumerate(lines) if "word00" in line)
+        tail = lines[start:]
+        assert len(tail) > 1 and all(len(line) < width for line in tail)
+        assert tail[1].startswith(" " * 9)  # under the text, not under the time
+        assert " ".join(" ".join(tail).split()[1:]) == " ".join(words)  # no word cut
+
+
+async def test_help_explains_row_labels_header_counts_markers_and_the_two_pauses() -> None:
+    from textual.widgets import Static
+
+    from vmssdash.ui.help import HelpScreen
+
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.refresh_snapshot()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = "\n".join(str(s.render()) for s in app.screen.query(Static))
+        assert "UD 0 ●6/8: 6 of the row's 8 VMs are up to date" in text
+        assert "left on old model" in text and "Plans skip deallocated" in text
+        assert "- means" in text and "~ on an old model" in text
+        assert "p  pauses the live refresh" in text
+        assert "z  pauses (and resumes) the running upgrade plan" in text
+        assert ("p", "Pause refresh") in app.screen.keys  # the key table names it too

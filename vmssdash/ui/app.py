@@ -26,7 +26,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from vmssdash.core.poller import Poller
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
@@ -37,6 +37,7 @@ from vmssdash.ui.activity import ActivityLog
 from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.extensions import ActionSpec, Extension, discover_extensions
 from vmssdash.ui.filtering import parse_filter
+from vmssdash.ui.footer import DashFooter
 from vmssdash.ui.heatmap import Heatmap, Rows, prepare_rows, state_class
 from vmssdash.ui.help import HelpScreen
 from vmssdash.ui.messages import (
@@ -87,7 +88,7 @@ class VmssDashApp(App[None]):
         Binding("g", "cycle_grouping", "Group by", show=False, id="app.grouping"),
         Binding("slash", "filter", "Filter", id="app.filter"),
         Binding("U", "upgrade", "Upgrade", id="app.upgrade"),
-        Binding("p", "toggle_pause", "Pause", show=False, id="app.pause"),
+        Binding("p", "toggle_pause", "Pause refresh", show=False, id="app.pause"),
         Binding("ctrl+r", "refresh_now", "Refresh", show=False, id="app.refresh"),
         Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -200,7 +201,7 @@ class VmssDashApp(App[None]):
         yield self._legend
         yield self._activity
         yield self._filter
-        yield Footer()
+        yield DashFooter()
 
     def on_mount(self) -> None:
         self.heatmap.focus()

@@ -68,21 +68,35 @@ class ModelFailed(Message):
     error: str
 
 
+def version_options(versions: list[str], current: str) -> list[tuple[str, str]]:
+    """The picker's entries, newest first, the model's current version marked."""
+
+    def label(version: str) -> str:
+        return f"{version} ● current" if version.lower() == current.lower() else version
+
+    return [(label(v), v) for v in ["latest", *reversed(versions)]]
+
+
 class ModelPane(ModalScreen["ScaleSet | None"]):
     """Returns the fresh model after an applied change (None when closed without one)."""
 
+    # Compact one-line fields: at 80x24 every field, the Version included, fits above
+    # the fold; the form still scrolls on smaller screens.
     DEFAULT_CSS = """
     ModelPane { align: center middle; }
     ModelPane #model-dialog { width: 100; max-width: 95%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
     ModelPane #model-form { height: 1fr; }
-    ModelPane .model-row { height: auto; }
-    ModelPane .model-row Label { width: 14; padding-top: 1; }
+    ModelPane #platform-fields { height: auto; }
+    ModelPane .model-row { height: auto; margin-bottom: 1; }
+    ModelPane .model-row Label { width: 14; }
     ModelPane .model-row Input { width: 1fr; }
-    ModelPane #version-picker { width: 36; }
+    ModelPane #version-picker { width: 36; margin-left: 1; }
+    ModelPane #model-hint { color: $text-muted; }
     ModelPane #model-problems { color: $error; height: auto; }
     ModelPane #model-conflict { color: $warning; height: auto; }
     ModelPane #model-diff, ModelPane #model-current, ModelPane #model-notes { height: auto; }
     ModelPane #model-buttons { height: auto; align-horizontal: right; }
+    ModelPane #model-buttons Button { margin-left: 2; }
     ModelPane .-hidden { display: none; }
     """
 
@@ -116,6 +130,12 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
         with Vertical(id="model-dialog"):
             yield Label(f"Model of {base.name}", id="model-title")
             yield Static("", id="model-current", markup=False)
+            yield Static(
+                "tab / shift+tab: next / previous field · the picker lists the versions "
+                "(current one marked) · ctrl+s: apply · esc: close",
+                id="model-hint",
+                markup=False,
+            )
             with VerticalScroll(id="model-form"):
                 with Horizontal(classes="model-row"):
                     yield Label("Image form")
@@ -126,6 +146,7 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
                         else ImageKind.PLATFORM,
                         allow_blank=False,
                         id="image-kind",
+                        compact=True,
                     )
                 with Vertical(id="platform-fields"):
                     for field_id, label in (
@@ -135,32 +156,42 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
                     ):
                         with Horizontal(classes="model-row"):
                             yield Label(label)
-                            yield Input(getattr(image, field_id), id=field_id)
+                            yield Input(getattr(image, field_id), id=field_id, compact=True)
                     with Horizontal(classes="model-row"):
                         yield Label("Version")
-                        yield Input(image.version, id="version", placeholder="latest or 1.2.3")
+                        yield Input(
+                            image.version,
+                            id="version",
+                            placeholder="latest or 1.2.3",
+                            compact=True,
+                        )
                         yield Select(
-                            [("latest", "latest")],
+                            version_options([], image.version),
                             prompt="pick a version",
                             id="version-picker",
+                            compact=True,
                         )
                 with Horizontal(classes="model-row", id="id-row"):
                     yield Label("Image id")
-                    yield Input(image.id, id="image-id")
+                    yield Input(image.id, id="image-id", compact=True)
                 with Horizontal(classes="model-row", id="uri-row"):
                     yield Label("VHD URI")
-                    yield Input(image.uri, id="vhd-uri", placeholder="https://…/x.vhd")
+                    yield Input(
+                        image.uri, id="vhd-uri", placeholder="https://…/x.vhd", compact=True
+                    )
                 with Horizontal(classes="model-row"):
                     yield Label("Capacity")
-                    yield Input(str(self.edit.draft.capacity), id="capacity", type="integer")
+                    yield Input(
+                        str(self.edit.draft.capacity), id="capacity", type="integer", compact=True
+                    )
                 yield Static("", id="model-problems", markup=False)
                 yield Static("", id="model-conflict", markup=False)
                 yield Static("", id="model-diff", markup=False)
                 yield Static("", id="model-notes", markup=False)
             with Horizontal(id="model-buttons"):
-                yield Button("Close", id="model-close", variant="primary")
-                yield Button("Revert to previous", id="model-revert")
-                yield Button("Apply…", id="model-apply", variant="error")
+                yield Button("Close", id="model-close", variant="primary", compact=True)
+                yield Button("Revert to previous", id="model-revert", compact=True)
+                yield Button("Apply…", id="model-apply", variant="error", compact=True)
 
     def on_mount(self) -> None:
         self._show_kind()
@@ -186,8 +217,9 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
     @on(VersionsLoaded)
     def _versions(self, message: VersionsLoaded) -> None:
         self.known_versions = message.versions
-        options = [("latest", "latest")] + [(v, v) for v in reversed(message.versions)]
-        self.query_one("#version-picker", Select).set_options(options)
+        current = ImageSpec.from_scale_set(self.edit.base).version
+        picker = self.query_one("#version-picker", Select)
+        picker.set_options(version_options(message.versions, current))
         if message.error:
             self.notify(f"could not list image versions: {message.error}", severity="warning")
         self._refresh()
@@ -342,6 +374,8 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
                 f"Apply {len(changes)} model change(s) to {base.name}?",
                 "\n".join(body),
                 confirm_label="Apply",
+                # A downgrade is easy to pick by mistake in a list: type the name.
+                require_text=base.name if self.edit.downgrade() else None,
             ),
             callback=decided,
         )
