@@ -158,6 +158,7 @@ class Heatmap(ScrollView, can_focus=True):
         self._several_pgs = False
         self._label_dims = (4, 1)
         self._layout_width = -1
+        self._layout_height = -1
         # Finished screen lines by virtual line index, with whether the scroll thumb is
         # drawn on them; valid for one (scroll_x, width), kept in _cache_for.
         self._cache: dict[int, tuple[bool, Strip]] = {}
@@ -394,6 +395,9 @@ class Heatmap(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width if self.is_mounted else 0
         return max(1, width - SCROLL_W) if width else 80
 
+    def _height(self) -> int:
+        return self.scrollable_content_region.height if self.is_mounted else 0
+
     def _row_name(self, group: Group) -> str:
         """The row name; the placement group is in the heading line above, not repeated."""
         if group.placement_group and self._several_pgs:
@@ -412,6 +416,7 @@ class Heatmap(ScrollView, can_focus=True):
     def _relayout(self) -> None:
         width = self._width()
         self._layout_width = width
+        self._layout_height = self._height()
         groups = self._groups
         several_pgs = self._several_pgs = len({g.placement_group for g in groups}) > 1
         self._label_dims = (
@@ -420,7 +425,12 @@ class Heatmap(ScrollView, can_focus=True):
         )
         label_w = max((cell_len(self._label_text(g)) for g in groups), default=0)
         layout = self._layout = build_layout(
-            groups, width=width, label_w=label_w, several_pgs=several_pgs, dense=self.dense
+            groups,
+            width=width,
+            height=self._height(),
+            label_w=label_w,
+            several_pgs=several_pgs,
+            dense=self.dense,
         )
         order = [vm for g in groups for vm in g.vms]
         self._order = order
@@ -443,7 +453,11 @@ class Heatmap(ScrollView, can_focus=True):
             self.scroll_to_region(self.region_of(self.cursor), animate=False, immediate=True)
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.snapshot is not None and self._width() != self._layout_width:
+        if self.snapshot is None:
+            return
+        if self._width() != self._layout_width or (
+            self.dense and self._height() != self._layout_height
+        ):
             self._relayout()
 
     def cell_at(self, x: int, y: int) -> int | None:

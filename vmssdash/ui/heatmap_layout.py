@@ -113,10 +113,17 @@ def _block_lines(groups: Sequence[Group], block: list[int], per_line: int, headi
 
 
 def _columns(
-    groups: Sequence[Group], blocks: list[list[int]], width: int, label_w: int, heading: bool
+    groups: Sequence[Group],
+    blocks: list[list[int]],
+    size: tuple[int, int],
+    label_w: int,
+    heading: bool,
 ) -> int:
-    """How many blocks side by side give the fewest lines (fewer columns on a tie)."""
-    best, best_lines = 1, -1
+    """How many blocks side by side: among the arrangements that fit the height, the one
+    whose rows do not wrap, with the fewest lines; when none fits, the fewest lines."""
+    width, height = size
+    longest = max((len(g.vms) for g in groups), default=1)
+    best: tuple[bool, bool, int, int] | None = None
     for columns in range(1, len(blocks) + 1):
         block_w = (width - BLOCK_GAP * (columns - 1)) // columns
         per_line = block_w - label_w
@@ -126,18 +133,27 @@ def _columns(
             max(_block_lines(groups, b, per_line, heading) for b in blocks[i : i + columns])
             for i in range(0, len(blocks), columns)
         )
-        if best_lines < 0 or lines < best_lines:
-            best, best_lines = columns, lines
-    return best
+        fits = lines <= height
+        score = (not fits, fits and per_line < longest, lines, columns)
+        if best is None or score < best:
+            best = score
+    return 1 if best is None else best[3]
 
 
 def build_layout(
-    groups: Sequence[Group], *, width: int, label_w: int, several_pgs: bool, dense: bool
+    groups: Sequence[Group],
+    *,
+    width: int,
+    height: int,
+    label_w: int,
+    several_pgs: bool,
+    dense: bool,
 ) -> Layout:
-    """Lines and cell positions for ``groups`` in ``width`` columns."""
+    """Lines and cell positions for ``groups`` in ``width`` columns (``height`` lines
+    visible: the dense layout arranges placement groups to fit it)."""
     cell_w = DENSE_CELL_W if dense else CELL_W
     blocks = _blocks(groups, several_pgs)
-    columns = _columns(groups, blocks, width, label_w, several_pgs) if dense else 1
+    columns = _columns(groups, blocks, (width, height), label_w, several_pgs) if dense else 1
     block_w = max(label_w + cell_w, (width - BLOCK_GAP * (columns - 1)) // columns)
     per_line = max(1, (block_w - label_w) // cell_w)
     if not dense:
