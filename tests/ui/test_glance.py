@@ -30,27 +30,33 @@ async def test_enter_on_a_bad_filter_is_refused_and_the_header_names_the_filter_
         box = app.query_one("#filter")
         await pilot.press("slash", *"state:stale", "enter")
         assert "filter 'state:stale'" in header_text(app)
-        # ud:zz never parses: Enter keeps the line open with the reason, old filter kept.
-        await pilot.press("slash", *"ud:zz", "enter")
+        # ud:zz never parses: Enter keeps the line open with the reason, and the filter
+        # in effect is the one kept before ("u", "ud" were only previews while typing).
+        await pilot.press("slash", *"ud:zz")
+        assert app.heatmap.filter_text == "state:stale"
+        await pilot.press("enter")
         await pilot.pause()
         assert box.has_class("-shown") and box.has_focus
         assert "ud: needs numbers" in str(box.border_title)
-        # (What typing applied on the way, here the name filter "ud", stays in effect.)
-        assert app.heatmap.filter_text == "ud"
+        assert app.heatmap.filter_text == "state:stale"
         assert "ud:zz" not in header_text(app)
-        assert "filter 'ud'" in header_text(app)
-        # ud:0x: "ud:0" applied while typing; Enter on the "x" is refused, and the header
-        # says what is applied, never the text that was refused.
+        assert "filter 'state:stale'" in header_text(app)
+        # ud:0x: "ud:0" previewed while typing; the "x" brings the kept filter back, and
+        # Enter is refused: the header never names text that is not applied.
         box.value = ""  # type: ignore[attr-defined]
-        await pilot.press(*"ud:0x", "enter")
+        await pilot.press(*"ud:0")
+        await pilot.pause()
+        assert "filter 'ud:0' shows 8" in header_text(app)
+        await pilot.press("x", "enter")
         await pilot.pause()
         assert box.has_class("-shown")
         assert "ud:0x" not in header_text(app)
-        assert "filter 'ud:0' shows 8" in header_text(app)
+        assert "filter 'state:stale'" in header_text(app)
         # Fixing the text and pressing Enter closes the line and applies it.
         await pilot.press("backspace", "enter")
         await pilot.pause()
         assert not box.has_class("-shown") and app.heatmap.has_focus
+        assert "filter 'ud:0' shows 8" in header_text(app)
 
 
 async def test_filtered_out_cells_show_a_dash_not_only_a_dim_colour() -> None:
@@ -228,3 +234,24 @@ async def test_help_explains_row_labels_header_counts_markers_and_the_two_pauses
         assert "p  pauses the live refresh" in text
         assert "z  pauses (and resumes) the running upgrade plan" in text
         assert ("p", "Pause refresh") in app.screen.keys  # the key table names it too
+
+
+async def test_a_long_confirmation_keeps_title_typed_name_and_buttons_on_80x24() -> None:
+    from textual.widgets import Input
+
+    from vmssdash.ui.confirm import ConfirmScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        body = "\n".join(f"Wave {i}  UD {i}  8 VMs" for i in range(30))
+        await app.push_screen(ConfirmScreen("Upgrade 38 of 40 VMs?", body, require_text="web"))
+        await pilot.pause()
+        screen = app.screen
+        for widget in (
+            screen.query_one("#confirm-title"),
+            screen.query_one(Input),
+            screen.query_one("#cancel"),
+            screen.query_one("#confirm"),
+        ):
+            assert screen.get_widget_at(widget.region.x, widget.region.y)[0] is widget
+        assert screen.query_one("#confirm-scroll").max_scroll_y > 0  # the body scrolls

@@ -71,6 +71,9 @@ class FilterInput(Input):
 
     BINDINGS = [Binding("escape", "close", "Close filter", id="filter.close")]
 
+    #: The filter last kept with enter: in effect whenever the text typed does not parse.
+    committed = ""
+
     def action_close(self) -> None:
         self.value = ""
         self.post_message(self.Submitted(self, ""))
@@ -491,7 +494,11 @@ class VmssDashApp(App[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.apply_filter(event.value)
+        """Typing previews the filter; text that does not parse shows the kept one."""
+        if not self.apply_filter(event.value):
+            kept = self._filter.committed
+            self.heatmap.set_filter(parse_filter(kept), kept)
+            self._update_header()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -502,6 +509,7 @@ class VmssDashApp(App[None]):
             self.notify(f"filter not applied: {box.border_title}", severity="warning")
             box.focus()
             return
+        box.committed = self.heatmap.filter_text
         box.remove_class("-shown")  # the header keeps showing an active filter
         self.heatmap.focus()
 

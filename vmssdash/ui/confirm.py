@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -38,7 +38,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
             yield Label(self.title_text, id="confirm-title")
-            yield Static(self.body, id="confirm-body", markup=False)
+            with VerticalScroll(id="confirm-scroll"):  # a long body scrolls at 80x24
+                yield Static(self.body, id="confirm-body", markup=False)
             if self.require_text is not None:
                 yield Label(f"Type {self.require_text!r} to confirm:")
                 yield Input(placeholder=self.require_text, id="confirm-input")

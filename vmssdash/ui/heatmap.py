@@ -113,18 +113,28 @@ class Heatmap(ScrollView, can_focus=True):
         Binding("home", "cursor_first", "First", show=False, id="heatmap.first"),
         Binding("end", "cursor_last", "Last", show=False, id="heatmap.last"),
         Binding(
-            "shift+left", "mark_range('left')", "Mark range ←", show=False, id="heatmap.range-left"
+            "shift+left",
+            "mark_range('left')",
+            "Move and mark ←",
+            show=False,
+            id="heatmap.range-left",
         ),
         Binding(
             "shift+right",
             "mark_range('right')",
-            "Mark range →",
+            "Move and mark →",
             show=False,
             id="heatmap.range-right",
         ),
-        Binding("shift+up", "mark_range('up')", "Mark range ↑", show=False, id="heatmap.range-up"),
         Binding(
-            "shift+down", "mark_range('down')", "Mark range ↓", show=False, id="heatmap.range-down"
+            "shift+up", "mark_range('up')", "Move and mark ↑", show=False, id="heatmap.range-up"
+        ),
+        Binding(
+            "shift+down",
+            "mark_range('down')",
+            "Move and mark ↓",
+            show=False,
+            id="heatmap.range-down",
         ),
         Binding("space", "toggle_mark", "Mark", id="heatmap.mark"),
         Binding("u", "mark_domain", "Mark row", id="heatmap.mark-domain"),

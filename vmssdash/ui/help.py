@@ -75,9 +75,10 @@ class HelpScreen(ModalScreen[None]):
             glyphs.add_row(Text(state.glyph, self.glyph_styles.get(state, Style())), state.label)
         with VerticalScroll(id="help-dialog"):
             yield Static(Text("vmssdash help — esc closes", style="bold"))
-            yield Static(table)
-            yield Static(glyphs)
+            # How to read the screen first: the keys are also in the footer and palette.
             yield Static(READING_HELP, markup=False)
+            yield Static(glyphs)
+            yield Static(table)
             yield Static(PAUSE_HELP, markup=False)
             yield Static(FILTER_HELP, markup=False)
 

@@ -80,14 +80,15 @@ def version_options(versions: list[str], current: str) -> list[tuple[str, str]]:
 class ModelPane(ModalScreen["ScaleSet | None"]):
     """Returns the fresh model after an applied change (None when closed without one)."""
 
-    # Compact one-line fields: at 80x24 every field, the Version included, fits above
-    # the fold; the form still scrolls on smaller screens.
+    # Compact one-line fields: at 80x24 every field, the Version included, and what the
+    # edit will do fit on screen; both parts scroll on smaller screens.
     DEFAULT_CSS = """
     ModelPane { align: center middle; }
     ModelPane #model-dialog { width: 100; max-width: 95%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
-    ModelPane #model-form { height: 1fr; }
+    ModelPane #model-form { height: auto; max-height: 60%; margin-bottom: 1; }
+    ModelPane #model-outcome { height: 1fr; }
     ModelPane #platform-fields { height: auto; }
-    ModelPane .model-row { height: auto; margin-bottom: 1; }
+    ModelPane .model-row { height: auto; }
     ModelPane .model-row Label { width: 14; }
     ModelPane .model-row Input { width: 1fr; }
     ModelPane #version-picker { width: 36; margin-left: 1; }
@@ -184,6 +185,9 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
                     yield Input(
                         str(self.edit.draft.capacity), id="capacity", type="integer", compact=True
                     )
+            # What the edit does (problems, the diff, warnings such as a downgrade) stays
+            # in view under the fields, never below the fold.
+            with VerticalScroll(id="model-outcome"):
                 yield Static("", id="model-problems", markup=False)
                 yield Static("", id="model-conflict", markup=False)
                 yield Static("", id="model-diff", markup=False)
@@ -312,27 +316,30 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
             )
         )
         problems = [form_error] if form_error else self.problems()
-        self.query_one("#model-problems", Static).update("\n".join(problems))
+        self._say("#model-problems", "\n".join(problems))
         changes = self.edit.changes() if not form_error else []
         diff = "Changes:\n" + "\n".join(f"  {c}" for c in changes) if changes else "No changes."
         self.query_one("#model-diff", Static).update(diff)
-        self.query_one("#model-notes", Static).update(
-            "\n".join(self.edit.warnings()) if changes else ""
+        self._say("#model-notes", "\n".join(self.edit.warnings()) if changes else "")
+        self._say(
+            "#model-conflict",
+            "The model changed underneath you (412, reloaded):\n"
+            + "\n".join(f"  {c}" for c in self.underneath)
+            + "\nYour edit is kept on top of the new model; review and apply again."
+            if self.underneath
+            else "",
         )
-        conflict = self.query_one("#model-conflict", Static)
-        if self.underneath:
-            conflict.update(
-                "The model changed underneath you (412, reloaded):\n"
-                + "\n".join(f"  {c}" for c in self.underneath)
-                + "\nYour edit is kept on top of the new model; review and apply again."
-            )
-        else:
-            conflict.update("")
         apply = self.query_one("#model-apply", Button)
         apply.disabled = self.read_only or bool(problems) or not changes
         self.query_one("#model-revert", Button).disabled = (
             self.read_only or self.edit.previous is None
         )
+
+    def _say(self, selector: str, text: str) -> None:
+        """Show ``text`` in one of the outcome lines; an empty one takes no room."""
+        static = self.query_one(selector, Static)
+        static.update(text)
+        static.display = bool(text)
 
     # ------------------------------------------------------------------ actions
 
