@@ -170,7 +170,9 @@ def build_layout(
                 group = groups[gi]
                 if several_pgs and gi == block[0]:
                     name = f"placement group {group.placement_group or '?'}"
-                    _line(rows, y).append(Piece(-1, 0, 0, order, x, name[:block_w]))
+                    if len(name) > block_w:
+                        name = name[: block_w - 1] + "…"
+                    _line(rows, y).append(Piece(-1, 0, 0, order, x, name))
                     y += 1
                 layout.label_at.append((y, x))
                 layout.group_offset.append(order)
