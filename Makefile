@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit smoke bench screenshots sim clean
+.PHONY: venv demo test lint typecheck unit smoke bench chaos screenshots sim clean
 
 venv: $(STAMP)
 
@@ -45,6 +45,11 @@ test: lint typecheck unit smoke
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks
+
+# Reliability figures under faults: a 1,000-VM upgrade on the simulator (429/5xx/resets/VM
+# failures), SIGKILL-and-resume x10, and the fuzz properties (about 2-3 minutes).
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos.report
 
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.screenshots

@@ -29,6 +29,8 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "upgrade": ("vmssdash.orch_cli", "run an upgrade plan headless (resumable)"),
     "logout": ("vmssdash.auth_cli", "forget cached tokens"),
     "config": ("vmssdash.auth_cli", "show the configuration (`config path`, `config show`)"),
+    "fleet": ("vmssdash.fleet_cli", "list every scale set across subscriptions"),
+    "serve": ("vmssdash.serve", "serve the dashboard to a browser (needs vmssdash[web])"),
 }
 
 
@@ -215,8 +217,9 @@ def describe_error(exc: BaseException) -> str:
 def _expected_errors() -> tuple[type[BaseException], ...]:
     # Imported here: msal (behind auth) is slow to import and `vmssdash sim` never needs it.
     from vmssdash.azure.auth import AuthError
+    from vmssdash.azure.clouds import CloudError
 
-    return (errors.ArmError, CliError, ConfigError, AuthError)
+    return (errors.ArmError, CliError, ConfigError, CloudError, AuthError)
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -291,7 +294,7 @@ def run_dashboard(
     who = identity or getattr(token_provider, "identity", "")
     try:
         if resource_id is None:
-            resource_id = _pick_scale_set(make_client)
+            resource_id = _pick_scale_set(make_client, settings)
             if resource_id is None:
                 return 0
         asyncio.run(_preflight(make_client, resource_id))
@@ -317,11 +320,11 @@ def run_dashboard(
     return 0
 
 
-def _pick_scale_set(make_client: Callable[[], Any]) -> str | None:
-    """No target given: let the user choose from the subscriptions they can see."""
+def _pick_scale_set(make_client: Callable[[], Any], settings: Any = None) -> str | None:
+    """No target given: the fleet view of every scale set the identity can see."""
     from vmssdash.ui.picker import run_picker
 
-    return run_picker(make_client)
+    return run_picker(make_client, journal_dir=getattr(settings, "journal_dir", None))
 
 
 def _token_provider(mode: str, settings: Settings, cloud_name: str) -> tuple[Any, Any]:
@@ -388,7 +391,7 @@ def main_demo(argv: Sequence[str]) -> int:
         ) as sim:
             if not sim.resource_ids:
                 raise CliError(f"scenario {args.scenario!r} serves no scale set")
-            resource_id = sim.resource_ids[0]
+            resource_id: str | None = None  # no --set: open on the fleet view
             if args.scale_set:
                 matches = [
                     r for r in sim.resource_ids if r.lower().endswith("/" + args.scale_set.lower())

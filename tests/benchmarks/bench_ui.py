@@ -45,7 +45,7 @@ async def first_paint(base_url: str, rid: str) -> tuple[float, float]:
             await pilot.pause(0.005)
         painted = app.first_paint_at - started
         t = time.perf_counter()
-        await app.poller.refresh()
+        await app.observer.step(force=True)
         fetch = time.perf_counter() - t
     return painted, fetch
 

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import msal
 import pytest
 
 from tests.integration.auth_helpers import scrub_environment
@@ -169,8 +170,8 @@ async def test_auto_picks_the_cli_and_never_probes_managed_identity(
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("managed identity must not be probed under tests")
 
-    monkeypatch.setattr(auth, "ManagedIdentityProvider", forbidden)
-    monkeypatch.setattr(auth.msal, "ManagedIdentityClient", forbidden)
+    monkeypatch.setattr(auth.chain, "ManagedIdentityProvider", forbidden)
+    monkeypatch.setattr(msal, "ManagedIdentityClient", forbidden)
     provider = build_token_provider("auto", get_cloud("AzureCloud"), None)
     assert isinstance(provider, ChainProvider)
     await provider.get_token()

@@ -135,7 +135,7 @@ def test_demo_stops_its_simulator_on_interrupt(sig: signal.Signals, tmp_path: Pa
         "XDG_STATE_HOME": str(tmp_path),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vmssdash", "demo", "--speed", "1"],
+        [sys.executable, "-m", "vmssdash", "demo", "--set", "vmss-web", "--speed", "1"],
         stdin=slave,
         stdout=slave,
         stderr=slave,

@@ -6,11 +6,17 @@ The JSON follows the shape of ``tests/fixtures/azure-examples`` (a VM list with
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.factories import SUB
+from vmssdash.azure.errors import NotFoundError
 from vmssdash.azure.models import OperationStatus, ScaleSet, ScaleSetVM
+from vmssdash.azure.pacing import Pacing
+from vmssdash.azure.throttle import ThrottleBudget
 
 RG = "vmssdash-demo"
 
@@ -108,13 +114,29 @@ class FakeOperation:
 
 @dataclass
 class FakeApi:
-    """Just enough of ``ScaleSetApi`` for the app: get, list_vms, begin_manual_upgrade."""
+    """Just enough of ``ScaleSetApi`` for the app: the observer's reads and
+    begin_manual_upgrade, on real time (no rate-limit headers, so no budget limits)."""
 
     scale_set: dict[str, Any]
     vms: list[dict[str, Any]]
     calls: list[str] = field(default_factory=list)
     fail_next: Exception | None = None
     upgraded: list[list[str]] = field(default_factory=list)
+    pacing: Pacing = field(
+        default_factory=lambda: Pacing(time.monotonic, asyncio.sleep, ThrottleBudget())
+    )
+
+    async def instance_view_summary(self) -> dict[str, int]:
+        self.calls.append("summary")
+        codes = Counter(v["properties"]["instanceView"]["statuses"][0]["code"] for v in self.vms)
+        return dict(codes)
+
+    async def get_vm(self, instance_id: str) -> ScaleSetVM:
+        self.calls.append(f"vm {instance_id}")
+        for v in self.vms:
+            if v["instanceId"] == instance_id:
+                return ScaleSetVM.from_json(v)
+        raise NotFoundError("The entity was not found in this Azure location.", status=404)
 
     async def get(self) -> ScaleSet:
         self.calls.append("get")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from textual.command import CommandPalette
 
 from tests.ui.fakeapi import FakeApi, make_api
+from vmssdash.azure.pacing import Pacing
+from vmssdash.azure.throttle import ThrottleBudget
 from vmssdash.core.snapshot import Grouping
 from vmssdash.core.state import VmState
 from vmssdash.ui.app import VmssDashApp
@@ -166,7 +169,7 @@ async def test_pause_and_manual_refresh() -> None:
     async with app.run_test(size=(100, 32), message_hook=messages.append) as pilot:
         await app.refresh_snapshot()
         await pilot.press("p")
-        assert app.poller.paused
+        assert app.observer.paused
         assert "PAUSED" in str(app.query_one(StatusHeader).render())
         before = api.calls.count("list")
         await pilot.press("ctrl+r")
@@ -176,7 +179,7 @@ async def test_pause_and_manual_refresh() -> None:
         assert api.calls.count("list") == before + 1
         assert sum(isinstance(m, SnapshotReceived) for m in messages) >= 2
         await pilot.press("p")
-        assert not app.poller.paused
+        assert not app.observer.paused
 
 
 async def test_upgrade_confirms_with_cancel_focused_then_dispatches() -> None:
@@ -230,7 +233,7 @@ async def test_keymap_remaps_bindings() -> None:
     async with app.run_test(size=(100, 32)) as pilot:
         await app.refresh_snapshot()
         assert app.theme == "okabe-ito"
-        assert app.poller.min_interval == 5.0
+        assert app.observer.counts_every == 5.0
         await pilot.press("x")
         assert app.heatmap.marked == {"0"}
         await pilot.press("G")
@@ -329,29 +332,37 @@ async def test_client_events_reach_the_activity_log() -> None:
         assert "op-1: Succeeded" in log
 
 
-async def test_header_age_turns_into_a_warning_when_refreshes_stop() -> None:
+async def test_header_shows_both_ages_budget_and_a_countdown_while_budget_is_spent() -> None:
     now = [100.0]
-    api = make_api()
-    app = VmssDashApp(
-        api,  # type: ignore[arg-type]
-        clock=lambda: now[0],
-        timestamp=lambda: "12:00:00",
-        live=False,
-        extensions=[],
-    )
-    async with app.run_test(size=(100, 32)) as pilot:
+    api = make_api(n=60)  # more than the observer reads one by one
+    api.pacing = Pacing(lambda: now[0], asyncio.sleep, ThrottleBudget(clock=lambda: now[0]))
+    app = make_app(api)
+    async with app.run_test(size=(160, 32)) as pilot:
         await app.refresh_snapshot()
         header = app.query_one(StatusHeader)
-        text = header.render()
-        assert "refreshed 0 s ago" in text.plain
-        now[0] += 600
+        text = header.render().plain
+        assert "counts 0s · cells 0s" in text
+        assert "Azure 60 VMs, 1 failed, 1 updating" in text
+        # Azure says the list budget is spent (others used it): the observer must not list,
+        # and the header counts down to when the window rolls over.
+        api.pacing.budget.resource.update(
+            {
+                "Microsoft.Compute/HighCostGetVMScaleSet3Min": 0,
+                "Microsoft.Compute/HighCostGetVMScaleSet30Min": 500,
+            }
+        )
+        now[0] += 1
+        await app.refresh_snapshot()
+        lists = api.calls.count("list")
+        now[0] += 100
+        await app.refresh_snapshot()
+        assert api.calls.count("list") == lists
         app._update_header()
         await pilot.pause()
-        info = header.info
-        assert info.age == 600 and info.age > info.stale_after
         text = header.render()
+        assert "waiting for read budget: 80 s" in text.plain
+        assert "reads HighCost 3 min 100% used" in text.plain
         warn = header.state_style(VmState.FAILED)
         assert any(
-            text.plain[s.start : s.end] == "refreshed 600 s ago" and s.style == warn
-            for s in text.spans
+            text.plain[s.start : s.end] == "cells 100s" and s.style == warn for s in text.spans
         )

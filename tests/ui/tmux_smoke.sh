@@ -36,7 +36,7 @@ key() { $T send-keys -t smoke "$1"; sleep 0.3; }
 run_pass() {  # run_pass <label> <env...>
     local label="$1"; shift
     $T kill-server 2>/dev/null || true
-    $T new-session -d -s smoke -x 80 -y 24 "env $* $VMSSDASH demo --speed 20"
+    $T new-session -d -s smoke -x 80 -y 24 "env $* $VMSSDASH demo --set vmss-web --speed 20"
     wait_for "refreshed" 150
     wait_for "UD 4"
     capture
@@ -61,7 +61,7 @@ run_pass() {  # run_pass <label> <env...>
     fi
     # Idle CPU of the dashboard process over 3 s (polling a quiet set).
     local pid
-    pid="$(pgrep -n -f "python.*vmssdash demo --speed 20" || true)"
+    pid="$(pgrep -n -f "python.*vmssdash demo --set vmss-web --speed 20" || true)"
     if [ -n "$pid" ]; then
         "$PY" - "$pid" <<'EOF'
 import sys, time, psutil

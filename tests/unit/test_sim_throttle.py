@@ -64,3 +64,30 @@ def test_subscription_bucket_and_scale_and_disable() -> None:
     assert ThrottleConfig(scale=0.01).limit("HighCostGetVMScaleSet3Min") == 1
     off = Throttle(ThrottleConfig(enabled=False, limits={"GetVMScaleSet3Min": 0}))
     assert off.charge(SUB, "vmss_get", "reads", 0.0, MANUAL_EPOCH).error is None
+
+
+def test_neighbours_spend_the_high_cost_budget_in_their_own_windows() -> None:
+    throttle = Throttle()
+    first = throttle.charge(SUB, "vm_list", "reads", 0.0, MANUAL_EPOCH, neighbours=60)
+    assert "HighCostGetVMScaleSet3Min;179" in header(
+        first.headers, "x-ms-ratelimit-remaining-resource"
+    )
+    # 60 a minute for 90 s: 90 of the 3-minute window's 180 are theirs, plus our two.
+    later = throttle.charge(SUB, "vm_list", "reads", 90.0, MANUAL_EPOCH, neighbours=60)
+    assert "HighCostGetVMScaleSet3Min;88," in header(
+        later.headers, "x-ms-ratelimit-remaining-resource"
+    )
+    # Cheap reads are not theirs to spend.
+    get = throttle.charge(SUB, "vmss_get", "reads", 90.0, MANUAL_EPOCH, neighbours=60)
+    assert "GetVMScaleSet3Min;399" in header(get.headers, "x-ms-ratelimit-remaining-resource")
+    # At 60 a minute they alone fill the window before it rolls over; we are refused.
+    assert throttle.charge(SUB, "vm_list", "reads", 179.0, MANUAL_EPOCH, neighbours=60).error
+    assert throttle.neighbour_calls == 178
+
+
+def test_neighbours_parse_from_the_fault_spec() -> None:
+    from vmssdash.sim.faults import FaultConfig
+
+    config = FaultConfig.parse("neighbours=60/min")
+    assert config.neighbours == 60.0
+    assert FaultConfig.parse(config.to_spec()).neighbours == 60.0

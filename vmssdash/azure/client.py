@@ -19,25 +19,31 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
 import pydantic_core
+from pydantic import ValidationError
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt
 
 from vmssdash.azure import versions
+from vmssdash.azure.answers import check_answer
+from vmssdash.azure.bearer import BearerTokenAuth
+from vmssdash.azure.bounds import RequestLimits, read_bounded
 from vmssdash.azure.debuglog import HttpDebugLog, redact_url
+from vmssdash.azure.delays import server_delay, until_text
 from vmssdash.azure.errors import (
     ArmConnectionError,
-    ArmError,
-    AuthFailedError,
     BadResponseError,
     ReadOnlyError,
+    RequestDeadlineError,
+    TooManyPagesError,
     UntrustedHostError,
     error_from_response,
+    invalid_body,
 )
 from vmssdash.azure.events import ClientEvent, EventSink, ignore_events
-from vmssdash.azure.lro import Operation
+from vmssdash.azure.lro import Operation, PollSettings
 from vmssdash.azure.pacing import Pacing
 from vmssdash.azure.retry import (
     RetryDecision,
@@ -54,6 +60,7 @@ if TYPE_CHECKING:
     from vmssdash.azure.clouds import Cloud
 
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 #: Standard-library logging of each exchange (redacted URL, no headers, no bodies).
 _wire_log = logging.getLogger("vmssdash.azure.http")
 USER_AGENT = "vmssdash/0.1 (+httpx)"
@@ -61,6 +68,15 @@ USER_AGENT = "vmssdash/0.1 (+httpx)"
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme.lower(), url.host.lower(), url.port)
+
+
+def _parse_url(text: str) -> httpx.URL:
+    """``httpx.URL(text)``, or a ``BadResponseError`` (URLs come from server bodies)."""
+    try:
+        return httpx.URL(text)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        shown = text if len(text) <= 120 else text[:119] + "…"
+        raise BadResponseError(f"not a usable URL: {shown!r}") from None
 
 
 def build_ssl_context(verify: bool | str | Path) -> ssl.SSLContext | bool:
@@ -89,8 +105,9 @@ class ArmClient:
     """Async client for one ARM endpoint (a cloud's ARM URL or a simulator's base URL).
 
     Keyword-only extras beyond the shared contract: ``allowed_hosts`` (refuse any other
-    host in the transport), ``debug_log`` (a file path), ``retry`` (a ``RetryPolicy``),
-    and ``sleep``/``clock``/``rng`` so tests never really wait.
+    host in the transport), ``debug_log`` (a file path), ``retry`` (a ``RetryPolicy``; its
+    ``max_retry_after`` caps every server-requested wait), ``limits`` (body size, deadline
+    and page bounds) and ``sleep``/``clock``/``rng`` so tests never really wait.
     """
 
     def __init__(
@@ -107,6 +124,7 @@ class ArmClient:
         allowed_hosts: Collection[str] | None = None,
         debug_log: str | Path | None = None,
         retry: RetryPolicy | None = None,
+        limits: RequestLimits | None = None,
         sleep: Sleep | None = None,
         clock: Callable[[], float] | None = None,
         rng: random.Random | None = None,
@@ -121,11 +139,12 @@ class ArmClient:
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.retry_policy = retry or RetryPolicy()
+        self.limits = limits or RequestLimits()
         self.events: EventSink = events or ignore_events
         self.sleep: Sleep = sleep or asyncio.sleep
         self.clock: Callable[[], float] = clock or time.monotonic
         self.rng = rng or random.Random()
-        self.budget = ThrottleBudget(clock=self.clock)
+        self.budget = ThrottleBudget(clock=self.clock, max_wait=self.retry_policy.max_retry_after)
         #: Clock, sleep and budget as one value for whoever paces itself on this client.
         self.pacing = Pacing(self.clock, self.sleep, self.budget)
         self.request_count = 0
@@ -134,6 +153,7 @@ class ArmClient:
         self._guard = GuardTransport(inner, read_only=read_only, allowed_hosts=allowed_hosts)
         self._http = httpx.AsyncClient(
             transport=self._guard,
+            auth=BearerTokenAuth(self.token_provider, self._emit),
             timeout=httpx.Timeout(timeout),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
@@ -172,7 +192,7 @@ class ArmClient:
     def url_for(self, path_or_url: str) -> httpx.URL:
         """Absolute URL for a path, refusing absolute URLs on another origin."""
         if path_or_url.startswith(("http://", "https://")):
-            url = httpx.URL(path_or_url)
+            url = _parse_url(path_or_url)
             if _origin(url) != _origin(self._base):
                 raise UntrustedHostError(
                     f"refusing to follow {url.scheme}://{url.netloc.decode()} "
@@ -180,7 +200,7 @@ class ArmClient:
                     url=redact_url(url),
                 )
             return url
-        return httpx.URL(self.endpoint + "/" + path_or_url.lstrip("/"))
+        return _parse_url(self.endpoint + "/" + path_or_url.lstrip("/"))
 
     def _params(
         self, url: httpx.URL, params: Mapping[str, Any] | None, api_version: str | None
@@ -241,7 +261,7 @@ class ArmClient:
                 rng=self.rng,
             )
             if response is not None and response.status_code == 429:
-                self.budget.note_throttled(parse_retry_after(response.headers))
+                self._note_throttled(method, url, response)
             return state.decision is not None
 
         def wait(rs: RetryCallState) -> float:
@@ -271,7 +291,7 @@ class ArmClient:
         try:
             response: httpx.Response = await retrying(attempt)
         except httpx.TransportError as exc:
-            conn_error = _connection_error(method, url, exc)
+            conn_error = _connection_error(method, url, exc, state.client_request_id)
             self._emit(ClientEvent("error", str(conn_error), method=method, url=str(url)))
             raise conn_error from exc
         if response.status_code >= 400:
@@ -287,7 +307,27 @@ class ArmClient:
                 )
             )
             raise error
+        check_answer(response)
         return response
+
+    def _note_throttled(self, method: str, url: httpx.URL, response: httpx.Response) -> None:
+        """Record a 429 in the budget (clamped); a wait beyond the cap is said out loud."""
+        cap = self.retry_policy.max_retry_after
+        delay = server_delay(response.headers, cap=cap)
+        self.budget.note_throttled(delay.wait if delay else None)
+        if delay is not None and delay.capped:
+            self._emit(
+                ClientEvent(
+                    "throttle",
+                    f"throttled until {until_text(delay.wait)}: {method} {url.path} was asked "
+                    f"to wait {delay.asked:g} s, more than the {cap:g} s cap; giving up on it",
+                    method=method,
+                    url=str(url),
+                    status=response.status_code,
+                    wait=delay.wait,
+                    request_id=response.headers.get("x-ms-request-id"),
+                )
+            )
 
     async def _attempt(
         self,
@@ -298,23 +338,8 @@ class ArmClient:
         state: _CallState,
     ) -> httpx.Response:
         state.attempts += 1
-        response = await self._send(method, url, json, headers, state.attempts, force=False)
-        if response.status_code == 401 and not state.refreshed:
-            # One forced token refresh and one retry; a second 401 is final.
-            state.refreshed = True
-            self._emit(
-                ClientEvent(
-                    "retry",
-                    "HTTP 401: token rejected; refreshing it and retrying once",
-                    method=method,
-                    url=str(url),
-                    status=401,
-                    wait=0.0,
-                    request_id=response.headers.get("x-ms-request-id"),
-                )
-            )
-            response = await self._send(method, url, json, headers, state.attempts, force=True)
-        return response
+        state.client_request_id = str(uuid.uuid4())
+        return await self._send(method, url, json, headers, state.attempts, state.client_request_id)
 
     async def _send(
         self,
@@ -323,25 +348,16 @@ class ArmClient:
         json: Any,
         headers: Mapping[str, str] | None,
         attempt: int,
-        *,
-        force: bool,
+        client_request_id: str,
     ) -> httpx.Response:
-        try:
-            token = await self.token_provider.get_token(force_refresh=force)
-        except ArmError:
-            raise
-        except Exception as exc:
-            raise AuthFailedError(f"could not get a token: {exc}") from exc
         req_headers = dict(headers or {})
         # One id per HTTP attempt, echoed by ARM: lets a support case find this exact call.
-        req_headers.setdefault("x-ms-client-request-id", str(uuid.uuid4()))
-        if token:
-            req_headers["Authorization"] = f"Bearer {token}"
+        req_headers.setdefault("x-ms-client-request-id", client_request_id)
         request = self._http.build_request(method, url, json=json, headers=req_headers)
         started = time.perf_counter()
         self.request_count += 1
         try:
-            response = await self._http.send(request)
+            response = await self._exchange(request)
         except httpx.TransportError as exc:
             elapsed = time.perf_counter() - started
             if self._log:
@@ -386,6 +402,40 @@ class ArmClient:
         self._budget_low = low
         return response
 
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send and read the whole body within the deadline and the size bound."""
+        limits = self.limits
+        scope = asyncio.timeout(limits.deadline)
+        try:
+            async with scope:
+                streamed = await self._http.send(request, stream=True)
+                try:
+                    return await read_bounded(streamed, limits.max_body_bytes)
+                finally:
+                    await streamed.aclose()
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            raise RequestDeadlineError(
+                f"{request.method} {redact_url(request.url)} did not complete within the "
+                f"deadline={limits.deadline:g} s (connect, headers and body); gave up",
+                bound="deadline",
+                method=request.method,
+                url=str(request.url),
+                client_request_id=request.headers.get("x-ms-client-request-id"),
+            ) from None
+        except httpx.TransportError:
+            raise
+        except httpx.HTTPError as exc:
+            # Not a network failure but an unreadable answer (e.g. a corrupt gzip body).
+            raise BadResponseError(
+                f"unreadable response to {request.method} {redact_url(request.url)}: "
+                f"{exc or type(exc).__name__}",
+                method=request.method,
+                url=str(request.url),
+                client_request_id=request.headers.get("x-ms-client-request-id"),
+            ) from exc
+
     def _emit_retry(
         self,
         method: str,
@@ -422,15 +472,24 @@ class ArmClient:
     ) -> dict[str, Any]:
         """GET a JSON object; a non-JSON 2xx body raises ``BadResponseError``."""
         response = await self.request("GET", path, params=params, api_version=api_version)
-        data = decode_json(response)
-        if not isinstance(data, dict):
-            raise BadResponseError(
-                f"expected a JSON object from {response.request.url.path}, got {type(data).__name__}",
-                status=response.status_code,
-                method="GET",
-                url=str(response.request.url),
-            )
-        return data
+        return _json_object(decode_json(response), response)
+
+    async def get_parsed(
+        self,
+        path: str,
+        parse: Callable[[dict[str, Any]], T],
+        what: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> T:
+        """GET a JSON object and ``parse`` it; a body that does not validate raises
+        ``InvalidBodyError`` naming the field path and carrying the request id."""
+        response = await self.request("GET", path, params=params)
+        data = _json_object(await decode_json_off_loop(response), response)
+        try:
+            return parse(data)
+        except ValidationError as exc:
+            raise invalid_body(exc, what, response) from None
 
     async def iter_pages(
         self,
@@ -438,12 +497,28 @@ class ArmClient:
         *,
         params: Mapping[str, Any] | None = None,
         api_version: str | None = None,
+        max_pages: int | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Yield each page's ``value`` list, following ``nextLink`` verbatim (host-checked)."""
+        """Yield each page's ``value`` list, following ``nextLink`` verbatim (host-checked).
+
+        At most ``max_pages`` pages (default ``limits.max_pages``) are followed, and a
+        repeated ``nextLink`` stops the list: either means a server that never ends it.
+        """
+        limit = max_pages if max_pages is not None else self.limits.max_pages
         next_url: str | None = path
         first = True
         seen: set[str] = set()
+        pages = 0
         while next_url:
+            if pages >= limit:
+                raise TooManyPagesError(
+                    f"the list at {path} went past max_pages={limit} pages; stopping "
+                    "(the server keeps handing out new nextLinks)",
+                    bound="max_pages",
+                    method="GET",
+                    url=redact_url(self.url_for(next_url)),
+                )
+            pages += 1
             response = await self.request(
                 "GET",
                 next_url,
@@ -451,20 +526,24 @@ class ArmClient:
                 api_version=api_version,
             )
             first = False
-            data = await decode_json_off_loop(response)
-            if not isinstance(data, dict):
-                raise BadResponseError(
-                    "expected a JSON page object",
-                    status=response.status_code,
-                    url=str(response.request.url),
-                )
+            data = _json_object(await decode_json_off_loop(response), response)
             value = data.get("value") or []
             if not isinstance(value, list):
-                raise BadResponseError("page 'value' is not a list", url=str(response.request.url))
+                raise BadResponseError(
+                    "page 'value' is not a list",
+                    url=str(response.request.url),
+                    request_id=response.headers.get("x-ms-request-id"),
+                )
             yield value
             link = data.get("nextLink")
             if not link:
                 break
+            if not isinstance(link, str):
+                raise BadResponseError(
+                    f"page 'nextLink' is not a string but {type(link).__name__}",
+                    url=str(response.request.url),
+                    request_id=response.headers.get("x-ms-request-id"),
+                )
             if link in seen:
                 raise BadResponseError(
                     "the server repeated a nextLink; stopping to avoid an endless loop",
@@ -487,7 +566,18 @@ class ArmClient:
         response = await self.request(
             method, path, json=json, headers=headers, params=params, api_version=api_version
         )
-        return Operation(self, method.upper(), response)
+        return Operation(self._get, method.upper(), response, self._poll_settings())
+
+    async def _get(self, url: str) -> httpx.Response:
+        return await self.request("GET", url)
+
+    def _poll_settings(self) -> PollSettings:
+        return PollSettings(
+            pacing=self.pacing,
+            emit=self._emit,
+            poll_interval=self.poll_interval,
+            max_delay=self.retry_policy.max_retry_after,
+        )
 
     def resume_operation(self, status_url: str, *, method: str = "POST") -> Operation:
         """An ``Operation`` for an ``Azure-AsyncOperation`` URL saved earlier (journal).
@@ -500,17 +590,17 @@ class ArmClient:
             headers={"Azure-AsyncOperation": str(url)},
             request=httpx.Request(method.upper(), url),
         )
-        return Operation(self, method.upper(), response)
+        return Operation(self._get, method.upper(), response, self._poll_settings())
 
 
 class _CallState:
     """Per-logical-request bookkeeping shared by the retry callbacks."""
 
-    __slots__ = ("attempts", "decision", "refreshed")
+    __slots__ = ("attempts", "client_request_id", "decision")
 
     def __init__(self) -> None:
         self.attempts = 0
-        self.refreshed = False
+        self.client_request_id: str | None = None
         self.decision: RetryDecision | None = None
 
 
@@ -522,7 +612,9 @@ def _result_or_none(rs: RetryCallState) -> httpx.Response | None:
     return result
 
 
-def _connection_error(method: str, url: httpx.URL, exc: httpx.TransportError) -> ArmConnectionError:
+def _connection_error(
+    method: str, url: httpx.URL, exc: httpx.TransportError, client_request_id: str | None
+) -> ArmConnectionError:
     where = f"{url.scheme}://{url.netloc.decode()}"
     if is_tls_error(exc):
         return ArmConnectionError(
@@ -530,6 +622,7 @@ def _connection_error(method: str, url: httpx.URL, exc: httpx.TransportError) ->
             "pass its bundle (verify=/--ca-bundle)",
             method=method,
             url=str(url),
+            client_request_id=client_request_id,
         )
     if isinstance(exc, httpx.ConnectTimeout):
         what = f"timed out connecting to {where}"
@@ -544,7 +637,22 @@ def _connection_error(method: str, url: httpx.URL, exc: httpx.TransportError) ->
         exc, (httpx.ConnectError, httpx.ConnectTimeout)
     ):
         detail += "; the request may or may not have been applied"
-    return ArmConnectionError(f"{what}: {detail}", method=method, url=str(url))
+    return ArmConnectionError(
+        f"{what}: {detail}", method=method, url=str(url), client_request_id=client_request_id
+    )
+
+
+def _json_object(data: Any, response: httpx.Response) -> dict[str, Any]:
+    if isinstance(data, dict):
+        return data
+    return_type = "nothing" if data is None else type(data).__name__
+    raise BadResponseError(
+        f"expected a JSON object from {response.request.url.path}, got {return_type}",
+        status=response.status_code,
+        request_id=response.headers.get("x-ms-request-id"),
+        method=response.request.method,
+        url=str(response.request.url),
+    )
 
 
 # Bodies above this size are decoded in a worker thread: a 50-VM page with instance views

@@ -11,8 +11,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from vmssdash.config import ConfigError
-
 AUTHORITY_HOST_ENV = "AZURE_AUTHORITY_HOST"
 SDK_CLOUD_ENV = "AZURE_SDK_CLOUD_CONF"
 
@@ -77,8 +75,11 @@ _ALIASES = {
 }
 
 
-class CloudError(ConfigError):
-    """A cloud name or endpoint that cannot be used; ``str()`` is one line for the user."""
+class CloudError(ValueError):
+    """A cloud name or endpoint that cannot be used; ``str()`` is one line for the user.
+
+    Defined here, not in ``vmssdash.config``: the azure layer imports nothing above it
+    (the commands catch it next to ``ConfigError``)."""
 
 
 def normalize_authority_host(value: str) -> str:

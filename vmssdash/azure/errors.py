@@ -38,6 +38,7 @@ class ArmError(Exception):
         method: str | None = None,
         url: str | None = None,
         retry_after: float | None = None,
+        client_request_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -50,6 +51,9 @@ class ArmError(Exception):
         self.method = method
         self.url = url
         self.retry_after = retry_after
+        #: The ``x-ms-client-request-id`` we sent: ARM logs it, so it finds a call even
+        #: when no answer (and so no ``x-ms-request-id``) came back.
+        self.client_request_id = client_request_id
 
     def __str__(self) -> str:
         head = self.code or ""
@@ -61,6 +65,8 @@ class ArmError(Exception):
             text += f" [details: {codes}]"
         if self.request_id:
             text += f" [request id {self.request_id}]"
+        elif self.client_request_id:
+            text += f" [client request id {self.client_request_id}]"
         return f"{head}: {text}" if head else text
 
     def describe(self) -> str:
@@ -77,6 +83,8 @@ class ArmError(Exception):
             lines.append(f"x-ms-request-id: {self.request_id}")
         if self.correlation_id:
             lines.append(f"x-ms-correlation-request-id: {self.correlation_id}")
+        if self.client_request_id:
+            lines.append(f"x-ms-client-request-id: {self.client_request_id}")
         return "\n".join(lines)
 
 
@@ -144,6 +152,101 @@ class UntrustedHostError(ArmError):
 
 class BadResponseError(ArmError):
     """A 2xx response whose body is not the JSON we need (gateway page, truncation)."""
+
+
+class InvalidBodyError(BadResponseError):
+    """A JSON body that does not fit the model; the message names the field path."""
+
+
+class UnexpectedAnswerError(BadResponseError):
+    """An answer ARM never gives to this request (a redirect, an HTML 200 to a write, a
+    202 with nothing to follow): never taken as success."""
+
+
+class InsecureTransportError(ArmError):
+    """Refused to send a bearer token over plain http to a host that is not loopback."""
+
+
+class BoundExceededError(BadResponseError):
+    """A response broke one of our limits; ``bound`` names it (``max_body_bytes``,
+    ``deadline``, ``max_pages``), so a hostile server cannot exhaust memory or time."""
+
+    def __init__(self, message: str, *, bound: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.bound = bound
+
+
+class ResponseTooLargeError(BoundExceededError):
+    """The body grew past the size limit while it was being read."""
+
+
+class RequestDeadlineError(BoundExceededError):
+    """One attempt (connect, headers and the whole body) took longer than the deadline."""
+
+
+class TooManyPagesError(BoundExceededError):
+    """A list kept handing out new ``nextLink``s past the page limit."""
+
+
+_EXPECTED: dict[str, str] = {
+    "int_parsing": "expected an integer",
+    "int_type": "expected an integer",
+    "int_from_float": "expected an integer",
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "finite_number": "expected a finite number",
+    "string_type": "expected a string",
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "dict_type": "expected an object",
+    "model_type": "expected an object",
+    "model_attributes_type": "expected an object",
+    "list_type": "expected a list",
+    "datetime_parsing": "expected a date-time",
+    "datetime_from_date_parsing": "expected a date-time",
+    "datetime_type": "expected a date-time",
+}
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def invalid_body(
+    exc: ValidationError, what: str, response: httpx.Response | None = None
+) -> InvalidBodyError:
+    """The typed error for a body that does not fit ``what`` (field path included)."""
+    request = response.request if response is not None else None
+    where = f" from {request.url.path}" if request is not None else ""
+    return InvalidBodyError(
+        f"unreadable {what}{where}: {describe_validation(exc)}",
+        status=response.status_code if response is not None else None,
+        request_id=response.headers.get("x-ms-request-id") if response is not None else None,
+        client_request_id=request.headers.get("x-ms-client-request-id") if request else None,
+        method=request.method if request is not None else None,
+        url=str(request.url) if request is not None else None,
+    )
+
+
+def describe_validation(exc: ValidationError, *, limit: int = 3) -> str:
+    """``sku.capacity: expected an integer, got "lots"`` (wire names, first few errors)."""
+    errors = exc.errors(include_url=False)
+    parts: list[str] = []
+    for err in errors[:limit]:
+        path = ".".join(str(p) for p in err["loc"]) or "(the body)"
+        kind = err["type"]
+        if kind == "missing":
+            parts.append(f"{path}: required but missing")
+            continue
+        expected = _EXPECTED.get(kind) or str(err["msg"])
+        parts.append(f"{path}: {expected}, got {_shown(err.get('input'))}")
+    if len(errors) > limit:
+        parts.append(f"and {len(errors) - limit} more")
+    return "; ".join(parts)
 
 
 def _known(status: int | None) -> bool:

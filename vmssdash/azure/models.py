@@ -11,14 +11,26 @@ from __future__ import annotations
 import copy
 import re
 from datetime import datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 
 class ArmModel(BaseModel):
-    """Base: camelCase on the wire, unknown fields ignored, never frozen by accident."""
+    """Base: camelCase on the wire, unknown fields ignored, never frozen by accident.
+
+    Booleans are ``StrictBool``: JSON has true and false, and a ``0`` or ``"no"`` where
+    ``latestModelApplied`` belongs is a malformed VM, not an outdated one to upgrade.
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -96,8 +108,8 @@ class StorageProfile(ArmModel):
 
 
 class ProtectionPolicy(ArmModel):
-    protect_from_scale_in: bool = False
-    protect_from_scale_set_actions: bool = False
+    protect_from_scale_in: StrictBool = False
+    protect_from_scale_set_actions: StrictBool = False
 
 
 # --------------------------------------------------------------------------- durations
@@ -143,15 +155,26 @@ def format_duration(seconds: float) -> str:
 # --------------------------------------------------------------------------- scale set
 
 
+Percent = Annotated[int, Field(ge=0, le=100)]
+
+
 class RollingUpgradePolicy(ArmModel):
-    max_batch_instance_percent: int = 20
-    max_unhealthy_instance_percent: int = 20
-    max_unhealthy_upgraded_instance_percent: int = 20
+    # Out-of-range percentages or an unreadable pause are refused at the edge (a typed
+    # error naming the field), never turned into "upgrade everything at once" later.
+    max_batch_instance_percent: Percent = 20
+    max_unhealthy_instance_percent: Percent = 20
+    max_unhealthy_upgraded_instance_percent: Percent = 20
     pause_time_between_batches: str = "PT0S"
-    enable_cross_zone_upgrade: bool | None = None
-    prioritize_unhealthy_instances: bool | None = None
-    rollback_failed_instances_on_policy_breach: bool | None = None
-    max_surge: bool | None = None
+    enable_cross_zone_upgrade: StrictBool | None = None
+    prioritize_unhealthy_instances: StrictBool | None = None
+    rollback_failed_instances_on_policy_breach: StrictBool | None = None
+    max_surge: StrictBool | None = None
+
+    @field_validator("pause_time_between_batches")
+    @classmethod
+    def _iso_duration(cls, value: str) -> str:
+        parse_duration(value or "PT0S")
+        return value
 
     @property
     def pause_seconds(self) -> float:
@@ -160,8 +183,10 @@ class RollingUpgradePolicy(ArmModel):
 
 
 class AutomaticOSUpgradePolicy(ArmModel):
-    enable_automatic_os_upgrade: bool | None = Field(default=None, alias="enableAutomaticOSUpgrade")
-    disable_automatic_rollback: bool | None = None
+    enable_automatic_os_upgrade: StrictBool | None = Field(
+        default=None, alias="enableAutomaticOSUpgrade"
+    )
+    disable_automatic_rollback: StrictBool | None = None
 
 
 class UpgradePolicy(ArmModel):
@@ -191,24 +216,54 @@ class ScaleSetProperties(ArmModel):
     upgrade_policy: UpgradePolicy | None = None
     virtual_machine_profile: VirtualMachineProfile | None = None
     provisioning_state: str | None = None
-    overprovision: bool | None = None
-    single_placement_group: bool | None = None
+    overprovision: StrictBool | None = None
+    single_placement_group: StrictBool | None = None
     platform_fault_domain_count: int | None = None
     orchestration_mode: str | None = None
     unique_id: str | None = None
     time_created: datetime | None = None
 
 
+_VM_ID = re.compile(r"/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)/?$", re.IGNORECASE)
+_VM_NAME = re.compile(r"_([0-9]+)$")
+
+
+def _text(data: dict[str, Any], *keys: str) -> str:
+    for key in keys:
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def derive_instance_id(resource_id: str, name: str) -> str | None:
+    """``instanceId`` from ``…/virtualMachines/<id>``, else from ``<vmss>_<id>``."""
+    match = _VM_ID.search(resource_id)
+    if match:
+        return match.group(2)
+    by_name = _VM_NAME.search(name)
+    return by_name.group(1) if by_name else None
+
+
 class ScaleSet(RawModel):
-    id: str
-    name: str
+    # The spec marks id and name read-only (optional); the published minimum examples
+    # omit them. ``ScaleSetApi`` fills them from the resource id it asked for.
+    id: str = ""
+    name: str = ""
     type: str | None = None
-    location: str
+    location: str = ""
     tags: dict[str, str] = Field(default_factory=dict)
     sku: Sku | None = None
     zones: list[str] = Field(default_factory=list)
     etag: str | None = None
     properties: ScaleSetProperties = Field(default_factory=ScaleSetProperties)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_from_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not _text(data, "name") and _text(data, "id"):
+            return {**data, "name": _text(data, "id").rstrip("/").rsplit("/", 1)[-1]}
+        return data
 
     @property
     def image_reference(self) -> ImageReference | None:
@@ -260,7 +315,7 @@ class VMInstanceView(ArmModel):
 
 
 class ScaleSetVMProperties(ArmModel):
-    latest_model_applied: bool | None = None
+    latest_model_applied: StrictBool | None = None
     model_definition_applied: str | None = None
     vm_id: str | None = None
     provisioning_state: str | None = None
@@ -273,14 +328,53 @@ class ScaleSetVMProperties(ArmModel):
 
 
 class ScaleSetVM(RawModel):
-    id: str
-    name: str
+    """One VM of a Uniform scale set. ``id``, ``name`` and ``instanceId`` are read-only and
+    optional in the spec: ``instanceId`` is derived from ``id`` or ``name`` when absent,
+    and a VM without any of them does not validate (see ``unreadable_item``)."""
+
+    id: str = ""
+    name: str = ""
     instance_id: str
     location: str | None = None
     zones: list[str] = Field(default_factory=list)
     sku: Sku | None = None
     etag: str | None = None
     properties: ScaleSetVMProperties = Field(default_factory=ScaleSetVMProperties)
+    _unreadable: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _identity(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or _text(data, "instanceId", "instance_id"):
+            return data
+        resource_id, name = _text(data, "id"), _text(data, "name")
+        derived = derive_instance_id(resource_id, name)
+        if derived is None:
+            return data  # "instanceId: required but missing" names the problem
+        out = {**data, "instanceId": derived}
+        if not name and (match := _VM_ID.search(resource_id)):
+            out["name"] = f"{match.group(1)}_{derived}"
+        return out
+
+    @property
+    def unreadable(self) -> str | None:
+        """Why this list item could not be read (None for a normal VM)."""
+        return self._unreadable
+
+    @classmethod
+    def unreadable_item(cls, item: Any, reason: str, fallback_id: str) -> ScaleSetVM:
+        """A stand-in for a list item that does not validate: it keeps its place in the
+        heatmap (and the reason for the details pane) instead of failing the whole list,
+        and is never a target of a change."""
+        data = item if isinstance(item, dict) else {}
+        resource_id, name = _text(data, "id"), _text(data, "name")
+        instance_id = (
+            _text(data, "instanceId") or derive_instance_id(resource_id, name) or fallback_id
+        )
+        vm = cls.model_construct(id=resource_id, name=name, instance_id=instance_id)
+        vm._raw = data
+        vm._unreadable = reason
+        return vm
 
 
 # --------------------------------------------------------------------------- LROs & errors

@@ -12,10 +12,12 @@ from __future__ import annotations
 import random
 import ssl
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
+
+from vmssdash.azure.delays import DEFAULT_MAX_DELAY, parse_retry_after, server_delay
+
+__all__ = ["RetryDecision", "RetryPolicy", "decide", "is_tls_error", "parse_retry_after"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Answers that prove the request was rejected before any processing.
@@ -42,33 +44,6 @@ def is_tls_error(error: BaseException) -> bool:
     return False
 
 
-def parse_retry_after(headers: httpx.Headers, *, now: datetime | None = None) -> float | None:
-    """Seconds the server asked us to wait, or None when it did not say."""
-    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
-        value = headers.get(name)
-        if value:
-            try:
-                return max(0.0, float(value.strip()) / 1000.0)
-            except ValueError:
-                pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    current = now or datetime.now(UTC)
-    return max(0.0, (when - current).total_seconds())
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """Knobs for ``ArmClient``'s retry loop."""
@@ -76,9 +51,10 @@ class RetryPolicy:
     max_attempts: int = 8
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
-    #: A server asking for a longer wait than this is surfaced as ThrottledError instead
-    #: of freezing the dashboard for twenty minutes; one 3-minute Compute window is waited.
-    max_retry_after: float = 180.0
+    #: The cap on every server-requested wait (retries, the budget, operation polls). A
+    #: server asking for longer is surfaced as ThrottledError (and a "throttled until"
+    #: event) instead of freezing the dashboard; one 3-minute Compute window is waited.
+    max_retry_after: float = DEFAULT_MAX_DELAY
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random, capped."""
@@ -132,9 +108,9 @@ def decide(
         return None
     reason = f"HTTP {status} {response.reason_phrase}".strip()
     if status in NOT_PROCESSED_STATUSES:
-        asked = parse_retry_after(response.headers)
+        asked = server_delay(response.headers, cap=policy.max_retry_after)
         if asked is not None:
-            if asked > policy.max_retry_after:
+            if asked.capped:
                 return None
-            return RetryDecision(asked, f"{reason}, Retry-After {asked:g}s")
+            return RetryDecision(asked.wait, f"{reason}, Retry-After {asked.asked:g}s")
     return RetryDecision(policy.backoff(attempt, rng), reason)

@@ -17,11 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
-from vmssdash.azure.client import ArmClient
-from vmssdash.azure.errors import ArmError, PreconditionFailedError
+from vmssdash.azure.bounds import pages_for
+from vmssdash.azure.client import ArmClient, decode_json
+from vmssdash.azure.errors import (
+    ArmError,
+    PreconditionFailedError,
+    describe_validation,
+    invalid_body,
+)
 from vmssdash.azure.lro import Operation
 from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
 from vmssdash.azure.pacing import Pacing
@@ -48,7 +54,6 @@ _RID = re.compile(
 _RID_PREFIX = re.compile(_RID.pattern.removesuffix("/?$") + r"(?:/[^/]*)?$", re.IGNORECASE)
 
 _VM_LIST = TypeAdapter(list[ScaleSetVM])
-_SS_LIST = TypeAdapter(list[ScaleSet])
 
 
 @dataclass(frozen=True)
@@ -94,11 +99,14 @@ def parse_resource_id(rid: str) -> ResourceId:
     return ResourceId(match["sub"], match["rg"], match["name"])
 
 
-def _vms_from(items: list[dict[str, Any]]) -> list[ScaleSetVM]:
+def _vms_from(items: list[dict[str, Any]], offset: int = 0) -> list[ScaleSetVM]:
     """Validate a whole page in one call (much cheaper than per-item ``from_json``).
 
     The page dicts are fresh from the JSON decoder and owned by nobody else, so they
     become the models' ``raw`` without a deep copy (``raw`` copies on access anyway).
+    When the page does not validate, each item is read on its own: one bad VM becomes an
+    "unreadable" stand-in and never costs the others (``offset`` keeps stand-in ids unique
+    across pages).
     """
     # Building ~15 small objects per VM trips the cyclic GC over and over (and a full
     # collection walks the whole app heap); none of them form cycles, so pause it for
@@ -109,17 +117,64 @@ def _vms_from(items: list[dict[str, Any]]) -> list[ScaleSetVM]:
         vms = _VM_LIST.validate_python(items)
         for vm, item in zip(vms, items, strict=True):
             vm._raw = item
+    except ValidationError:
+        vms = [_vm_or_stand_in(item, f"unreadable-{offset + i}") for i, item in enumerate(items)]
     finally:
         if enabled:
             gc.enable()
     return vms
 
 
+def _vm_or_stand_in(item: Any, fallback_id: str) -> ScaleSetVM:
+    try:
+        vm = ScaleSetVM.model_validate(item)
+    except ValidationError as exc:
+        return ScaleSetVM.unreadable_item(item, describe_validation(exc), fallback_id)
+    vm._raw = item
+    return vm
+
+
+def _without_duplicates(vms: list[ScaleSetVM]) -> list[ScaleSetVM]:
+    """A list naming one instance id twice is malformed: every copy after the first
+    becomes unreadable, so no VM is ever planned (and sent) twice."""
+    seen: set[str] = set()
+    out: list[ScaleSetVM] = []
+    for index, vm in enumerate(vms):
+        if vm.instance_id in seen:
+            reason = f"the list names instance {vm.instance_id} more than once"
+            vm = ScaleSetVM.unreadable_item({}, reason, f"unreadable-duplicate-{index}")
+        seen.add(vm.instance_id)
+        out.append(vm)
+    return out
+
+
 def _scale_sets_from(items: list[dict[str, Any]]) -> list[ScaleSet]:
-    sets = _SS_LIST.validate_python(items)
-    for ss, item in zip(sets, items, strict=True):
-        ss._raw = item
+    """Every item that reads as a scale set with an id; the others are left out (a
+    picker cannot offer a set it cannot name)."""
+    sets: list[ScaleSet] = []
+    for item in items:
+        try:
+            ss = ScaleSet.model_validate(item)
+        except ValidationError:
+            continue
+        if ss.id:
+            ss._raw = item
+            sets.append(ss)
     return sets
+
+
+def _scale_set(data: dict[str, Any], resource_id: ResourceId) -> ScaleSet:
+    scale_set = ScaleSet.model_validate(data)
+    scale_set._raw = data
+    scale_set.id = scale_set.id or resource_id.path
+    scale_set.name = scale_set.name or resource_id.name
+    return scale_set
+
+
+def _vm(data: dict[str, Any]) -> ScaleSetVM:
+    vm = ScaleSetVM.model_validate(data)
+    vm._raw = data
+    return vm
 
 
 def _instance_ids(ids: Iterable[str | int], what: str) -> list[str]:
@@ -157,9 +212,9 @@ class ScaleSetApi:
     # ------------------------------------------------------------------ reads
 
     async def get(self) -> ScaleSet:
-        data = await self.client.get_json(self.path)
-        scale_set = ScaleSet.model_validate(data)
-        scale_set._raw = data
+        scale_set = await self.client.get_parsed(
+            self.path, lambda data: _scale_set(data, self.resource_id), "scale set"
+        )
         self.last_loaded = scale_set
         return scale_set
 
@@ -175,30 +230,51 @@ class ScaleSetApi:
                 )
             params["$filter"] = filter
         vms: list[ScaleSetVM] = []
-        async for page in self.client.iter_pages(f"{self.path}/virtualMachines", params=params):
+        known = self.last_loaded
+        max_pages = pages_for(known.capacity) if known is not None else None
+        async for page in self.client.iter_pages(
+            f"{self.path}/virtualMachines", params=params, max_pages=max_pages
+        ):
             # Validation costs ~1 ms per 50 VMs: off the loop, so a 1,000-VM refresh
             # never holds up keystrokes (the GIL is handed back between pages).
-            parsed = await asyncio.to_thread(_vms_from, page)
+            parsed = await asyncio.to_thread(_vms_from, page, len(vms))
             vms.extend(parsed)
             if on_page is not None:
                 outcome = on_page(parsed)
                 if inspect.isawaitable(outcome):
                     await outcome
         vms.sort(key=lambda vm: int(vm.instance_id) if vm.instance_id.isdigit() else 1 << 62)
-        return vms
+        return _without_duplicates(vms)
+
+    async def instance_view_summary(self) -> dict[str, int]:
+        """The aggregate ``GET …/instanceView``: VM count per status code (no per-VM data).
+
+        One call of the cheap GetVMScaleSet policy however large the set is, which makes
+        it the way to keep state counts fresh without listing every VM.
+        """
+        data = await self.client.get_json(f"{self.path}/instanceView")
+        summary = (data.get("virtualMachine") or {}).get("statusesSummary") or []
+        counts: dict[str, int] = {}
+        for item in summary if isinstance(summary, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("code"), str):
+                count = item.get("count")
+                counts[item["code"]] = count if isinstance(count, int) else 0
+        return counts
 
     async def get_vm(self, instance_id: str) -> ScaleSetVM:
-        data = await self.client.get_json(
+        return await self.client.get_parsed(
             f"{self.path}/virtualMachines/{quote(str(instance_id), safe='')}",
+            _vm,
+            "VM",
             params={"$expand": "instanceView"},
         )
-        vm = ScaleSetVM.model_validate(data)
-        vm._raw = data
-        return vm
 
     async def rolling_upgrade_latest(self) -> RollingUpgradeStatus:
-        data = await self.client.get_json(f"{self.path}/rollingUpgrades/latest")
-        return RollingUpgradeStatus.model_validate(data)
+        return await self.client.get_parsed(
+            f"{self.path}/rollingUpgrades/latest",
+            RollingUpgradeStatus.model_validate,
+            "rolling upgrade status",
+        )
 
     async def list_image_versions(
         self, location: str, publisher: str, offer: str, sku: str
@@ -210,7 +286,7 @@ class ScaleSetApi:
             f"/artifacttypes/vmimage/offers/{quote(offer, safe='')}/skus/{quote(sku, safe='')}/versions"
         )
         response = await self.client.request("GET", path)
-        data = response.json() if response.content else []
+        data = decode_json(response) or []
         items = data.get("value", []) if isinstance(data, dict) else data
         names = [str(item["name"]) for item in items if isinstance(item, dict) and "name" in item]
         return sorted(names, key=_version_key)
@@ -246,8 +322,10 @@ class ScaleSetApi:
         await operation.wait()
         result = operation.result
         if operation.polls and isinstance(result, dict) and result.get("id"):
-            scale_set = ScaleSet.model_validate(result)
-            scale_set._raw = result
+            try:
+                scale_set = _scale_set(result, self.resource_id)
+            except ValidationError as exc:
+                raise invalid_body(exc, "scale set", operation.response) from None
             self.last_loaded = scale_set
             return scale_set
         return await self.get()
@@ -338,7 +416,11 @@ class Subscription(BaseModel):
 async def list_subscriptions(client: ArmClient) -> list[Subscription]:
     subs: list[Subscription] = []
     async for page in client.iter_pages("/subscriptions"):
-        subs.extend(Subscription.model_validate(item) for item in page)
+        for item in page:
+            try:
+                subs.append(Subscription.model_validate(item))
+            except ValidationError:
+                continue  # a picker cannot offer a subscription it cannot name
     return subs
 
 

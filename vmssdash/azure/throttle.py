@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from vmssdash.azure.delays import DEFAULT_MAX_DELAY, clamp_delay
+
 RESOURCE_HEADER = "x-ms-ratelimit-remaining-resource"
 SUBSCRIPTION_PREFIX = "x-ms-ratelimit-remaining-subscription-"
 TENANT_PREFIX = "x-ms-ratelimit-remaining-tenant-"
@@ -50,6 +52,8 @@ class ThrottleBudget:
     throttled_until: float | None = None
     updated_at: float | None = None
     throttle_count: int = 0
+    #: No 429 can block us for longer than this (``RetryPolicy.max_retry_after``).
+    max_wait: float = DEFAULT_MAX_DELAY
 
     def update(self, headers: httpx.Headers) -> None:
         """Fold one response's rate-limit headers in (latest value per policy wins)."""
@@ -71,9 +75,13 @@ class ThrottleBudget:
             self.updated_at = self.clock()
 
     def note_throttled(self, retry_after: float | None) -> None:
-        """A 429 arrived: nothing should be sent before ``retry_after`` seconds pass."""
+        """A 429 arrived: nothing should be sent before ``retry_after`` seconds pass.
+
+        The wait is clamped to [1 s, ``max_wait``]: a hostile ``Retry-After: 1e9`` must not
+        park every loop that paces itself on this budget for thirty years.
+        """
         self.throttle_count += 1
-        wait = retry_after if retry_after is not None else 5.0
+        wait = clamp_delay(5.0 if retry_after is None else retry_after, cap=self.max_wait)
         until = self.clock() + wait
         self.throttled_until = max(self.throttled_until or 0.0, until)
 

@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from vmssdash.azure.errors import ArmError, ConflictError, OperationFailedError
+from vmssdash.azure.errors import (
+    ArmConnectionError,
+    ArmError,
+    ConflictError,
+    OperationFailedError,
+    ThrottledError,
+)
 from vmssdash.azure.lro import Operation
 from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
-from vmssdash.azure.throttle import ThrottleBudget
+from vmssdash.azure.pacing import Pacing
 from vmssdash.core.events import (
     Note,
     OperationDispatched,
@@ -43,9 +47,13 @@ from vmssdash.core.events import (
     WaveStarted,
 )
 from vmssdash.core.journal import Journal, Replay
+from vmssdash.core.observer import Observer
 from vmssdash.core.plan import Plan, Wave, estimate_seconds
-from vmssdash.core.reading import ListingReader, VmReader
+from vmssdash.core.reading import VmReader
 from vmssdash.core.state import VmInfo, VmState
+
+#: Seconds between operation-status polls (at most; the poll interval if shorter).
+OPERATION_POLL = 2.0
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -58,9 +66,21 @@ class UpgradeApi(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def pacing(self) -> Pacing: ...
+
     async def get(self) -> ScaleSet: ...
 
-    async def list_vms(self) -> list[ScaleSetVM]: ...
+    async def instance_view_summary(self) -> dict[str, int]: ...
+
+    async def list_vms(
+        self,
+        *,
+        on_page: Callable[[list[ScaleSetVM]], None] | None = None,
+        filter: str | None = None,
+    ) -> list[ScaleSetVM]: ...
+
+    async def get_vm(self, instance_id: str) -> ScaleSetVM: ...
 
     async def begin_manual_upgrade(self, instance_ids: Iterable[str | int]) -> Operation: ...
 
@@ -151,11 +171,11 @@ class _Runner:
         sleep: Sleep | None,
         poll_interval: float,
     ) -> None:
-        client = getattr(api, "client", None)
         self.api = api
+        self.pacing = api.pacing
         self._emit_to = on_event or (lambda _e: None)
-        self.clock: Clock = clock or getattr(client, "clock", None) or time.monotonic
-        self.sleep: Sleep = sleep or getattr(client, "sleep", None) or asyncio.sleep
+        self.clock: Clock = clock or self.pacing.clock
+        self.sleep: Sleep = sleep or self.pacing.sleep
         self.poll_interval = poll_interval
         self.state = RunState.IDLE
         self.reason = ""
@@ -191,8 +211,9 @@ class Orchestrator(_Runner):
         )
         self.plan = plan
         self.replay = replay
-        self.reader: VmReader = reader or ListingReader(api)
-        self._budget: ThrottleBudget | None = getattr(getattr(api, "client", None), "budget", None)
+        self.reader: VmReader = reader or Observer(
+            api, pacing=Pacing(self.clock, self.sleep, self.pacing.budget)
+        )
         self.health_timeout = health_timeout
         self.conflict_retries = conflict_retries
         if journal is None and journal_dir is not None:
@@ -223,9 +244,13 @@ class Orchestrator(_Runner):
     def poll_delay(self) -> float:
         """The poll interval, stretched when the throttle budget runs low (a 429's
         Retry-After costs far more than a slightly later poll)."""
-        if self._budget is None:
-            return self.poll_interval
-        return max(self.poll_interval, self._budget.suggested_interval(self.poll_interval))
+        return max(self.poll_interval, self.pacing.budget.suggested_interval(self.poll_interval))
+
+    def operation_poll_delay(self) -> float:
+        """Operation-status polls are charged to GetOperation (15,000 per 3 min): poll
+        them often, so a wave's end is seen within seconds of Azure finishing it."""
+        quick = min(self.poll_interval, OPERATION_POLL)
+        return max(quick, self.pacing.budget.suggested_interval(quick))
 
     def pause(self) -> None:
         """Finish the current wave, then wait for ``resume`` (or ``abort``)."""
@@ -369,6 +394,16 @@ class Orchestrator(_Runner):
             if not self._abort_requested and self.state is RunState.PAUSED:
                 self._set_state(RunState.RUNNING, "resumed")
 
+    async def _hold(self, reason: str) -> None:
+        """Pause the run for a reason of Azure's (not the user's) until resume or abort."""
+        self._pause_requested = True
+        self._resume_event.clear()
+        self._note(f"{reason}; paused: resume to retry (nothing accepted is sent again)", "error")
+        self._set_state(RunState.PAUSED, reason)
+        await self._resume_event.wait()
+        if not self._abort_requested and self.state is RunState.PAUSED:
+            self._set_state(RunState.RUNNING, "resumed")
+
     async def _pause_between(self, next_wave: int) -> None:
         seconds = self.plan.policy.pause_seconds
         self._emit(Waiting(self.clock(), seconds, next_wave))
@@ -380,8 +415,13 @@ class Orchestrator(_Runner):
                 break
             await self.sleep(min(left, self.poll_interval))
 
-    async def _read(self, ids: Iterable[str] = (), reason: str = "") -> dict[str, VmInfo]:
-        return await self.reader.read_vms(tuple(ids), newer_than=self.clock(), reason=reason)
+    async def _read(
+        self, ids: Iterable[str] = (), reason: str = "", *, since: float | None = None
+    ) -> dict[str, VmInfo]:
+        """The VMs as the observer knows them, ``ids`` read no earlier than ``since``
+        (now by default). Waits, never fails, while the read budget is spent."""
+        newer_than = self.clock() if since is None else since
+        return await self.reader.read_vms(tuple(ids), newer_than=newer_than, reason=reason)
 
     def _partition(
         self, wave: Wave, infos: dict[str, VmInfo]
@@ -452,7 +492,8 @@ class Orchestrator(_Runner):
         started = self.clock()
         total = len(self.plan.waves)
         self._current_wave = wave.index
-        infos = await self._read(wave.instance_ids, f"before wave {wave.index + 1}")
+        read_at = self.clock()
+        infos = await self._read(wave.instance_ids, f"before wave {wave.index + 1}", since=read_at)
         dispatch, watch, done = self._partition(wave, infos)
         for iid in done:
             if iid not in self._ok:
@@ -480,7 +521,9 @@ class Orchestrator(_Runner):
             return f"before wave {wave.index + 1}: {reason}"
         op_error: str | None = None
         if dispatch:
-            op_error = await self._dispatch(wave, dispatch)
+            op_error = await self._dispatch(wave, dispatch, read_at)
+            if self._abort_requested and op_error == _NOT_SENT:
+                return ""
         targets = dispatch + watch
         off = {i for i in targets if (v := infos.get(i)) is not None and v.power_state in _OFF}
         self._in_flight = tuple(targets)
@@ -499,28 +542,58 @@ class Orchestrator(_Runner):
         reason = self._postcheck()
         return f"after wave {wave.index + 1}: {reason}" if reason else ""
 
-    async def _dispatch(self, wave: Wave, ids: list[str]) -> str | None:
-        """One manualupgrade for the wave, waited to its end; returns an error text or None."""
-        for attempt in itertools.count(1):
-            self._journal("dispatch", wave=wave.index, instance_ids=ids)
+    async def _dispatch(self, wave: Wave, ids: list[str], read_at: float) -> str | None:
+        """One manualupgrade for the wave, waited to its end; returns an error text or None.
+
+        Before every attempt (a retry after 409 or after a failed send included) the
+        targets are read again and those already on the latest model or busy are dropped:
+        a request Azure may have taken is never sent twice. A 5xx or a dropped connection
+        pauses the run with the reason (the journal keeps the plan open); resume retries
+        with what was never accepted.
+        """
+        conflicts = 0
+        since = read_at
+        while True:
+            infos = await self._read(ids, f"before dispatching wave {wave.index + 1}", since=since)
+            send = [i for i in ids if _needs_sending(infos.get(i))]
+            dropped = [i for i in ids if i not in send]
+            if dropped:
+                self._note(
+                    f"Wave {wave.index + 1}: VMs {', '.join(dropped)} already on the latest "
+                    "model or busy; not sent again"
+                )
+            if not send:
+                return None
+            self._journal("dispatch", wave=wave.index, instance_ids=send)
             self._in_flight = tuple(ids)
             try:
-                operation = await self.api.begin_manual_upgrade(ids)
+                operation = await self.api.begin_manual_upgrade(send)
                 break
             except ArmError as exc:
-                self._journal("dispatch-failed", wave=wave.index, instance_ids=ids, error=str(exc))
+                self._journal("dispatch-failed", wave=wave.index, instance_ids=send, error=str(exc))
                 self._in_flight = ()
-                if not isinstance(exc, ConflictError) or attempt > self.conflict_retries:
+                if isinstance(exc, ConflictError) and conflicts < self.conflict_retries:
+                    conflicts += 1
+                    self._note(
+                        f"Scale set busy ({exc}); retrying in {self.poll_interval:g} s", "warning"
+                    )
+                    await self.sleep(self.poll_interval)
+                elif isinstance(exc, ThrottledError):
+                    wait = max(exc.retry_after or 0.0, self.pacing.budget.blocked_for(), 1.0)
+                    self._note(f"Waiting for write budget: {wait:.0f} s ({exc})", "warning")
+                    await self.sleep(wait)
+                elif _resumable(exc):
+                    await self._hold(f"dispatch of wave {wave.index + 1} failed: {exc}")
+                    if self._abort_requested:
+                        return _NOT_SENT
+                else:
                     raise
-                self._note(
-                    f"Scale set busy ({exc}); retrying in {self.poll_interval:g} s", "warning"
-                )
-                await self.sleep(self.poll_interval)
+            since = self.clock()
         self._journal("accepted", wave=wave.index, instance_ids=ids, operation=operation.url or "")
         self._emit(OperationDispatched(self.clock(), wave.index, tuple(ids), operation.url or ""))
         try:
             while not operation.done:
-                await self.sleep(self.poll_delay())
+                await self.sleep(self.operation_poll_delay())
                 await operation.poll()
         except ArmError as exc:
             self._journal("operation", wave=wave.index, status="unknown", error=str(exc))
@@ -563,7 +636,8 @@ class Orchestrator(_Runner):
                 return
             self._progress(f"wave {wave.index + 1}: waiting for {len(pending)} VMs")
             await self.sleep(
-                min(self.poll_delay(), max(0.0, deadline - self.clock())) or self.poll_interval
+                min(self.operation_poll_delay(), max(0.0, deadline - self.clock()))
+                or self.poll_interval
             )
 
     def _settle(self, iid: str, ok: bool, reason: str) -> None:
@@ -603,6 +677,18 @@ class Orchestrator(_Runner):
 
 
 _OFF = ("deallocated", "stopped")
+#: ``_dispatch``'s answer when the run was aborted before the wave was sent.
+_NOT_SENT = "not sent: the run was aborted"
+
+
+def _needs_sending(vm: VmInfo | None) -> bool:
+    """Still to be sent: present, not on the latest model, and not busy with anything."""
+    return vm is not None and vm.latest_model is False and not vm.state.is_transitional
+
+
+def _resumable(exc: ArmError) -> bool:
+    """A send whose fate a retry can settle: a server error or a lost connection."""
+    return isinstance(exc, ArmConnectionError) or (exc.status is not None and exc.status >= 500)
 
 
 def _id_key(iid: str) -> tuple[int, str]:

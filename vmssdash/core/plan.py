@@ -196,6 +196,10 @@ def estimate_seconds(waves: int, wave_seconds: float, pause_seconds: float) -> f
 
 def skip_reason(vm: VmInfo, *, include_deallocated: bool = False) -> str | None:
     """Why a VM must not be upgraded now, or None when it is a target."""
+    if vm.unreadable is not None:
+        return f"unreadable ({vm.unreadable})"
+    if vm.latest_model is None:
+        return "model currency unknown (no latestModelApplied)"
     if vm.latest_model is True:
         return "already on the latest model"
     if vm.protected_from_scale_set_actions:

@@ -86,6 +86,14 @@ class ScaleSetSnapshot:
         infos = sorted((classify(vm) for vm in vms), key=lambda v: v.sort_key)
         return cls(scale_set=scale_set, vms=tuple(infos), taken_at=taken_at)
 
+    @classmethod
+    def of(
+        cls, scale_set: ScaleSet, infos: Iterable[VmInfo], taken_at: float = 0.0
+    ) -> ScaleSetSnapshot:
+        """From readings already classified (the observer keeps one per VM)."""
+        vms = tuple(sorted(infos, key=lambda v: v.sort_key))
+        return cls(scale_set=scale_set, vms=vms, taken_at=taken_at)
+
     @property
     def image(self) -> str:
         return describe_image(self.scale_set)

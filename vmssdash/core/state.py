@@ -109,6 +109,9 @@ class VmInfo:
     image_version: str | None = None
     vm_id: str | None = None
     resource_id: str = ""
+    #: Why the VM's JSON could not be read (the server sent a malformed item); such a VM
+    #: is shown, never targeted.
+    unreadable: str | None = None
 
     @property
     def sort_key(self) -> tuple[int, str]:
@@ -145,6 +148,10 @@ def _suffix(code: str | None, prefix: str) -> str | None:
 
 def classify(vm: ScaleSetVM) -> VmInfo:
     """Turn one VM of a ``$expand=instanceView`` list into a ``VmInfo``."""
+    if vm.unreadable is not None:
+        return VmInfo(
+            vm.instance_id, vm.name, VmState.UNKNOWN, unreadable=vm.unreadable, resource_id=vm.id
+        )
     props = vm.properties
     view = props.instance_view
     prov_status = view.status_with_prefix("ProvisioningState/") if view else None

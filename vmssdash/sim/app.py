@@ -46,6 +46,8 @@ from vmssdash.sim.clock import SimClock
 from vmssdash.sim.entra import entra_routes
 from vmssdash.sim.errors import SimError, invalid_parameter, vm_not_found
 from vmssdash.sim.faults import FaultConfig, FaultInjector
+from vmssdash.sim.flexible import flexible_routes
+from vmssdash.sim.resource_graph import resource_graph_routes
 from vmssdash.sim.scenarios import get_scenario
 from vmssdash.sim.throttle import Throttle, ThrottleConfig
 from vmssdash.sim.world import Operation, ScaleSet, Vm, World
@@ -771,7 +773,12 @@ async def arm_endpoint(request: Request) -> Response:
                 raise _injected(fault, retry_after)
             subscription = low[1] if len(low) > 1 else "tenant"
             decision = sim.throttle.charge(
-                subscription, route.op_class, _bucket(method), world.now, world.clock.epoch
+                subscription,
+                route.op_class,
+                _bucket(method),
+                world.now,
+                world.clock.epoch,
+                neighbours=sim.injector.config.neighbours,
             )
             rate_headers = decision.headers
             if decision.error is not None:
@@ -1107,6 +1114,8 @@ def create_app(
         Route("/_sim/throttle", _control(_throttle), methods=["GET", "POST"]),
         Route("/_sim/vm", _control(_set_vm), methods=["POST"]),
         *entra_routes(home_tenant=world.tenant_id),  # the fake Entra, in the world's tenant
+        *resource_graph_routes(world, _check_auth if require_auth else None),
+        *flexible_routes(world, arm_endpoint, _check_auth if require_auth else None),
         Route("/{path:path}", arm_endpoint, methods=methods),
     ]
     app = Starlette(routes=routes)

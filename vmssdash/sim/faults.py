@@ -18,6 +18,9 @@ key                meaning
                    InternalOperationError`` (the operation then ends ``Failed``)
 ``unhealthy``      probability a VM comes back ``HealthState/unhealthy`` after an upgrade
 ``retry-after=N``  the ``Retry-After`` seconds sent with injected 429/503 (default 1)
+``neighbours=N/min`` other tools in the same subscription (autoscale, AKS, pipelines): N
+                   VM-list calls a simulated minute charged to the HighCostGetVMScaleSet
+                   policies, up to their limits, whoever else is calling
 =================  ==========================================================================
 
 ``off`` (or an empty spec) disables everything. Request faults are rolled from a
@@ -53,6 +56,8 @@ class FaultConfig:
     upgrade_fail: float = 0.0
     unhealthy: float = 0.0
     retry_after: int = 1
+    #: Background HighCost calls per simulated minute by other tools in the subscription.
+    neighbours: float = 0.0
 
     @classmethod
     def parse(cls, spec: str | None) -> FaultConfig:
@@ -88,10 +93,14 @@ class FaultConfig:
                     cfg.retry_after = int(value)
                     if cfg.retry_after < 0:
                         raise ValueError
+                elif key == "neighbours":
+                    cfg.neighbours = float(value.removesuffix("/min"))
+                    if cfg.neighbours < 0:
+                        raise ValueError
                 else:
                     raise KeyError(key)
             except KeyError:
-                known = ", ".join([*_PROBABILITY_KEYS, "latency", "retry-after"])
+                known = ", ".join([*_PROBABILITY_KEYS, "latency", "retry-after", "neighbours"])
                 raise ValueError(f"unknown fault {key!r} (known: {known})") from None
             except ValueError:
                 raise ValueError(f"bad value in fault item {item!r}") from None
@@ -109,6 +118,8 @@ class FaultConfig:
             parts.append(f"latency={self.latency[0]:g}:{self.latency[1]:g}")
         if parts and self.retry_after != 1:
             parts.append(f"retry-after={self.retry_after}")
+        if self.neighbours:
+            parts.append(f"neighbours={self.neighbours:g}/min")
         return ",".join(parts) or "off"
 
     def to_json(self) -> dict[str, Any]:
@@ -129,6 +140,9 @@ class FaultConfig:
                 if key == "latency":
                     if value:
                         items.append(f"latency={value[0]}:{value[1]}")
+                    continue
+                if key == "neighbours":
+                    items.append(f"neighbours={value}")
                     continue
                 items.append(f"retry-after={value}")
                 continue

@@ -165,6 +165,9 @@ class SetSpec:
     outdated_exact: int = 0
     protected: int = 0
     deallocated: int = 0
+    subscription: str = SUBSCRIPTION
+    resource_group: str = RESOURCE_GROUP
+    orchestration: str = "Uniform"
 
 
 def _ref(image: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -176,7 +179,7 @@ def add_scale_set(world: World, spec: SetSpec) -> ScaleSet:
     prefix = spec.prefix or spec.name.replace("-", "")[:9]
     props: dict[str, Any] = {
         "singlePlacementGroup": spec.single_pg,
-        "orchestrationMode": "Uniform",
+        "orchestrationMode": spec.orchestration,
         "upgradePolicy": {"mode": spec.mode, "rollingUpgradePolicy": dict(spec.rolling or {})},
         "virtualMachineProfile": vm_profile(prefix, spec.image),
         "overprovision": True,
@@ -185,8 +188,8 @@ def add_scale_set(world: World, spec: SetSpec) -> ScaleSet:
     }
     fill_upgrade_policy(props)
     vmss = ScaleSet(
-        subscription=SUBSCRIPTION,
-        resource_group=RESOURCE_GROUP,
+        subscription=spec.subscription,
+        resource_group=spec.resource_group,
         name=spec.name,
         location=LOCATION,
         sku={"name": spec.sku, "tier": "Standard", "capacity": spec.count},
@@ -280,10 +283,21 @@ class Scenario:
     sets: tuple[SetSpec, ...]
     faults: str | None = None
     timings: Timings = field(default_factory=Timings)
+    #: Subscriptions besides the base one: (id, display name).
+    subscriptions: tuple[tuple[str, str], ...] = ()
 
     def build(self, world: World) -> None:
         _base(world)
+        for sub_id, display_name in self.subscriptions:
+            world.add_subscription(Subscription(sub_id, display_name, world.tenant_id))
         for spec in self.sets:
+            if (
+                spec.subscription.lower(),
+                spec.resource_group.lower(),
+            ) not in world.resource_groups:
+                world.add_resource_group(
+                    ResourceGroup(spec.subscription, spec.resource_group, LOCATION)
+                )
             add_scale_set(world, spec)
 
 
@@ -377,6 +391,75 @@ SCENARIOS: dict[str, Scenario] = {
         ),
     ),
 }
+
+
+FLEET_SUBSCRIPTIONS = (
+    ("11111111-1111-1111-1111-111111111111", "contoso-prod"),
+    ("22222222-2222-2222-2222-222222222222", "contoso-dev"),
+)
+
+
+def _fleet_sets() -> tuple[SetSpec, ...]:
+    """57 small sets over two more subscriptions and four resource groups, besides the
+    demo's three: enough for Resource Graph to page and to meet its quota. Two of them are
+    Flexible (zonal, and regional over two fault domains)."""
+    groups = ("web", "api", "batch", "jobs")
+    modes = ("Manual", "Manual", "Automatic", "Rolling")
+    sets: list[SetSpec] = []
+    for i in range(55):
+        sub = FLEET_SUBSCRIPTIONS[i % 2][0]
+        group = groups[i % len(groups)]
+        count = 2 + i % 5
+        sets.append(
+            SetSpec(
+                name=f"vmss-{group}-{i:02d}",
+                count=count,
+                image=CURRENT,
+                old_image=PREVIOUS if i % 3 == 0 else None,
+                stale=min(count, 1 + i % 3) if i % 3 == 0 else 0,
+                mode=modes[i % len(modes)],
+                zones=("1", "2", "3") if i % 7 == 0 else (),
+                ud_count=2,
+                deallocated=1 if i % 11 == 0 else 0,
+                subscription=sub,
+                resource_group=f"rg-{group}-{'prod' if i % 2 == 0 else 'dev'}",
+            )
+        )
+    flex_group = "rg-web-prod"
+    prod = FLEET_SUBSCRIPTIONS[0][0]
+    sets += [
+        SetSpec(
+            name="vmss-flex-zonal",
+            count=9,
+            image=CURRENT,
+            old_image=PREVIOUS,
+            stale=3,
+            zones=("1", "2", "3"),
+            single_pg=False,
+            orchestration="Flexible",
+            subscription=prod,
+            resource_group=flex_group,
+        ),
+        SetSpec(
+            name="vmss-flex-regional",
+            count=6,
+            image=CURRENT,
+            fd_count=2,
+            single_pg=False,
+            orchestration="Flexible",
+            subscription=prod,
+            resource_group=flex_group,
+        ),
+    ]
+    return tuple(sets)
+
+
+SCENARIOS["fleet"] = Scenario(
+    "fleet",
+    "the demo's three sets plus 57 small ones over three subscriptions (for the fleet view)",
+    DEMO_SETS + _fleet_sets(),
+    subscriptions=FLEET_SUBSCRIPTIONS,
+)
 
 
 def get_scenario(name: str) -> Scenario:

@@ -124,13 +124,43 @@ class Decision:
     retry_after: float = 0.0
 
 
+#: What other tools in the subscription call when they list VMs.
+NEIGHBOUR_CLASS = "vm_list"
+
+
 class Throttle:
     def __init__(self, config: ThrottleConfig | None = None) -> None:
         self.config = config or ThrottleConfig()
         self._counters: dict[tuple[str, str], _Counter] = {}
+        #: subscription -> simulated time up to which neighbours' calls are charged
+        self._neighbours_until: dict[str, float] = {}
+        self.neighbour_calls = 0
 
     def reset(self) -> None:
         self._counters.clear()
+        self._neighbours_until.clear()
+
+    def _charge_neighbours(self, subscription: str, per_minute: float, now: float) -> None:
+        """Neighbours' calls since the last request, each in the window of its own time;
+        like any caller they are refused once a window is spent (and then not counted)."""
+        key = subscription.lower()
+        last = self._neighbours_until.setdefault(key, now)
+        if per_minute <= 0 or now <= last:
+            self._neighbours_until[key] = max(last, now)
+            return
+        gap = 60.0 / per_minute
+        t = last + gap
+        while t <= now:
+            counters = [
+                (p, self._counter(subscription, p, POLICIES[p][1], t))
+                for p in CLASSES[NEIGHBOUR_CLASS]
+            ]
+            if all(c.used < self.config.limit(p) for p, c in counters):
+                for _, c in counters:
+                    c.used += 1
+                self.neighbour_calls += 1
+            t += gap
+        self._neighbours_until[key] = t - gap
 
     def _counter(self, subscription: str, policy: str, window: float, now: float) -> _Counter:
         c = self._counters.setdefault((subscription.lower(), policy), _Counter())
@@ -141,11 +171,20 @@ class Throttle:
         return c
 
     def charge(
-        self, subscription: str, op_class: str, bucket: str, now: float, epoch: datetime
+        self,
+        subscription: str,
+        op_class: str,
+        bucket: str,
+        now: float,
+        epoch: datetime,
+        *,
+        neighbours: float = 0.0,
     ) -> Decision:
-        """Charge one request; ``bucket`` is ``reads`` | ``writes`` | ``deletes``."""
+        """Charge one request; ``bucket`` is ``reads`` | ``writes`` | ``deletes``;
+        ``neighbours`` other tools' list calls per minute are charged first."""
         if not self.config.enabled:
             return Decision(headers=[])
+        self._charge_neighbours(subscription, neighbours, now)
         policies = CLASSES[op_class]
         counters = []
         exhausted: tuple[str, _Counter, float] | None = None

@@ -1,7 +1,8 @@
 """The vmssdash Textual app: heatmap, header, details, activity log, live refresh.
 
-Data flows one way: a poll worker asks the ``Poller`` for a snapshot and posts it as a
-message; the message handler hands it to the widgets. Key presses become actions; the
+Data flows one way: a poll worker asks the scale set's ``Observer`` (the only reader,
+shared with upgrade runs) for a round of reads and posts the snapshot as a message; the
+message handler hands it to the widgets. Key presses become actions; the
 only action that changes Azure (upgrade) goes through ``ConfirmScreen`` and then the
 single ``dispatch_upgrade`` method, which issue 6 replaces with the orchestrator.
 """
@@ -28,7 +29,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input
 
-from vmssdash.core.poller import Poller
+from vmssdash.core.observer import Observer
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
 from vmssdash.core.transitions import describe_transitions
@@ -123,9 +124,10 @@ class VmssDashApp(App[None]):
         self.timestamp = timestamp
         self.live = live
         interval = float(getattr(settings, "refresh_interval", 0) or 2.0)
-        self.poller = Poller(
-            api, min_interval=max(2.0, interval), max_interval=max(60.0, interval), clock=clock
+        self.observer = Observer(
+            api, counts_every=max(2.0, interval), counts_every_quiet=max(4.0, interval)
         )
+        self.observer.subscribe(self._observed)
         self.snapshot: ScaleSetSnapshot | None = None
         self.last_error: str | None = None
         # What was sent to Azure and has not finished: "restart of VM 3", ...
@@ -311,7 +313,9 @@ class VmssDashApp(App[None]):
 
     # ------------------------------------------------------------------ polling
 
-    def _start_poll(self) -> None:
+    def _start_poll(self, force: bool = True) -> None:
+        """One round of the observer now: ``force`` re-reads everything (start, ctrl+r,
+        after a change was sent); otherwise only what is due."""
         if self._poll_timer is not None:
             self._poll_timer.stop()
             self._poll_timer = None
@@ -319,14 +323,28 @@ class VmssDashApp(App[None]):
             return
         self._polling = True
         self._generation += 1
-        self._poll_worker(self._generation)
+        self._poll_worker(self._generation, force)
+
+    def _observed(self, snapshot: ScaleSetSnapshot, changed: frozenset[str]) -> None:
+        """The observer has news the app did not ask for (an upgrade run's reads)."""
+        if not self._polling and not self._tearing_down:
+            self._start_poll(force=False)
 
     @work(exclusive=True, group="poll", exit_on_error=False)
-    async def _poll_worker(self, generation: int) -> None:
+    async def _poll_worker(self, generation: int, force: bool) -> None:
+        previous = self.snapshot
         try:
-            previous = self.poller.last
-            snapshot = await self.poller.refresh()
-            changed = self.poller.last_changed
+            outcome = await self.observer.step(force=force)
+            snapshot = self.observer.latest
+            if outcome.error is not None or snapshot is None:
+                waiting = self.observer.freshness().waiting_for
+                error = outcome.error or f"waiting for read budget: {waiting:.0f} s"
+                self.post_message(SnapshotFailed(error, generation))
+                return
+            if snapshot is previous:
+                self.post_message(SnapshotReceived(snapshot, frozenset(), generation))
+                return
+            changed = snapshot.changed_since(previous)
             rows, transitions = await asyncio.to_thread(_prepare_view, previous, snapshot, changed)
         except Exception as exc:
             self.post_message(SnapshotFailed(str(exc) or type(exc).__name__, generation))
@@ -334,11 +352,13 @@ class VmssDashApp(App[None]):
             self.post_message(SnapshotReceived(snapshot, changed, generation, rows, transitions))
 
     def _arm_timer(self) -> None:
-        if not self.live or self.poller.paused:
+        if not self.live or self.observer.paused:
             return
         if self._poll_timer is not None:
             self._poll_timer.stop()
-        self._poll_timer = self.set_timer(self.poller.next_interval(), self._start_poll)
+        self._poll_timer = self.set_timer(
+            self.observer.next_delay(), lambda: self._start_poll(force=False)
+        )
 
     async def refresh_snapshot(self) -> ScaleSetSnapshot:
         """Refresh now and wait for the result to be applied (tests, scripts)."""
@@ -367,6 +387,11 @@ class VmssDashApp(App[None]):
         if self._tearing_down:
             return
         if message.generation < self._generation:
+            self._arm_timer()
+            return
+        if message.snapshot is self.snapshot and not self.heatmap.changed:
+            self.last_error = None
+            self._update_header()
             self._arm_timer()
             return
         previous = self.snapshot
@@ -413,10 +438,9 @@ class VmssDashApp(App[None]):
             return
         info = HeaderInfo(
             snapshot=self.snapshot,
-            age=self.poller.age(),
-            stale_after=3 * self.poller.next_interval(),
-            reads_left=self.poller.reads_left,
-            paused=self.poller.paused,
+            freshness=self.observer.freshness(),
+            summary=dict(self.observer.summary),
+            paused=self.observer.paused,
             read_only=self.read_only,
             identity=self.identity,
             error=self.last_error,
@@ -426,11 +450,20 @@ class VmssDashApp(App[None]):
             filter_matches=self.heatmap.match_count(),
             busy=self.busy(),
         )
+        fresh = info.freshness
         key = (
             id(info.snapshot),
-            None if info.age is None else int(info.age),
-            info.age is not None and info.age > info.stale_after,
-            info.reads_left,
+            None
+            if fresh is None
+            else (
+                None if fresh.counts_age is None else int(fresh.counts_age),
+                None if fresh.cells_age is None else int(fresh.cells_age),
+                fresh.cells_age is not None and fresh.cells_age > fresh.cells_target,
+                fresh.budget_label,
+                round(fresh.budget_used, 2),
+                int(fresh.waiting_for),
+            ),
+            tuple(sorted(info.summary.items())),
             info.paused,
             info.error,
             info.marked,
@@ -472,12 +505,12 @@ class VmssDashApp(App[None]):
         self._update_header()
 
     def action_toggle_pause(self) -> None:
-        if self.poller.paused:
-            self.poller.resume()
+        if self.observer.paused:
+            self.observer.resume()
             self.log_activity("refresh resumed")
             self._start_poll()
         else:
-            self.poller.pause()
+            self.observer.pause()
             if self._poll_timer is not None:
                 self._poll_timer.stop()
                 self._poll_timer = None
@@ -717,7 +750,7 @@ class VmssDashApp(App[None]):
         self.log_activity(f"{message.what}: {message.status}")
         if message.status == "accepted":
             self.heatmap.action_clear_marks()
-        self.poller.note_activity()
+        self.observer.note_activity()
         self._start_poll()
 
     @on(OperationFinished)

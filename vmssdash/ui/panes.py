@@ -17,6 +17,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from vmssdash.core.observer import Freshness
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
 from vmssdash.ui.heatmap import BEHIND, left_behind, state_class
@@ -209,13 +210,17 @@ def lines_needed(counts: Counter[VmState], *, zeros: bool, width: int) -> int:
     return lines
 
 
+#: Counts older than this (seconds) show as a warning.
+COUNTS_STALE_AFTER = 10.0
+
+
 @dataclass
 class HeaderInfo:
     snapshot: ScaleSetSnapshot | None = None
-    age: float | None = None
-    #: Older than this (seconds), or after a failed refresh, the age shows as a warning.
-    stale_after: float = float("inf")
-    reads_left: int | None = None
+    #: The observer's ages, read budget and wait (None before it is known).
+    freshness: Freshness | None = None
+    #: Azure's aggregate VM count per status code (the cheap instance view).
+    summary: dict[str, int] = field(default_factory=dict)
     paused: bool = False
     read_only: bool = False
     identity: str = ""
@@ -274,14 +279,7 @@ class StatusHeader(TextPane):
                 line3.append_text(counts_text(behind, self, zeros=False, labels=False))
                 line3.append(")")
             line3.append(" · ")
-        if info.age is None:
-            line3.append("not refreshed yet", muted)
-        else:
-            stale = info.error is not None or info.age > info.stale_after
-            warn = self.state_style(VmState.FAILED) if stale else Style()
-            line3.append(f"refreshed {info.age:.0f} s ago", warn)
-        if info.reads_left is not None:
-            line3.append(f" · reads left {info.reads_left}")
+        self._freshness(line3, info)
         line3.append(f" · rows by {info.grouping.value}")
         if info.marked:
             line3.append(f" · marked {info.marked}", key)
@@ -302,6 +300,43 @@ class StatusHeader(TextPane):
             line3.append(" · ")
             line3.append(f"refresh failed: {info.error}", self.state_style(VmState.FAILED))
         return Text("\n").join([line1, line3])
+
+    def _freshness(self, line: Text, info: HeaderInfo) -> None:
+        """``Azure 1000 VMs, 200 updating · counts 2s · cells 41s · reads HighCost 30 min
+        31% used`` (the policy window most spent, by anyone), and the wait for read budget
+        as a countdown where the eye already is."""
+        fresh = info.freshness
+        warn = self.state_style(VmState.FAILED)
+        if info.summary:
+            total = sum(info.summary.values())
+            busy = [
+                f"{n} {code.split('/', 1)[-1]}"
+                for code, n in sorted(info.summary.items())
+                if code != "ProvisioningState/succeeded"
+            ]
+            line.append(f"Azure {total} VMs" + (", " + ", ".join(busy) if busy else "") + " · ")
+        if fresh is None or (fresh.counts_age is None and fresh.cells_age is None):
+            line.append("not read yet", self.component_style("pane--muted"))
+        else:
+            if fresh.counts_age is not None:
+                old = info.error is not None or fresh.counts_age > COUNTS_STALE_AFTER
+                line.append(f"counts {fresh.counts_age:.0f}s", warn if old else Style())
+            if fresh.cells_age is not None:
+                line.append(" · " if fresh.counts_age is not None else "")
+                old = info.error is not None or fresh.cells_age > fresh.cells_target
+                line.append(f"cells {fresh.cells_age:.0f}s", warn if old else Style())
+            high = fresh.budget_used > fresh.budget_share
+            line.append(" · ")
+            line.append(
+                f"reads {fresh.budget_label} {fresh.budget_used:.0%} used",
+                warn if high else Style(),
+            )
+        if fresh is not None and fresh.waiting_for >= 1:
+            line.append(" · ")
+            line.append(
+                f"waiting for read budget: {fresh.waiting_for:.0f} s",
+                Style(bold=True, reverse=True),
+            )
 
 
 class Legend(TextPane):
@@ -360,6 +395,8 @@ class DetailsPane(TextPane):
         text.append(vm.state.label, self.state_style(vm.state))
         if vm.failure_code:
             text.append(f" ({vm.failure_code})")
+        if vm.unreadable:
+            text.append(f"\nunreadable: {vm.unreadable}")
         rows: list[tuple[str, str]] = [
             ("instance", vm.instance_id),
             ("name", vm.name),

@@ -231,6 +231,7 @@ def start_plan(
         replay=replay,
         poll_interval=ctl.poll_interval,
         health_timeout=ctl.health_timeout,
+        reader=app.observer,
     )
     ctl.runner = orchestrator
     ctl.result = None

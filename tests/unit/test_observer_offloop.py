@@ -15,8 +15,9 @@ from vmssdash.azure import client as client_mod
 from vmssdash.azure import scaleset as scaleset_mod
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
+from vmssdash.core import observer as observer_mod
 from vmssdash.core import snapshot as snapshot_mod
-from vmssdash.core.poller import Poller
+from vmssdash.core.observer import Observer
 
 PAGE = 60  # ~40 KB of JSON per page: above the off-loop decode threshold
 TOTAL = 180
@@ -43,7 +44,7 @@ async def test_pages_are_decoded_validated_and_classified_off_the_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     loop_thread = threading.current_thread()
-    seen: dict[str, list[bool]] = {"decode": [], "validate": [], "build": []}
+    seen: dict[str, list[bool]] = {"decode": [], "validate": [], "classify": [], "build": []}
 
     def spy(kind: str, real: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -54,21 +55,22 @@ async def test_pages_are_decoded_validated_and_classified_off_the_loop(
 
     monkeypatch.setattr(client_mod, "decode_json", spy("decode", client_mod.decode_json))
     monkeypatch.setattr(scaleset_mod, "_vms_from", spy("validate", scaleset_mod._vms_from))
-    real_build = snapshot_mod.ScaleSetSnapshot.build
-    monkeypatch.setattr(
-        snapshot_mod.ScaleSetSnapshot, "build", staticmethod(spy("build", real_build))
-    )
+    monkeypatch.setattr(observer_mod, "classify_all", spy("classify", observer_mod.classify_all))
+    real_of = snapshot_mod.ScaleSetSnapshot.of
+    monkeypatch.setattr(snapshot_mod.ScaleSetSnapshot, "of", staticmethod(spy("build", real_of)))
     async with ArmClient("http://arm.test", transport=_transport()) as client:
-        poller = Poller(ScaleSetApi(client, RID))
-        snap = await poller.refresh()
-    assert len(snap.vms) == TOTAL
+        observer = Observer(ScaleSetApi(client, RID))
+        await observer.step(force=True)
+    snap = observer.latest
+    assert snap is not None and len(snap.vms) == TOTAL
     pages = -(-TOTAL // PAGE)
     assert seen["validate"] == [False] * pages
+    assert seen["classify"] == [False]
     assert seen["build"] == [False]
-    # The small scale-set GET decodes inline (a thread hop costs more than it saves);
-    # every big page decodes in a worker thread.
+    # The small GETs (model, aggregate view) decode inline (a thread hop costs more than
+    # it saves); every big page decodes in a worker thread.
     assert seen["decode"].count(False) == pages
-    assert len(seen["decode"]) == pages + 1
+    assert len(seen["decode"]) == pages + 2
 
 
 def test_page_size_in_this_test_is_above_the_threshold() -> None:

@@ -1,0 +1,475 @@
+"""One observer per scale set: the only component that reads the set and its VMs.
+
+The dashboard subscribes to its snapshots; an upgrade run states what it needs through
+``read_vms`` ("fresh health of these VMs, read no earlier than t"). Both share one cache
+of readings, so a read made for one serves the other, and one ``ReadPlanner`` keeps the
+sum of them inside a share of Azure's read budget. Per round the observer keeps:
+
+- the **counts** fresh with the aggregate instance view (one cheap call, any set size);
+- the **model** fresh with a GET of the scale set (its etag says when it changed);
+- the **cells** (per-VM readings) no older than a target derived from the budget: as
+  fresh as the share allows while anything moves, a smaller share while the set is quiet.
+
+Cells are refreshed with whichever read costs least right now: the full paged list with
+``$expand=instanceView``, the ``latestModelApplied eq false`` list when only stale VMs are
+wanted, or per-VM instance views for a handful. A VM no read covered keeps its last
+reading and its age. When no read fits the budget the observer waits and says so
+(``waiting``); a 429 that slips through is a wait too, never an error for the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import math
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from vmssdash.azure.errors import ArmError, NotFoundError, ThrottledError
+from vmssdash.azure.models import ScaleSet, ScaleSetVM
+from vmssdash.azure.pacing import Pacing
+from vmssdash.core.read_planner import Option, ReadKind, ReadPlanner
+from vmssdash.core.snapshot import ScaleSetSnapshot
+from vmssdash.core.state import VmInfo, classify
+
+log = logging.getLogger("vmssdash.observer")
+
+STALE_FILTER = "properties/latestModelApplied eq false"
+#: Page size assumed until a list shows the real one.
+DEFAULT_PAGE = 50
+
+Subscriber = Callable[[ScaleSetSnapshot, frozenset[str]], Awaitable[None] | None]
+
+
+class ObservableApi(Protocol):
+    """The reads of ``ScaleSetApi`` the observer chooses from."""
+
+    @property
+    def pacing(self) -> Pacing: ...
+
+    async def get(self) -> ScaleSet: ...
+
+    async def instance_view_summary(self) -> dict[str, int]: ...
+
+    async def list_vms(
+        self,
+        *,
+        on_page: Callable[[list[ScaleSetVM]], None] | None = None,
+        filter: str | None = None,
+    ) -> list[ScaleSetVM]: ...
+
+    async def get_vm(self, instance_id: str) -> ScaleSetVM: ...
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """What the header shows: how old the counts and the oldest cell are, the budget in use,
+    and the wait in progress (``waiting_for`` seconds, 0 when none)."""
+
+    counts_age: float | None
+    cells_age: float | None
+    cells_target: float
+    budget_label: str
+    budget_used: float
+    budget_share: float
+    waiting_for: float
+    waiting_reason: str
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    published: bool
+    error: str | None = None
+
+
+class Observer:
+    """Reads one scale set on a budget and hands the result to subscribers and runs."""
+
+    def __init__(
+        self,
+        api: ObservableApi,
+        *,
+        pacing: Pacing | None = None,
+        share: float = 0.6,
+        quiet_share: float = 0.3,
+        counts_every: float = 2.0,
+        counts_every_quiet: float = 4.0,
+        model_every: float = 30.0,
+        min_cells_age: float = 5.0,
+        min_cells_age_quiet: float = 15.0,
+        per_vm_max: int = 40,
+    ) -> None:
+        self.api = api
+        self.pacing = pacing or api.pacing
+        self.clock = self.pacing.clock
+        self.planner = ReadPlanner(self.clock, share=share)
+        self.quiet_share = min(share, quiet_share)
+        self.counts_every = counts_every
+        self.counts_every_quiet = counts_every_quiet
+        self.model_every = model_every
+        self.min_cells_age = min_cells_age
+        self.min_cells_age_quiet = min_cells_age_quiet
+        self.per_vm_max = per_vm_max
+        self.scale_set: ScaleSet | None = None
+        self.summary: dict[str, int] = {}
+        self.vms: dict[str, VmInfo] = {}
+        self.read_at: dict[str, float] = {}
+        self.latest: ScaleSetSnapshot | None = None
+        self.last_error: str | None = None
+        self.paused = False
+        self.page_size = DEFAULT_PAGE
+        self.decisions: list[str] = []
+        self._model_at = -math.inf
+        self._counts_at: float | None = None
+        self._active_until = -math.inf
+        self._waiting_until = 0.0
+        self._waiting_reason = ""
+        self._dirty = False
+        self._changed: set[str] = set()
+        self._left_stale: set[str] = set()
+        self._subscribers: list[Subscriber] = []
+        self._lock = asyncio.Lock()
+        self._poke = asyncio.Event()
+
+    # ------------------------------------------------------------------ subscribers
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        """``fn(snapshot, changed)`` after every new snapshot; returns the unsubscribe."""
+        self._subscribers.append(fn)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(fn)
+
+        return unsubscribe
+
+    async def _publish(self) -> bool:
+        if not self._dirty or self.scale_set is None:
+            return False
+        changed = frozenset(self._changed)
+        self._dirty = False
+        self._changed = set()
+        self.latest = await asyncio.to_thread(
+            ScaleSetSnapshot.of, self.scale_set, list(self.vms.values()), self.clock()
+        )
+        for fn in list(self._subscribers):
+            try:
+                outcome = fn(self.latest, changed)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception:  # a broken subscriber must not stop the reads
+                log.exception("observer subscriber failed")
+        return True
+
+    # ------------------------------------------------------------------ freshness
+
+    @property
+    def active(self) -> bool:
+        """Something moves: a VM in transition, Azure's counts show work, or we were told."""
+        if self.clock() < self._active_until:
+            return True
+        if any(code != "ProvisioningState/succeeded" for code in self.summary):
+            return True
+        return any(v.state.is_transitional for v in self.vms.values())
+
+    def note_activity(self, seconds: float = 120.0) -> None:
+        """A change was just sent: watch closely for a while."""
+        self._active_until = max(self._active_until, self.clock() + seconds)
+        self.poke()
+
+    def _pages(self, count: int) -> int:
+        return max(1, math.ceil(count / max(1, self.page_size)))
+
+    def cells_target(self) -> float:
+        """The age at which cells are re-read: what the list budget sustains for this set."""
+        share = self.planner.share if self.active else self.quiet_share
+        floor = self.min_cells_age if self.active else self.min_cells_age_quiet
+        pages = self._pages(len(self.vms) or (self.scale_set.capacity if self.scale_set else 1))
+        sustain = max(
+            pages * w.window / max(1.0, share * w.limit) for w in self.planner._of(ReadKind.LIST)
+        )
+        return max(floor, sustain)
+
+    def counts_age(self) -> float | None:
+        return None if self._counts_at is None else max(0.0, self.clock() - self._counts_at)
+
+    def cells_age(self) -> float | None:
+        if not self.read_at or not self.vms:
+            return None
+        return max(0.0, self.clock() - min(self.read_at[i] for i in self.vms))
+
+    def cell_ages(self) -> dict[str, float]:
+        now = self.clock()
+        return {i: now - self.read_at[i] for i in self.vms}
+
+    def freshness(self) -> Freshness:
+        tight = self.planner.tightest()
+        now = self.clock()
+        return Freshness(
+            counts_age=self.counts_age(),
+            cells_age=self.cells_age(),
+            cells_target=self.cells_target(),
+            budget_label=tight.label,
+            budget_used=tight.share_used(now),
+            budget_share=self.planner.share,
+            waiting_for=max(0.0, self._waiting_until - now),
+            waiting_reason=self._waiting_reason,
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    def _decide(self, text: str) -> None:
+        line = f"{text}; ours: {self.planner.summary()}"
+        self.decisions.append(line)
+        del self.decisions[:-200]
+        log.info("read %s", line)
+
+    def _learn(self, kind: ReadKind, calls: int) -> None:
+        self.planner.record(kind, calls)
+        prefix = "Microsoft.Compute/"
+        self.planner.learn(
+            {
+                name: left
+                for name, left in self.pacing.budget.resource.items()
+                if name.removeprefix(prefix) in kind.policies
+            }
+        )
+
+    def _store(self, infos: Iterable[VmInfo], at: float) -> None:
+        for info in infos:
+            if self.vms.get(info.instance_id) != info:
+                self._changed.add(info.instance_id)
+                self._dirty = True
+            self.vms[info.instance_id] = info
+            self.read_at[info.instance_id] = at
+            self._left_stale.discard(info.instance_id)
+
+    def _drop(self, iid: str) -> None:
+        if self.vms.pop(iid, None) is not None:
+            self._changed.add(iid)
+            self._dirty = True
+        self.read_at.pop(iid, None)
+
+    async def _read_model(self) -> None:
+        scale_set = await self.api.get()
+        self._learn(ReadKind.MODEL, 1)
+        if self.scale_set is None or self.scale_set.etag != scale_set.etag:
+            self._dirty = True
+            if self.scale_set is not None:
+                self._active_until = self.clock() + 120.0
+        self.scale_set = scale_set
+        self._model_at = self.clock()
+
+    async def _read_counts(self) -> None:
+        summary = await self.api.instance_view_summary()
+        self._learn(ReadKind.AGGREGATE, 1)
+        if summary != self.summary:
+            self._dirty = self._dirty or bool(self.summary)
+        self.summary = summary
+        self._counts_at = self.clock()
+
+    async def _execute(self, option: Option, ids: Collection[str]) -> None:
+        """Run one read option; every VM it covers gets a new reading."""
+        started = self.clock()
+        if option.kind is ReadKind.VM_VIEW:
+            infos = []
+            for iid in ids:
+                try:
+                    infos.append(classify(await self.api.get_vm(iid)))
+                except NotFoundError:
+                    self._drop(iid)
+                    self.read_at[iid] = started
+                finally:
+                    self._learn(ReadKind.VM_VIEW, 1)
+            self._store(infos, started)
+            return
+        pages = 0
+
+        def count(page: list[ScaleSetVM]) -> None:
+            nonlocal pages
+            pages += 1
+            self.page_size = max(self.page_size if pages > 1 else 0, len(page), 1)
+
+        try:
+            vms = await self.api.list_vms(on_page=count, filter=option.filter)
+        finally:
+            self._learn(ReadKind.LIST, max(1, pages))
+        # Classifying 1,000 VMs takes tens of ms of pure Python: off the event loop, so
+        # keystrokes keep flowing while a big set is read.
+        infos = await asyncio.to_thread(classify_all, vms)
+        seen = {i.instance_id for i in infos}
+        if option.filter is None:
+            for gone in [i for i in self.vms if i not in seen]:
+                self._drop(gone)
+        else:
+            # Absent from the stale list: on the latest model now, state not read; the
+            # stale list cannot serve them again until another read does.
+            self._left_stale.update(i for i in ids if i not in seen)
+        self._store(infos, started)
+
+    def _options(self, ids: Collection[str]) -> list[Option]:
+        total = len(self.vms) or (self.scale_set.capacity if self.scale_set else len(ids))
+        options = [Option(ReadKind.LIST, self._pages(total), "every VM")]
+        stale = {
+            i for i, v in self.vms.items() if v.latest_model is False and i not in self._left_stale
+        }
+        if self.vms and ids and all(self.vms.get(i, None) is not None for i in ids):
+            if set(ids) <= stale and len(stale) < total:
+                options.append(
+                    Option(ReadKind.LIST, self._pages(len(stale)), "stale VMs", STALE_FILTER)
+                )
+            if len(ids) <= self.per_vm_max:
+                options.append(Option(ReadKind.VM_VIEW, len(ids), "per-VM views"))
+        return options
+
+    def _wait_hint(self, options: list[Option], share: float | None = None) -> float:
+        waits = [self.planner.wait_for(o.kind, o.calls, share) for o in options]
+        return min([*waits, math.inf])
+
+    def _set_waiting(self, seconds: float, reason: str) -> None:
+        self._waiting_until = self.clock() + seconds
+        if reason != self._waiting_reason:
+            self._decide(f"waiting for read budget: {seconds:.0f} s ({reason})")
+        self._waiting_reason = reason
+
+    def _clear_waiting(self) -> None:
+        self._waiting_until = 0.0
+        self._waiting_reason = ""
+
+    def _throttled_for(self) -> float:
+        return self.pacing.budget.blocked_for()
+
+    async def step(self, *, force: bool = False) -> StepOutcome:
+        """One round: read what is due (everything when ``force``) and publish if changed.
+
+        Errors other than throttling are returned, not raised: the last snapshot stays.
+        """
+        async with self._lock:
+            try:
+                await self._round(force)
+            except ThrottledError as exc:
+                self._set_waiting(max(self._throttled_for(), exc.retry_after or 5.0), "throttled")
+            except ArmError as exc:
+                self.last_error = str(exc) or type(exc).__name__
+                await self._publish()
+                return StepOutcome(False, self.last_error)
+            self.last_error = None
+            return StepOutcome(await self._publish())
+
+    async def _round(self, force: bool) -> None:
+        now = self.clock()
+        if self._throttled_for() > 0:
+            self._set_waiting(self._throttled_for(), "throttled by Azure")
+            return
+        model_due = force or now - self._model_at >= self.model_every
+        if self.scale_set is None or (model_due and self.planner.allowance(ReadKind.MODEL) >= 1):
+            await self._read_model()
+        counts_every = self.counts_every if self.active else self.counts_every_quiet
+        counts_due = force or self._counts_at is None or now - self._counts_at >= counts_every
+        if counts_due and self.planner.allowance(ReadKind.AGGREGATE) >= 1:
+            await self._read_counts()
+        target = self.cells_target()
+        due = [i for i in self.vms if now - self.read_at[i] >= target]
+        if self.vms and not due and not force:
+            self._clear_waiting()
+            return
+        share = self.planner.share if (self.active or force) else self.quiet_share
+        options = self._options(due if self.vms else ())
+        option = self.planner.choose(options, share)
+        if option is None:
+            self._set_waiting(self._wait_hint(options, share), "cells due")
+            return
+        self._clear_waiting()
+        age = self.cells_age()
+        self._decide(
+            f"{option.calls} × {option.kind.value} ({option.what}): "
+            + ("refresh asked" if force else f"cells {age or 0:.0f} s old, target {target:.0f} s")
+        )
+        await self._execute(option, due)
+
+    def next_delay(self) -> float:
+        """Seconds until the next round has something to do."""
+        now = self.clock()
+        if self._waiting_until > now:
+            return min(self._waiting_until - now, 5.0)
+        counts_every = self.counts_every if self.active else self.counts_every_quiet
+        waits = [counts_every - (now - (self._counts_at or now)), self.model_every]
+        if self.read_at and self.vms:
+            oldest = min(self.read_at[i] for i in self.vms)
+            waits.append(oldest + self.cells_target() - now)
+        return max(0.5, min(waits))
+
+    async def read_vms(
+        self, ids: Collection[str], *, newer_than: float, reason: str
+    ) -> dict[str, VmInfo]:
+        """Every VM known, with ``ids`` read at or after ``newer_than``; waits for budget
+        (saying so in ``freshness()``) rather than failing when the budget is spent."""
+        wanted = tuple(ids)
+        while True:
+            async with self._lock:
+                if self.scale_set is None:
+                    await self._read_model()
+                need = [i for i in wanted if self.read_at.get(i, -math.inf) < newer_than] or (
+                    [] if self.vms else list(wanted)
+                )
+                if not need and self.vms:
+                    self._clear_waiting()
+                    await self._publish()
+                    return dict(self.vms)
+                options = self._options(need)
+                option = None if self._throttled_for() > 0 else self.planner.choose(options)
+                if option is not None:
+                    self._clear_waiting()
+                    self._decide(f"{option.calls} × {option.kind.value} ({option.what}): {reason}")
+                    try:
+                        await self._execute(option, need)
+                    except ThrottledError as exc:
+                        self._set_waiting(
+                            max(self._throttled_for(), exc.retry_after or 5.0), reason
+                        )
+                    else:
+                        await self._publish()
+                        if not self.vms and wanted:
+                            return {}
+                        continue
+                wait = max(self._throttled_for(), self._wait_hint(options))
+                if option is None:
+                    self._set_waiting(wait, reason)
+            await self.pacing.sleep(min(max(wait, 0.5), 5.0))
+
+    # ------------------------------------------------------------------ loop
+
+    def poke(self) -> None:
+        """Wake the loop now (a refresh was asked for or a change was sent)."""
+        self._poke.set()
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        self.poke()
+
+    async def run(self) -> None:
+        """The watch loop for whoever shows the set (the app runs it in one worker)."""
+        while True:
+            if not self.paused:
+                await self.step(force=self._poke.is_set())
+            self._poke.clear()
+            await self._wake()
+
+    async def _wake(self) -> None:
+        sleeper = asyncio.ensure_future(self.pacing.sleep(self.next_delay()))
+        poked = asyncio.ensure_future(self._poke.wait())
+        try:
+            await asyncio.wait({sleeper, poked}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, poked):
+                task.cancel()
+
+
+def classify_all(vms: Iterable[ScaleSetVM]) -> list[VmInfo]:
+    return [classify(vm) for vm in vms]

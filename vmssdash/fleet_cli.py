@@ -1,0 +1,129 @@
+"""`vmssdash fleet`: every scale set the identity can see, as a table or JSON.
+
+The same rows as the dashboard's fleet screen (``core.fleet``). Self-contained so the
+command line can mount it either as a delegated subcommand (``build_parser``/``main``) or
+as an argparse subparser (``add_parser``/``run``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vmssdash.core.fleet import COLUMNS, SORT_KEYS, Fleet, cells, filter_rows, load_fleet, sort_rows
+
+DESCRIPTION = "list every scale set across subscriptions (Resource Graph, else ARM)"
+
+
+def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "-s",
+        "--subscription",
+        action="append",
+        default=[],
+        help="a subscription to cover (repeat; default: all the identity can see)",
+    )
+    parser.add_argument("--sort", choices=SORT_KEYS, default="name", help="sort column")
+    parser.add_argument("--desc", action="store_true", help="sort descending")
+    parser.add_argument(
+        "--filter",
+        default="",
+        help="terms that must all match: is:stale, is:unhealthy, is:busy, is:flexible, or text",
+    )
+    parser.add_argument("--endpoint", help="ARM base URL (default: the cloud's, or a simulator's)")
+    parser.add_argument("--auth", default=None, help="how to get a token (default: auto)")
+    parser.add_argument("--cloud", default=None, help="AzureCloud, AzureChinaCloud, ...")
+    parser.add_argument("--ca-bundle", help="CA bundle to trust for a TLS endpoint")
+    parser.add_argument("--journal-dir", type=Path, help="where vmssdash runs are journaled")
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="send only GET (then Resource Graph, a POST, is not used)",
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return configure(argparse.ArgumentParser(prog="vmssdash fleet", description=DESCRIPTION))
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "fleet", help=DESCRIPTION, description=DESCRIPTION
+    )
+    return configure(parser)
+
+
+def make_client(args: argparse.Namespace, *, read_only: bool | None = None) -> Any:
+    """An ``ArmClient`` from the flags, the environment and the config file."""
+    from vmssdash.azure.auth import build_token_provider
+    from vmssdash.azure.client import ArmClient
+    from vmssdash.azure.clouds import get_cloud
+    from vmssdash.azure.retry import RetryPolicy
+    from vmssdash.azure.tokens import NoAuth
+    from vmssdash.config import load_settings
+
+    overrides = {"auth": args.auth, "cloud": args.cloud, "endpoint": args.endpoint}
+    if args.read_only:
+        overrides["read_only"] = True
+    settings = load_settings({k: v for k, v in overrides.items() if v is not None})
+    cloud = get_cloud(settings.cloud, settings)
+    provider = (
+        NoAuth()
+        if settings.auth == "none"
+        else build_token_provider(settings.auth, cloud, settings)
+    )
+    ca_file = cloud.ca_file
+    args.journal_dir = args.journal_dir or settings.journal_dir
+    return ArmClient(
+        settings.endpoint or str(cloud.arm_endpoint),
+        token_provider=provider,
+        # A one-shot listing: a wrong endpoint should fail in seconds, not after a minute.
+        retry=RetryPolicy(max_attempts=4, backoff_cap=4.0, max_retry_after=30.0),
+        read_only=settings.read_only if read_only is None else read_only,
+        verify=args.ca_bundle or (str(ca_file) if ca_file else True),
+    )
+
+
+def format_table(fleet: Fleet) -> str:
+    headers = [title.upper() for title, _ in COLUMNS]
+    rows = [cells(r) for r in fleet.rows]
+    widths = [max([len(h), *(len(c[i]) for c in rows)]) for i, h in enumerate(headers)]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [headers, *rows]
+    )
+
+
+async def fetch(args: argparse.Namespace) -> Fleet:
+    async with make_client(args) as client:
+        fleet = await load_fleet(
+            client, subscriptions=args.subscription, journal_dir=args.journal_dir
+        )
+    rows = sort_rows(filter_rows(fleet.rows, args.filter), args.sort, descending=args.desc)
+    return Fleet(tuple(rows), fleet.source, fleet.notes, fleet.queries, fleet.quota_wait)
+
+
+def run(args: argparse.Namespace) -> int:
+    fleet = asyncio.run(fetch(args))
+    if args.output == "json":
+        print(json.dumps(fleet.to_json(), indent=2))
+        return 0
+    print(format_table(fleet))
+    print(
+        f"{len(fleet.rows)} scale sets from {fleet.source}; counts: {fleet.counts_from}",
+        file=sys.stderr,
+    )
+    for note in fleet.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))

@@ -1,0 +1,173 @@
+"""Flexible scale sets in the simulator: members through the VM API, Uniform-only calls 400.
+
+Flexible members are plain virtual machines named ``{set}_{8 hex}``, listed with
+``GET …/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines`` filtered by
+``'virtualMachineScaleSet/id' eq '{id}'`` (``$expand=instanceView`` only with such a
+filter). The scale-set VM API is Uniform's: on a Flexible set ``$expand=instanceView`` on
+its VM list and any per-instance call by name answer 400, as Azure does, so a Uniform-only
+code path fails in tests as it would in Azure. Every other request goes on to ARM's
+handler. Not served yet: upgrades of Flexible members (``manualupgrade`` with names).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from vmssdash.sim import render
+from vmssdash.sim.errors import SimError
+from vmssdash.sim.world import COMPUTE, ScaleSet, Vm, World
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+CheckAuth = Callable[[str | None, str], None]
+FLEXIBLE = "Flexible"
+_FILTER = re.compile(r"^\s*'?virtualMachineScaleSet/id'?\s+eq\s+'([^']+)'\s*$", re.IGNORECASE)
+_SET_PATH = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute"
+
+
+def is_flexible(vmss: ScaleSet) -> bool:
+    return str(vmss.properties.get("orchestrationMode", "")).lower() == "flexible"
+
+
+def member_name(vmss: ScaleSet, vm: Vm) -> str:
+    """Flexible members are named ``{set}_{8 hex}``, not by an instance number."""
+    return f"{vmss.name}_{vm.vm_id.replace('-', '')[:8]}"
+
+
+def member_json(world: World, vmss: ScaleSet, vm: Vm, *, expand: bool) -> dict[str, Any]:
+    """A member in the plain VM schema (no ``latestModelApplied``: that is Uniform's)."""
+    body = render.scale_set_vm(world, vmss, vm, expand=expand)
+    name = member_name(vmss, vm)
+    props = body["properties"]
+    for uniform_only in ("latestModelApplied", "modelDefinitionApplied", "protectionPolicy"):
+        props.pop(uniform_only, None)
+    props["virtualMachineScaleSet"] = {"id": vmss.id}
+    if vmss.fd_count > 1:
+        props["platformFaultDomain"] = vm.fd
+    if expand:
+        view = props["instanceView"]
+        view.pop("placementGroupId", None)
+        view.pop("platformUpdateDomain", None)
+        if vmss.fd_count <= 1:
+            view.pop("platformFaultDomain", None)
+    body.pop("instanceId", None)
+    body.pop("sku", None)
+    body["name"] = name
+    body["type"] = f"{COMPUTE}/virtualMachines"
+    body["id"] = (
+        f"/subscriptions/{vmss.subscription}/resourceGroups/{vmss.resource_group}"
+        f"/providers/{COMPUTE}/virtualMachines/{name}"
+    )
+    return body
+
+
+def _not_allowed(vmss: ScaleSet) -> SimError:
+    return SimError(
+        400,
+        "OperationNotAllowed",
+        "Operation 'VirtualMachineScaleSets.virtualMachines.GET' is not allowed on Virtual "
+        f"Machine Scale Set '{vmss.name}' since it uses Flexible orchestration mode.",
+    )
+
+
+def _error(err: SimError) -> Response:
+    return JSONResponse(err.body(), err.status, headers=err.headers)
+
+
+def flexible_routes(
+    world: World, arm: Endpoint, check_auth: CheckAuth | None = None
+) -> list[BaseRoute]:
+    """Routes for ``create_app``, ahead of ``arm`` (the catch-all they hand Uniform to);
+    ``check_auth`` is ARM's front door for the VM list these routes answer themselves."""
+
+    def scale_set(request: Request) -> ScaleSet | None:
+        p = request.path_params
+        return world.find_scale_set(p["sub"], p["rg"], p["name"])
+
+    async def set_vms(request: Request) -> Response:
+        with world.lock:
+            vmss = scale_set(request)
+            flexible = vmss is not None and is_flexible(vmss)
+        if vmss is None or not flexible:
+            return await arm(request)
+        if request.path_params.get("rest"):
+            return _error(
+                SimError(
+                    400, "InvalidParameter", "instanceId must be a number.", target="instanceId"
+                )
+            )
+        if (request.query_params.get("$expand") or "").lower() == "instanceview":
+            return _error(_not_allowed(vmss))
+        with world.lock:
+            value = [
+                {
+                    "name": member_name(vmss, vm),
+                    "id": f"{vmss.id}/virtualMachines/{member_name(vmss, vm)}",
+                }
+                for vm in vmss.sorted_vms()
+            ]
+        return JSONResponse({"value": value})
+
+    async def vm_list(request: Request) -> Response:
+        if check_auth is not None:
+            try:
+                check_auth(request.headers.get("authorization"), str(request.base_url).rstrip("/"))
+            except SimError as err:
+                return _error(err)
+        query = {k.lower(): v for k, v in request.query_params.items()}
+        if not query.get("api-version"):
+            return _error(
+                SimError(400, "MissingApiVersionParameter", "The api-version is required.")
+            )
+        expand = (query.get("$expand") or "").lower() == "instanceview"
+        raw_filter = query.get("$filter")
+        match = _FILTER.match(raw_filter) if raw_filter else None
+        if raw_filter and match is None:
+            return _error(
+                SimError(400, "InvalidParameter", "The $filter is not supported.", target="$filter")
+            )
+        if expand and match is None:
+            return _error(
+                SimError(
+                    400,
+                    "InvalidParameter",
+                    "The $expand=instanceView is only allowed with a valid $filter.",
+                    target="$expand",
+                )
+            )
+        sub, rg = request.path_params["sub"], request.path_params["rg"]
+        with world.lock:
+            world.advance()
+            sets = [s for s in world.scale_sets_in(sub, rg) if is_flexible(s)]
+            if match is not None:
+                sets = [s for s in sets if s.id.lower() == match.group(1).lower()]
+            items = [
+                member_json(world, s, vm, expand=expand) for s in sets for vm in s.sorted_vms()
+            ]
+        size = request.app.state.sim.page_size
+        start = (
+            int(query.get("$skiptoken") or 0) if (query.get("$skiptoken") or "0").isdigit() else 0
+        )
+        body: dict[str, Any] = {"value": items[start : start + size]}
+        if start + size < len(items):
+            params = [(k, v) for k, v in request.query_params.items() if k.lower() != "$skiptoken"]
+            params.append(("$skiptoken", str(start + size)))
+            body["nextLink"] = (
+                f"{str(request.base_url).rstrip('/')}{request.url.path}?"
+                + urlencode(params, quote_via=quote, safe="$'")
+            )
+        return JSONResponse(body)
+
+    base = _SET_PATH + "/virtualMachineScaleSets/{name}/virtualMachines"
+    methods = ["GET", "PUT", "PATCH", "POST", "DELETE"]
+    return [
+        Route(_SET_PATH + "/virtualMachines", vm_list, methods=["GET"]),
+        Route(base, set_vms, methods=methods),
+        Route(base + "/{rest:path}", set_vms, methods=methods),
+    ]
