@@ -86,10 +86,7 @@ async def test_vms_left_on_the_old_model_are_called_out_in_cells_and_header() ->
         y, x = hm.layout_info.where[hm._index["13"]]
         assert row_text(hm, y)[x : x + 2] == VmState.DEALLOCATED.glyph + "~"
         # A deallocated VM on the latest model has no marker.
-        api = make_api()
-        api.set_vm(13, latest=True)
-        app.api = api  # type: ignore[assignment]
-        app.poller.api = api  # type: ignore[assignment]
+        app.api.set_vm(13, latest=True)  # type: ignore[attr-defined]
         await app.refresh_snapshot()
         await pilot.pause()
         assert row_text(hm, y)[x] == VmState.DEALLOCATED.glyph
