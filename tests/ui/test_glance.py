@@ -165,7 +165,15 @@ async def test_dense_layout_puts_1000_vms_on_one_160x48_screen() -> None:
         await pilot.click(Heatmap, offset=offset)
         await pilot.click(Heatmap, offset=offset)
         assert hm.cursor == target and hm.marked == {"500"}
+        # The filter draws a "-" for the others in one-column cells too.
+        assert app.apply_filter("id:500")
+        await pilot.pause()
+        other = hm._index["501"]
+        oy, ox = layout.where[other]
+        assert row_text(hm, oy)[ox] == "-"
         y, x = layout.where[target]
+        assert row_text(hm, y)[x] == hm._order[target].state.glyph
+        assert app.apply_filter("")
         await pilot.press("space", "D")  # unmark; back to roomy: cursor kept
         await pilot.pause()
         assert not hm.dense and hm.cursor_vm is not None
