@@ -47,7 +47,7 @@ def config_file() -> Path:
 
 
 def journal_dir() -> Path:
-    return state_dir() / "journal"
+    return ensure_private_dir(state_dir() / "journal")  # plans name the scale sets: 0700
 
 
 def token_cache_dir() -> Path:

@@ -16,11 +16,21 @@ from collections import Counter
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from tests.fuzz.strategies import bodies, cases, headers, scale_sets, statuses, vm_items, vm_pages
+from tests.fuzz.strategies import (
+    TIMEOUT,
+    bodies,
+    cases,
+    headers,
+    scale_sets,
+    statuses,
+    vm_items,
+    vm_pages,
+)
 from tests.unit.test_client__fakes import BASE, ENDPOINT, SUB, FakeTime
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmError, describe_validation
@@ -30,6 +40,7 @@ from vmssdash.azure.scaleset import ScaleSetApi, _vms_from
 from vmssdash.core.plan import Policy, Strategy, build_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
 
+pytestmark = pytest.mark.timeout(TIMEOUT)
 CASES: Counter[str] = Counter()
 OPS = f"/subscriptions/{SUB}/providers/Microsoft.Compute/locations/westeurope/operations/op-1"
 OP_URL = f"{ENDPOINT}{OPS}?api-version=2026-04-01"

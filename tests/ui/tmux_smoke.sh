@@ -37,8 +37,7 @@ run_pass() {  # run_pass <label> <env...>
     local label="$1"; shift
     $T kill-server 2>/dev/null || true
     $T new-session -d -s smoke -x 80 -y 24 "env $* $VMSSDASH demo --set vmss-web --speed 20"
-    wait_for "refreshed" 150
-    wait_for "UD 4"
+    wait_for "UD 4" 150  # rows appear with the first snapshot
     capture
     for glyph in "●" "○"; do
         grep -qF "$glyph" "$OUT/screen.txt" || fail "$label: glyph $glyph missing"

@@ -317,3 +317,12 @@ async def test_the_page_bound_of_a_vm_list_follows_the_scale_set_capacity() -> N
             await api.list_vms()
     assert f"max_pages={pages_for(2)}" in str(info.value)
     assert len(arm.calls("GET", "/virtualMachines")) == pages_for(2) < 100
+
+
+async def test_a_redirect_to_an_unparsable_location_is_still_a_typed_error() -> None:
+    arm = FakeArm().on(
+        "POST", BASE + "/manualupgrade", httpx.Response(301, headers={"Location": "A:0"})
+    )
+    async with make_client(arm) as client:
+        with pytest.raises(UnexpectedAnswerError, match="unusable URL"):
+            await ScaleSetApi(client, BASE).begin_manual_upgrade(["0"])

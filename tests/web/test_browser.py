@@ -109,10 +109,9 @@ def test_browser_fleet_heatmap_mark_and_dialog(served: str, tmp_path: Path) -> N
             page.keyboard.press("Enter")  # back to the table
             page.keyboard.press("Enter")  # open the heatmap: the page reopens on it
             page.wait_for_url("**/?target=*")
-            screen = wait_for_text(page, "UD 4")
+            screen = wait_for_text(page, "UD 4")  # rows appear with the first snapshot
             page.focus("textarea.xterm-helper-textarea")
             assert "vmss-web" in screen
-            wait_for_text(page, "refreshed")
             # The third VM of UD 0 is stale in the demo (seed 0): mark it, then upgrade.
             for key in ("l", "l", " "):
                 page.keyboard.press(key)

@@ -40,8 +40,8 @@ def _target(where: str | None) -> str:
     if not where:
         return ""
     try:
-        return f" to {redact_url(httpx.URL(where))}"
-    except httpx.InvalidURL:
+        return f" to {redact_url(where)}"
+    except (httpx.InvalidURL, ValueError, TypeError):
         return " to an unusable URL"
 
 

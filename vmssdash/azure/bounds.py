@@ -8,12 +8,18 @@ raises a ``BoundExceededError`` subclass naming the URL and the bound.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import httpx
 
 from vmssdash.azure.debuglog import redact_url
-from vmssdash.azure.errors import ResponseTooLargeError
+from vmssdash.azure.errors import (
+    BadResponseError,
+    RequestDeadlineError,
+    ResponseTooLargeError,
+    UnexpectedAnswerError,
+)
 
 MB = 1024 * 1024
 
@@ -76,3 +82,48 @@ async def read_bounded(response: httpx.Response, limit: int) -> httpx.Response:
         request=response.request,
         extensions=response.extensions,
     )
+
+
+async def send_bounded(
+    http: httpx.AsyncClient, request: httpx.Request, limits: RequestLimits
+) -> httpx.Response:
+    """Send and read the whole body within the deadline and the size bound."""
+    scope = asyncio.timeout(limits.deadline)
+    try:
+        async with scope:
+            streamed = await http.send(request, stream=True)
+            try:
+                return await read_bounded(streamed, limits.max_body_bytes)
+            finally:
+                await streamed.aclose()
+    except TimeoutError:
+        if not scope.expired():
+            raise
+        raise RequestDeadlineError(
+            f"{request.method} {redact_url(request.url)} did not complete within the "
+            f"deadline={limits.deadline:g} s (connect, headers and body); gave up",
+            bound="deadline",
+            method=request.method,
+            url=str(request.url),
+            client_request_id=request.headers.get("x-ms-client-request-id"),
+        ) from None
+    except httpx.TransportError:
+        raise
+    except httpx.InvalidURL:
+        # httpx parses a redirect's Location even when it will not follow it.
+        raise UnexpectedAnswerError(
+            f"{request.method} {redact_url(request.url)} was answered with a redirect to an "
+            "unusable URL; not taken as success",
+            method=request.method,
+            url=str(request.url),
+            client_request_id=request.headers.get("x-ms-client-request-id"),
+        ) from None
+    except httpx.HTTPError as exc:
+        # Not a network failure but an unreadable answer (e.g. a corrupt gzip body).
+        raise BadResponseError(
+            f"unreadable response to {request.method} {redact_url(request.url)}: "
+            f"{exc or type(exc).__name__}",
+            method=request.method,
+            url=str(request.url),
+            client_request_id=request.headers.get("x-ms-client-request-id"),
+        ) from exc

@@ -29,14 +29,12 @@ from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt
 from vmssdash.azure import versions
 from vmssdash.azure.answers import check_answer
 from vmssdash.azure.bearer import BearerTokenAuth
-from vmssdash.azure.bounds import RequestLimits, read_bounded
+from vmssdash.azure.bounds import RequestLimits, send_bounded
 from vmssdash.azure.debuglog import HttpDebugLog, redact_url
 from vmssdash.azure.delays import server_delay, until_text
 from vmssdash.azure.errors import (
-    ArmConnectionError,
     BadResponseError,
     ReadOnlyError,
-    RequestDeadlineError,
     TooManyPagesError,
     UntrustedHostError,
     error_from_response,
@@ -48,8 +46,8 @@ from vmssdash.azure.pacing import Pacing
 from vmssdash.azure.retry import (
     RetryDecision,
     RetryPolicy,
+    connection_error,
     decide,
-    is_tls_error,
     parse_retry_after,
 )
 from vmssdash.azure.throttle import ThrottleBudget
@@ -291,7 +289,7 @@ class ArmClient:
         try:
             response: httpx.Response = await retrying(attempt)
         except httpx.TransportError as exc:
-            conn_error = _connection_error(method, url, exc, state.client_request_id)
+            conn_error = connection_error(method, url, exc, state.client_request_id)
             self._emit(ClientEvent("error", str(conn_error), method=method, url=str(url)))
             raise conn_error from exc
         if response.status_code >= 400:
@@ -357,7 +355,7 @@ class ArmClient:
         started = time.perf_counter()
         self.request_count += 1
         try:
-            response = await self._exchange(request)
+            response = await send_bounded(self._http, request, self.limits)
         except httpx.TransportError as exc:
             elapsed = time.perf_counter() - started
             if self._log:
@@ -401,40 +399,6 @@ class ArmClient:
             )
         self._budget_low = low
         return response
-
-    async def _exchange(self, request: httpx.Request) -> httpx.Response:
-        """Send and read the whole body within the deadline and the size bound."""
-        limits = self.limits
-        scope = asyncio.timeout(limits.deadline)
-        try:
-            async with scope:
-                streamed = await self._http.send(request, stream=True)
-                try:
-                    return await read_bounded(streamed, limits.max_body_bytes)
-                finally:
-                    await streamed.aclose()
-        except TimeoutError:
-            if not scope.expired():
-                raise
-            raise RequestDeadlineError(
-                f"{request.method} {redact_url(request.url)} did not complete within the "
-                f"deadline={limits.deadline:g} s (connect, headers and body); gave up",
-                bound="deadline",
-                method=request.method,
-                url=str(request.url),
-                client_request_id=request.headers.get("x-ms-client-request-id"),
-            ) from None
-        except httpx.TransportError:
-            raise
-        except httpx.HTTPError as exc:
-            # Not a network failure but an unreadable answer (e.g. a corrupt gzip body).
-            raise BadResponseError(
-                f"unreadable response to {request.method} {redact_url(request.url)}: "
-                f"{exc or type(exc).__name__}",
-                method=request.method,
-                url=str(request.url),
-                client_request_id=request.headers.get("x-ms-client-request-id"),
-            ) from exc
 
     def _emit_retry(
         self,
@@ -610,36 +574,6 @@ def _result_or_none(rs: RetryCallState) -> httpx.Response | None:
         return None
     result: httpx.Response = outcome.result()
     return result
-
-
-def _connection_error(
-    method: str, url: httpx.URL, exc: httpx.TransportError, client_request_id: str | None
-) -> ArmConnectionError:
-    where = f"{url.scheme}://{url.netloc.decode()}"
-    if is_tls_error(exc):
-        return ArmConnectionError(
-            f"TLS handshake with {where} failed: {exc}; if the endpoint uses a private CA, "
-            "pass its bundle (verify=/--ca-bundle)",
-            method=method,
-            url=str(url),
-            client_request_id=client_request_id,
-        )
-    if isinstance(exc, httpx.ConnectTimeout):
-        what = f"timed out connecting to {where}"
-    elif isinstance(exc, httpx.TimeoutException):
-        what = f"timed out waiting for {where}"
-    elif isinstance(exc, httpx.ConnectError):
-        what = f"cannot reach {where}"
-    else:
-        what = f"connection to {where} failed"
-    detail = str(exc) or type(exc).__name__
-    if method not in SAFE_METHODS and not isinstance(
-        exc, (httpx.ConnectError, httpx.ConnectTimeout)
-    ):
-        detail += "; the request may or may not have been applied"
-    return ArmConnectionError(
-        f"{what}: {detail}", method=method, url=str(url), client_request_id=client_request_id
-    )
 
 
 def _json_object(data: Any, response: httpx.Response) -> dict[str, Any]:

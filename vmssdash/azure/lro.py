@@ -232,7 +232,8 @@ class Operation:
         else:
             delay = self._interval
             self._interval = min(self.settings.poll_interval, self._interval * _GROWTH)
-        return max(delay, self.settings.pacing.budget.suggested_interval(delay))
+        suggested = self.settings.pacing.budget.suggested_interval(delay)
+        return min(max(delay, suggested), max(cap, delay))
 
     async def wait(
         self,

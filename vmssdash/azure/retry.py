@@ -16,8 +16,17 @@ from dataclasses import dataclass
 import httpx
 
 from vmssdash.azure.delays import DEFAULT_MAX_DELAY, parse_retry_after, server_delay
+from vmssdash.azure.errors import ArmConnectionError
+from vmssdash.azure.transport import SAFE_METHODS
 
-__all__ = ["RetryDecision", "RetryPolicy", "decide", "is_tls_error", "parse_retry_after"]
+__all__ = [
+    "RetryDecision",
+    "RetryPolicy",
+    "connection_error",
+    "decide",
+    "is_tls_error",
+    "parse_retry_after",
+]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Answers that prove the request was rejected before any processing.
@@ -114,3 +123,34 @@ def decide(
                 return None
             return RetryDecision(asked.wait, f"{reason}, Retry-After {asked.asked:g}s")
     return RetryDecision(policy.backoff(attempt, rng), reason)
+
+
+def connection_error(
+    method: str, url: httpx.URL, exc: httpx.TransportError, client_request_id: str | None
+) -> ArmConnectionError:
+    """A transport failure as one sentence; for a write whose fate is unknown, it says so."""
+    where = f"{url.scheme}://{url.netloc.decode()}"
+    if is_tls_error(exc):
+        return ArmConnectionError(
+            f"TLS handshake with {where} failed: {exc}; if the endpoint uses a private CA, "
+            "pass its bundle (verify=/--ca-bundle)",
+            method=method,
+            url=str(url),
+            client_request_id=client_request_id,
+        )
+    if isinstance(exc, httpx.ConnectTimeout):
+        what = f"timed out connecting to {where}"
+    elif isinstance(exc, httpx.TimeoutException):
+        what = f"timed out waiting for {where}"
+    elif isinstance(exc, httpx.ConnectError):
+        what = f"cannot reach {where}"
+    else:
+        what = f"connection to {where} failed"
+    detail = str(exc) or type(exc).__name__
+    if method not in SAFE_METHODS and not isinstance(
+        exc, (httpx.ConnectError, httpx.ConnectTimeout)
+    ):
+        detail += "; the request may or may not have been applied"
+    return ArmConnectionError(
+        f"{what}: {detail}", method=method, url=str(url), client_request_id=client_request_id
+    )
