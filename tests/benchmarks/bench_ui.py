@@ -33,7 +33,7 @@ ROUNDS = 40
 
 
 def _app(base_url: str, rid: str, **kw: Any) -> VmssDashApp:
-    return VmssDashApp(ScaleSetApi(ArmClient(base_url), rid), extensions=[], **kw)
+    return VmssDashApp(ScaleSetApi(ArmClient(base_url), rid), **kw)
 
 
 async def first_paint(base_url: str, rid: str) -> tuple[float, float]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from tests.factories import SUB
 from vmssdash.azure.errors import NotFoundError
+from vmssdash.azure.events import ClientEvent, ignore_events
 from vmssdash.azure.models import OperationStatus, ScaleSet, ScaleSetVM
 from vmssdash.azure.pacing import Pacing
 from vmssdash.azure.throttle import ThrottleBudget
@@ -103,13 +104,38 @@ def vm_json(
 
 @dataclass
 class FakeOperation:
+    """Finished as soon as it is sent."""
+
     api: FakeApi
     ids: list[str]
-    done: bool = False
+    done: bool = True
+    url: str = ""
+    succeeded: bool = True
+    status: OperationStatus = field(default_factory=lambda: OperationStatus(status="Succeeded"))
+
+    async def poll(self) -> OperationStatus:
+        return self.status
 
     async def wait(self, **_: Any) -> OperationStatus:
-        self.done = True
-        return OperationStatus(status="Succeeded")
+        return self.status
+
+
+@dataclass
+class FakeClient:
+    """The ARM client's event sink and close, as the app uses them."""
+
+    events: Any = ignore_events
+    closed: bool = False
+
+    def emit(self, event: ClientEvent) -> None:
+        self.events(event)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def _pacing() -> Pacing:
+    return Pacing(time.monotonic, asyncio.sleep, ThrottleBudget(clock=time.monotonic))
 
 
 @dataclass
@@ -122,9 +148,16 @@ class FakeApi:
     calls: list[str] = field(default_factory=list)
     fail_next: Exception | None = None
     upgraded: list[list[str]] = field(default_factory=list)
-    pacing: Pacing = field(
-        default_factory=lambda: Pacing(time.monotonic, asyncio.sleep, ThrottleBudget())
-    )
+    client: FakeClient = field(default_factory=FakeClient)
+    pacing: Pacing = field(default_factory=_pacing)
+
+    @property
+    def name(self) -> str:
+        return str(self.scale_set["name"])
+
+    @property
+    def path(self) -> str:
+        return str(self.scale_set["id"])
 
     async def instance_view_summary(self) -> dict[str, int]:
         self.calls.append("summary")

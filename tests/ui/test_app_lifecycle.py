@@ -6,11 +6,11 @@ import gc
 
 from tests.ui.fakeapi import make_api
 from tests.ui.test_app_fake import make_app
+from vmssdash.core.events import Progress, RunState
 from vmssdash.core.words import vms
-from vmssdash.ui.confirm import ConfirmScreen
-from vmssdash.ui.extensions import Extension
 from vmssdash.ui.messages import SnapshotFailed, SnapshotReceived
 from vmssdash.ui.panes import StatusHeader
+from vmssdash.ui.screens.confirm import ConfirmScreen
 
 
 async def test_gc_is_frozen_after_first_paint_and_unfrozen_on_exit() -> None:
@@ -57,8 +57,8 @@ async def test_one_vm_is_one_vm_in_the_confirmation() -> None:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ConfirmScreen)
-        assert screen.title_text == "Upgrade 1 VM to the latest model?"
-        assert "\n1 VM: UD 1: 1" in screen.body
+        assert screen.title_text.startswith("Upgrade 1 of 40 VMs of vmss-fake in 1 wave")
+        assert "Wave  1  UD 1" in screen.body and "1 VM  1\n" in screen.body
 
 
 def test_vms_words() -> None:
@@ -68,9 +68,7 @@ def test_vms_words() -> None:
 async def test_footer_at_130_columns_shows_the_important_keys() -> None:
     from textual.widgets._footer import FooterKey
 
-    from vmssdash.ui.actions import extensions
-
-    app = make_app(extensions=extensions())
+    app = make_app()
     async with app.run_test(size=(130, 36)) as pilot:
         await app.refresh_snapshot()
         await pilot.pause()
@@ -106,24 +104,20 @@ async def test_shift_arrows_mark_the_cells_the_cursor_passes_over() -> None:
 
 
 async def test_a_run_in_progress_shows_in_the_header_and_blocks_a_second_upgrade() -> None:
-    state: dict[str, str | None] = {"busy": "upgrading: wave 2/5"}
-    dispatched: list[tuple[str, ...]] = []
-    ext = Extension(
-        name="fake-orchestrator",
-        busy=lambda app: state["busy"],
-        dispatch_upgrade=lambda app, ids: dispatched.append(ids),
-    )
-    app = make_app(extensions=[ext])
+    app = make_app()
     async with app.run_test(size=(120, 32)) as pilot:
         await app.refresh_snapshot()
         await pilot.pause()
+        view = app.run_view
+        view.control, view.state = object(), RunState.RUNNING  # type: ignore[assignment]
+        view.apply(Progress(0.0, 1, 5, 8, 40, 0, None, current_wave=1))
         app._update_header()
         assert "upgrading: wave 2/5" in str(app.query_one(StatusHeader).render())
         assert app.heatmap.move_to("1")
         await pilot.press("space", "U")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)  # refused, not asked
-        state["busy"] = None
+        view.state = RunState.COMPLETED
         app._update_header()
         assert "upgrading" not in str(app.query_one(StatusHeader).render())
         await pilot.press("U")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,8 +23,8 @@ from vmssdash.core.state import VmState
 from vmssdash.sim.app import create_app
 from vmssdash.sim.server import serve_in_thread
 from vmssdash.ui.app import VmssDashApp
-from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.panes import DetailsPane
+from vmssdash.ui.screens.confirm import ConfirmScreen
 
 
 def rid(name: str) -> str:
@@ -47,12 +49,15 @@ def dashboard(
     clock (the observer's) stands still unless a test passes its own."""
     client_kw = {"clock": lambda: 100.0, **(client_kw or {})}
     client = ArmClient(base_url, poll_interval=0.05, **client_kw)
+    state = Path(tempfile.mkdtemp(prefix="vmssdash-test-"))
+    kw.setdefault("journal_dir", state / "journal")
+    kw.setdefault("lock_dir", state / "locks")
     return VmssDashApp(
         ScaleSetApi(client, rid(name)),
         clock=lambda: 100.0,
         timestamp=lambda: "12:00:00",
         live=False,
-        extensions=[],
+        run_poll_interval=0.05,
         **kw,
     )
 
@@ -76,7 +81,7 @@ async def test_issue2_mark_ud0_upgrade_and_watch_it_reach_the_latest_model(make_
         await pilot.press("U")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
+        await pilot.press("tab", "enter")
         await pilot.pause()
         seen = {i: [snap.by_id[i].state] for i in stale0}
         for _ in range(120):
@@ -96,8 +101,8 @@ async def test_issue2_mark_ud0_upgrade_and_watch_it_reach_the_latest_model(make_
             assert states[0] is VmState.STALE, (iid, states)
             assert VmState.UPDATING in states, (iid, states)
         log = "\n".join(str(line) for line in app.activity.lines)
-        assert re.search(r"manualupgrade of (VM \d+|\d+ VMs) requested", log)
-        assert "succeeded" in log
+        assert re.search(r"upgrade of (VM \d+|\d+ VMs) in 1 wave requested", log)
+        assert "upgrade: Run completed" in log
         assert app.heatmap.marked == set()
 
 

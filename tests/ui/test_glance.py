@@ -184,9 +184,7 @@ async def test_dense_layout_puts_1000_vms_on_one_160x48_screen() -> None:
 async def test_the_footer_keeps_help_and_quit_as_the_width_shrinks(width: int) -> None:
     from textual.widgets._footer import FooterKey
 
-    from vmssdash.ui.actions import extensions
-
-    app = make_app(extensions=extensions())
+    app = make_app()
     async with app.run_test(size=(width, 30)) as pilot:
         await app.refresh_snapshot()
         await pilot.pause()
@@ -224,7 +222,7 @@ async def test_long_activity_lines_wrap_at_word_boundaries() -> None:
 async def test_help_explains_row_labels_header_counts_markers_and_the_two_pauses() -> None:
     from textual.widgets import Static
 
-    from vmssdash.ui.help import HelpScreen
+    from vmssdash.ui.screens.help import HelpScreen
 
     app = make_app()
     async with app.run_test(size=(100, 40)) as pilot:
@@ -244,7 +242,7 @@ async def test_help_explains_row_labels_header_counts_markers_and_the_two_pauses
 async def test_a_long_confirmation_keeps_title_typed_name_and_buttons_on_80x24() -> None:
     from textual.widgets import Input
 
-    from vmssdash.ui.confirm import ConfirmScreen
+    from vmssdash.ui.screens.confirm import ConfirmScreen
 
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -10,11 +10,12 @@ import httpx
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select
 
-from tests.ui.test_upgrade_flow import GOOD, rid, story_app, until, web
+from tests.ui.story import rid
+from tests.ui.test_upgrade_flow import GOOD, story_app, until, web
 from vmssdash.core.model_edit import ImageKind
 from vmssdash.ui.app import VmssDashApp
-from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.model_pane import ModelPane
+from vmssdash.ui.screens.confirm import ConfirmScreen
 
 
 async def open_pane(app: VmssDashApp, pilot: Pilot[Any]) -> ModelPane:

@@ -8,108 +8,35 @@ advances it, so simulated minutes pass in a fraction of a second.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-import httpx
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
-from tests.factories import SUB
-from vmssdash.azure.client import ArmClient
-from vmssdash.azure.scaleset import ScaleSetApi
+from tests.ui.story import Gate, log_of, new_image_version, story, until
+from vmssdash.core.changes import ACTIONS, VmAction
 from vmssdash.core.events import RunState, WaveStarted
-from vmssdash.sim.app import create_app
-from vmssdash.sim.server import serve_in_thread
-from vmssdash.ui import actions
 from vmssdash.ui.app import VmssDashApp
-from vmssdash.ui.confirm import ConfirmScreen
 from vmssdash.ui.model_pane import ModelPane
-from vmssdash.ui.plan_screen import PlanScreen
-from vmssdash.ui.upgrade_progress import UpgradePane, controller
+from vmssdash.ui.run_pane import RunPane
+from vmssdash.ui.screens.confirm import ConfirmScreen
+from vmssdash.ui.screens.plan import PlanScreen
+from vmssdash.ui.screens.scale import ScaleScreen
+from vmssdash.ui.screens.vm_actions import ActionMenu
 
 GOOD = "24.04.202611150"
 BAD = "24.04.202611990-bad"
-
-
-def rid(name: str) -> str:
-    return (
-        f"/subscriptions/{SUB}/resourceGroups/vmssdash-demo/providers/"
-        f"Microsoft.Compute/virtualMachineScaleSets/{name}"
-    )
-
-
-class Gate:
-    """Holds the simulated clock (every client/orchestrator sleep) while ``closed()``
-    says so, so a test can act at an exact point of a run instead of racing it."""
-
-    def __init__(self) -> None:
-        self.closed: Callable[[], bool] = lambda: False
-        self.opened = asyncio.Event()
-        self.waiting = False
-
-    async def wait(self) -> None:
-        if self.closed():
-            self.waiting = True
-            await self.opened.wait()
-            self.waiting = False
-
-    def open(self) -> None:
-        self.closed = lambda: False
-        self.opened.set()
 
 
 @asynccontextmanager
 async def story_app(
     tmp_path: Path, *, read_only: bool = False, name: str = "vmss-web", gate: Gate | None = None
 ) -> AsyncIterator[tuple[VmssDashApp, Any]]:
-    sim_app = create_app("demo", manual_clock=True, seed=0, faults="off")
-    world = sim_app.state.world
-    with serve_in_thread(sim_app) as server:
-        http = httpx.AsyncClient(base_url=server.base_url)
-
-        async def sleep(seconds: float) -> None:
-            if gate is not None:
-                await gate.wait()
-            if seconds > 0:
-                await http.post("/_sim/clock/advance", json={"seconds": seconds})
-            await asyncio.sleep(0)
-
-        client = ArmClient(
-            server.base_url,
-            poll_interval=1.0,
-            sleep=sleep,
-            clock=lambda: float(world.now),
-            read_only=read_only,
-        )
-        app = VmssDashApp(
-            ScaleSetApi(client, rid(name)),
-            read_only=read_only,
-            journal_dir=tmp_path / "journal",
-            timestamp=lambda: "12:00:00",
-            live=False,
-            extensions=actions.extensions(),
-        )
-        try:
-            yield app, world
-        finally:
-            await client.aclose()
-            await http.aclose()
-
-
-async def until(pilot: Pilot[Any], cond: Callable[[], bool], what: str, limit: int = 3000) -> None:
-    for _ in range(limit):
-        if cond():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def log_of(app: VmssDashApp) -> str:
-    return "\n".join(str(line) for line in app.activity.lines)
+    async with story(tmp_path, read_only=read_only, name=name, gate=gate) as s:
+        yield s.app, s.world
 
 
 def web(world: Any) -> Any:
@@ -162,7 +89,7 @@ async def plan_and_start(app: VmssDashApp, pilot: Pilot[Any]) -> None:
     assert "Upgrade 38 of 40 VMs of vmss-web in 5 waves" in confirm.title_text
     await pilot.click("#confirm-input")
     await pilot.press(*"vmss-web", "enter")
-    await until(pilot, lambda: controller(app).runner is not None, "the run to start")
+    await until(pilot, lambda: app.run_view.control is not None, "the run to start")
 
 
 async def test_edit_apply_plan_run_pause_resume_finish(tmp_path: Path) -> None:
@@ -173,7 +100,7 @@ async def test_edit_apply_plan_run_pause_resume_finish(tmp_path: Path) -> None:
     ):
         await app.refresh_snapshot()
         await edit_version(app, pilot, world, GOOD)
-        ctl = controller(app)
+        ctl = app.run_view
         # Hold the clock once wave 2 has started, so 'z' lands with its upgrade in flight.
         gate.closed = lambda: any(isinstance(e, WaveStarted) and e.index == 1 for e in ctl.events)
         await plan_and_start(app, pilot)
@@ -184,7 +111,7 @@ async def test_edit_apply_plan_run_pause_resume_finish(tmp_path: Path) -> None:
         gate.open()
         await until(pilot, lambda: ctl.state is RunState.PAUSED, "the pause")
         assert sum(isinstance(e, WaveStarted) for e in ctl.events) == 2
-        pane = app.query_one(UpgradePane)
+        pane = app.query_one(RunPane)
         assert "Upgrade: PAUSED" in pane.status_text
         waves_started = sum(isinstance(e, WaveStarted) for e in ctl.events)
         await pilot.pause(0.1)
@@ -212,9 +139,9 @@ async def test_bad_image_faults_at_the_first_wave_with_the_reason_on_screen(tmp_
         await app.refresh_snapshot()
         await edit_version(app, pilot, world, BAD)
         await plan_and_start(app, pilot)
-        ctl = controller(app)
+        ctl = app.run_view
         await until(pilot, lambda: ctl.state is RunState.FAULTED, "the fault")
-        pane = app.query_one(UpgradePane)
+        pane = app.query_one(RunPane)
         await until(pilot, lambda: "FAULTED" in pane.status_text, "the pane update")
         text = pane.status_text
         assert "after wave 1" in text
@@ -235,9 +162,9 @@ async def read_only_checks(app: VmssDashApp) -> None:
             await pilot.press(key)
             await pilot.pause()
             assert app.screen is app.screen_stack[0], key
-        assert not app.query(UpgradePane)
-        for spec in actions.extensions()[0].actions:
-            assert app.check_action("ext", (spec.id,)) is False
+        assert not app.query(RunPane)
+        for action in app.WRITE_ACTIONS:
+            assert app.check_action(action, ()) is False
 
 
 async def test_vm_action_restart_previews_the_scope_then_runs(tmp_path: Path) -> None:
@@ -252,7 +179,7 @@ async def restart_checks(app: VmssDashApp, world: Any) -> None:
         marked = set(app.heatmap.marked)
         assert len(marked) == 1
         await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, actions.ActionMenu), "the menu")
+        await until(pilot, lambda: isinstance(app.screen, ActionMenu), "the menu")
         assert app.screen.focused is not None and app.screen.focused.id == "action-cancel"
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
@@ -284,16 +211,14 @@ async def scale_checks(app: VmssDashApp, world: Any) -> None:
     async with app.run_test(size=(160, 50)) as pilot:
         snap = await app.refresh_snapshot()
         # Delete of every VM: the confirmation wants the scale set's name typed.
-        actions.confirm_vm_action(
-            app, snap, actions.VM_ACTIONS[-1], [vm.instance_id for vm in snap.vms]
-        )
+        app.submit(VmAction.build(snap, ACTIONS[-1], [vm.instance_id for vm in snap.vms]))
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "delete confirmation")
         confirm = app.screen
         assert isinstance(confirm, ConfirmScreen) and confirm.require_text == "vmss-web"
         assert "(the WHOLE scale set)" in confirm.body
         await pilot.press("escape")
         await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, actions.ScaleScreen), "the scale screen")
+        await until(pilot, lambda: isinstance(app.screen, ScaleScreen), "the scale screen")
         app.screen.query_one("#scale-capacity", Input).value = "45"
         await pilot.pause()
         assert "adds 5 VMs" in str(app.screen.query_one("#scale-preview").render())
@@ -313,7 +238,7 @@ async def test_abort_warns_that_the_wave_in_flight_cannot_be_recalled(tmp_path: 
     ):
         await app.refresh_snapshot()
         await edit_version(app, pilot, world, GOOD)
-        ctl = controller(app)
+        ctl = app.run_view
         gate.closed = lambda: any(isinstance(e, WaveStarted) for e in ctl.events)
         await plan_and_start(app, pilot)
         await until(pilot, lambda: gate.waiting, "wave 1 in flight")
@@ -330,7 +255,7 @@ async def test_abort_warns_that_the_wave_in_flight_cannot_be_recalled(tmp_path: 
         await until(pilot, lambda: ctl.state is RunState.CANCELLED, "the abort")
         assert sum(isinstance(e, WaveStarted) for e in ctl.events) == 1
         assert ctl.result is not None and len(ctl.result.upgraded) == 8
-        assert "CANCELLED" in app.query_one(UpgradePane).status_text
+        assert "CANCELLED" in app.query_one(RunPane).status_text
         log = "\n".join(app.activity.lines)
         assert "cannot be recalled" in log
         await app.refresh_snapshot()  # let the refresh the run triggered land before exit
@@ -350,7 +275,7 @@ async def marked_checks(app: VmssDashApp, world: Any) -> None:
         await pilot.press("U")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
         await pilot.click("#confirm")
-        ctl = controller(app)
+        ctl = app.run_view
         await until(pilot, lambda: ctl.state is RunState.COMPLETED, "the run")
         assert ctl.result is not None and set(ctl.result.upgraded) == set(stale)
 
@@ -360,7 +285,24 @@ async def test_rolling_mode_set_uses_the_server_side_upgrade(tmp_path: Path) -> 
         await rolling_checks(app)
 
 
+async def test_rolling_upgrade_is_not_offered_when_every_vm_is_up_to_date(
+    tmp_path: Path,
+) -> None:
+    async with (
+        story_app(tmp_path, name="vmss-rolling") as (app, _world),
+        app.run_test(size=(160, 50), notifications=True) as pilot,
+    ):
+        snap = await app.refresh_snapshot()
+        assert all(vm.latest_model for vm in snap.vms)
+        await pilot.press("P")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]
+        [note] = list(app._notifications)
+        assert "every VM is already on the latest model" in note.message
+
+
 async def rolling_checks(app: VmssDashApp) -> None:
+    await new_image_version(app.api)
     async with app.run_test(size=(160, 50)) as pilot:
         await app.refresh_snapshot()
         await pilot.press("P")
@@ -370,7 +312,7 @@ async def rolling_checks(app: VmssDashApp) -> None:
         assert "Rolling mode" in confirm.body and confirm.require_text == "vmss-rolling"
         await pilot.click("#confirm-input")
         await pilot.press(*"vmss-rolling", "enter")
-        ctl = controller(app)
+        ctl = app.run_view
         await until(pilot, lambda: ctl.state.is_terminal, "the rolling upgrade")
         assert any(type(e).__name__ == "RollingStatusEvent" for e in ctl.events)
         assert "server-side rolling upgrade" in "\n".join(app.activity.lines) or ctl.events
@@ -422,7 +364,7 @@ async def test_unfinished_plan_is_offered_for_resume_on_start(tmp_path: Path) ->
             assert "1/5 waves finished" in confirm.body
             assert confirm.focused is not None and confirm.focused.id == "cancel"
             await pilot.click("#confirm")
-            ctl = controller(app)
+            ctl = app.run_view
             await until(pilot, lambda: ctl.state is RunState.COMPLETED, "the resumed run")
             await app.refresh_snapshot()
         assert calls == dict.fromkeys(plan.targets, 1)

@@ -40,6 +40,8 @@ log = logging.getLogger("vmssdash.observer")
 STALE_FILTER = "properties/latestModelApplied eq false"
 #: Page size assumed until a list shows the real one.
 DEFAULT_PAGE = 50
+#: The fewest per-VM views worth sending as a part of a bigger need.
+MIN_PART = 10
 
 Subscriber = Callable[[ScaleSetSnapshot, frozenset[str]], Awaitable[None] | None]
 
@@ -100,7 +102,7 @@ class Observer:
         model_every: float = 30.0,
         min_cells_age: float = 5.0,
         min_cells_age_quiet: float = 15.0,
-        per_vm_max: int = 40,
+        per_vm_max: int = 250,
     ) -> None:
         self.api = api
         self.pacing = pacing or api.pacing
@@ -193,13 +195,21 @@ class Observer:
         )
         return max(floor, sustain)
 
+    @property
+    def counts_at(self) -> float | None:
+        """When the counts were last read (pacing clock)."""
+        return self._counts_at
+
+    def oldest_cell_at(self) -> float | None:
+        """When the least recently read VM was read."""
+        return min((self.read_at[i] for i in self.vms), default=None)
+
     def counts_age(self) -> float | None:
         return None if self._counts_at is None else max(0.0, self.clock() - self._counts_at)
 
     def cells_age(self) -> float | None:
-        if not self.read_at or not self.vms:
-            return None
-        return max(0.0, self.clock() - min(self.read_at[i] for i in self.vms))
+        oldest = self.oldest_cell_at()
+        return None if oldest is None else max(0.0, self.clock() - oldest)
 
     def cell_ages(self) -> dict[str, float]:
         now = self.clock()
@@ -276,7 +286,7 @@ class Observer:
         started = self.clock()
         if option.kind is ReadKind.VM_VIEW:
             infos = []
-            for iid in ids:
+            for iid in list(ids)[: option.calls]:
                 try:
                     infos.append(classify(await self.api.get_vm(iid)))
                 except NotFoundError:
@@ -311,18 +321,26 @@ class Observer:
         self._store(infos, started)
 
     def _options(self, ids: Collection[str]) -> list[Option]:
+        """Ways to read ``ids``: the full list, the stale-VM list when only stale VMs are
+        wanted, per-VM views when they are few enough to be worth it."""
         total = len(self.vms) or (self.scale_set.capacity if self.scale_set else len(ids))
         options = [Option(ReadKind.LIST, self._pages(total), "every VM")]
+        if not (self.vms and ids and all(i in self.vms for i in ids)):
+            return options
         stale = {
             i for i, v in self.vms.items() if v.latest_model is False and i not in self._left_stale
         }
-        if self.vms and ids and all(self.vms.get(i, None) is not None for i in ids):
-            if set(ids) <= stale and len(stale) < total:
-                options.append(
-                    Option(ReadKind.LIST, self._pages(len(stale)), "stale VMs", STALE_FILTER)
-                )
-            if len(ids) <= self.per_vm_max:
-                options.append(Option(ReadKind.VM_VIEW, len(ids), "per-VM views"))
+        if set(ids) <= stale and len(stale) < total:
+            options.append(
+                Option(ReadKind.LIST, self._pages(len(stale)), "stale VMs", STALE_FILTER)
+            )
+        if len(ids) <= self.per_vm_max:
+            options.append(Option(ReadKind.VM_VIEW, len(ids), "per-VM views"))
+            left = int(self.planner.allowance(ReadKind.VM_VIEW))
+            if MIN_PART <= left < len(ids):
+                # The views that fit now, the rest when the window allows: progress, not
+                # a wait, while the list budget is spent.
+                options.append(Option(ReadKind.VM_VIEW, left, f"per-VM views, first {left}"))
         return options
 
     def _wait_hint(self, options: list[Option], share: float | None = None) -> float:
@@ -397,8 +415,8 @@ class Observer:
             return min(self._waiting_until - now, 5.0)
         counts_every = self.counts_every if self.active else self.counts_every_quiet
         waits = [counts_every - (now - (self._counts_at or now)), self.model_every]
-        if self.read_at and self.vms:
-            oldest = min(self.read_at[i] for i in self.vms)
+        oldest = self.oldest_cell_at()
+        if oldest is not None:
             waits.append(oldest + self.cells_target() - now)
         return max(0.5, min(waits))
 
@@ -419,8 +437,10 @@ class Observer:
                     self._clear_waiting()
                     await self._publish()
                     return dict(self.vms)
+                self._active_until = max(self._active_until, self.clock() + 120.0)
                 options = self._options(need)
-                option = None if self._throttled_for() > 0 else self.planner.choose(options)
+                throttled = self._throttled_for() > 0
+                option = None if throttled else self.planner.choose(options)
                 if option is not None:
                     self._clear_waiting()
                     self._decide(f"{option.calls} × {option.kind.value} ({option.what}): {reason}")

@@ -7,15 +7,16 @@ itself (latest model, provisioned, running, healthy) rather than trusting the sc
 set's provisioning state. The rolling-upgrade policy's unhealthy limits are checked
 before and after every wave and stop the run as Faulted with the reason.
 
-Time comes from an injectable ``clock``/``sleep`` pair (by default the ARM client's), so
-tests drive a simulator clock instead of waiting.
+Time and the throttle budget come from a ``Pacing`` (by default the API's own), so tests
+drive a simulator clock instead of waiting. One run per scale set is the caller's run
+lock (``core.runlock``, taken by ``core.changes``), which also holds across processes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -29,7 +30,7 @@ from vmssdash.azure.errors import (
 )
 from vmssdash.azure.lro import Operation
 from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
-from vmssdash.azure.pacing import Pacing
+from vmssdash.azure.pacing import Clock, Pacing, Sleep
 from vmssdash.core.events import (
     Note,
     OperationDispatched,
@@ -54,9 +55,9 @@ from vmssdash.core.state import VmInfo, VmState
 
 #: Seconds between operation-status polls (at most; the poll interval if shorter).
 OPERATION_POLL = 2.0
+#: Up to this many VMs still settling, health is re-read as often as operations are polled.
+FEW_PENDING = 20
 
-Sleep = Callable[[float], Awaitable[None]]
-Clock = Callable[[], float]
 EventSink = Callable[[OrchestratorEvent], None]
 
 
@@ -98,15 +99,6 @@ class RunResult:
     upgraded: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     not_done: list[str] = field(default_factory=list)
-
-
-# Scale sets with a run in progress in this process: the in-process half of "one
-# operation in flight per scale set" (the other half is running waves sequentially).
-_RUNNING: set[str] = set()
-
-
-class AlreadyRunningError(RuntimeError):
-    pass
 
 
 def _blocks_unhealthy_count(vm: VmInfo) -> bool:
@@ -160,26 +152,31 @@ def _describe_wait(vm: VmInfo | None) -> str:
 
 class _Runner:
     """What ``Orchestrator`` and ``RollingRunner`` share, so the UI and the CLI drive both
-    the same way: time from the ARM client unless given, events to one callback."""
+    the same way: time from a ``Pacing`` (the API's unless given), events to one callback."""
 
     def __init__(
         self,
         api: UpgradeApi,
         *,
         on_event: EventSink | None,
-        clock: Clock | None,
-        sleep: Sleep | None,
+        pacing: Pacing | None,
         poll_interval: float,
     ) -> None:
         self.api = api
-        self.pacing = api.pacing
         self._emit_to = on_event or (lambda _e: None)
-        self.clock: Clock = clock or self.pacing.clock
-        self.sleep: Sleep = sleep or self.pacing.sleep
+        self.pacing = pacing or api.pacing
+        self.clock: Clock = self.pacing.clock
+        self.sleep: Sleep = self.pacing.sleep
         self.poll_interval = poll_interval
         self.state = RunState.IDLE
         self.reason = ""
         self._abort_requested = False
+        self._pause_requested = False
+
+    @property
+    def pause_requested(self) -> bool:
+        """Paused, or pausing after the wave in flight: the next toggle resumes."""
+        return self._pause_requested
 
     def _emit(self, event: OrchestratorEvent) -> None:
         # A broken listener must not break a half-done upgrade.
@@ -199,21 +196,16 @@ class Orchestrator(_Runner):
         journal: Journal | None = None,
         journal_dir: Path | None = None,
         replay: Replay | None = None,
-        clock: Clock | None = None,
-        sleep: Sleep | None = None,
+        pacing: Pacing | None = None,
         poll_interval: float = 5.0,
         health_timeout: float = 300.0,
         conflict_retries: int = 5,
         reader: VmReader | None = None,
     ) -> None:
-        super().__init__(
-            api, on_event=on_event, clock=clock, sleep=sleep, poll_interval=poll_interval
-        )
+        super().__init__(api, on_event=on_event, pacing=pacing, poll_interval=poll_interval)
         self.plan = plan
         self.replay = replay
-        self.reader: VmReader = reader or Observer(
-            api, pacing=Pacing(self.clock, self.sleep, self.pacing.budget)
-        )
+        self.reader: VmReader = reader or Observer(api, pacing=self.pacing)
         self.health_timeout = health_timeout
         self.conflict_retries = conflict_retries
         if journal is None and journal_dir is not None:
@@ -221,7 +213,6 @@ class Orchestrator(_Runner):
                 Journal(replay.path) if replay is not None else Journal.create(journal_dir, plan)
             )
         self.journal = journal
-        self._pause_requested = False
         self._resume_event = asyncio.Event()
         self._resume_event.set()
         self._in_flight: tuple[str, ...] = ()
@@ -245,6 +236,11 @@ class Orchestrator(_Runner):
         """The poll interval, stretched when the throttle budget runs low (a 429's
         Retry-After costs far more than a slightly later poll)."""
         return max(self.poll_interval, self.pacing.budget.suggested_interval(self.poll_interval))
+
+    def _health_poll_delay(self, pending: int) -> float:
+        """A few VMs still settling are looked at again soon (one view each); a whole
+        batch is re-read at the poll interval, so its reads do not eat the read budget."""
+        return self.operation_poll_delay() if pending <= FEW_PENDING else self.poll_delay()
 
     def operation_poll_delay(self) -> float:
         """Operation-status polls are charged to GetOperation (15,000 per 3 min): poll
@@ -336,19 +332,6 @@ class Orchestrator(_Runner):
     # ------------------------------------------------------------------ run
 
     async def run(self) -> RunResult:
-        key = self.plan.scale_set_id.lower()
-        if key in _RUNNING:
-            raise AlreadyRunningError(
-                f"an upgrade is already running on {self.plan.scale_set_name}; "
-                "only one operation may be in flight per scale set"
-            )
-        _RUNNING.add(key)
-        try:
-            return await self._run()
-        finally:
-            _RUNNING.discard(key)
-
-    async def _run(self) -> RunResult:
         resumed = self.replay is not None
         self._journal("start", resumed=resumed)
         self._emit(
@@ -636,7 +619,7 @@ class Orchestrator(_Runner):
                 return
             self._progress(f"wave {wave.index + 1}: waiting for {len(pending)} VMs")
             await self.sleep(
-                min(self.operation_poll_delay(), max(0.0, deadline - self.clock()))
+                min(self._health_poll_delay(len(pending)), max(0.0, deadline - self.clock()))
                 or self.poll_interval
             )
 
@@ -720,14 +703,11 @@ class RollingRunner(_Runner):
         api: UpgradeApi,
         *,
         on_event: EventSink | None = None,
-        clock: Clock | None = None,
-        sleep: Sleep | None = None,
+        pacing: Pacing | None = None,
         poll_interval: float = 5.0,
         start: bool = True,
     ) -> None:
-        super().__init__(
-            api, on_event=on_event, clock=clock, sleep=sleep, poll_interval=poll_interval
-        )
+        super().__init__(api, on_event=on_event, pacing=pacing, poll_interval=poll_interval)
         self.start = start
         self._cancel_sent = False
 

@@ -69,6 +69,8 @@ class PolicyWindow:
     remaining: int | None = None
     remaining_at: float = 0.0
     peak_share: float = 0.0
+    #: Other callers' calls per second in this window, from successive remaining counts.
+    others_rate: float = 0.0
 
     def _prune(self, now: float) -> None:
         while self.ours and self.ours[0] <= now - self.window:
@@ -83,8 +85,17 @@ class PolicyWindow:
         self.peak_share = max(self.peak_share, self.used(now) / self.limit)
 
     def learn(self, remaining: int, now: float) -> None:
-        """Azure's count after our call: the limit is at least what is left plus that call."""
+        """Azure's count after our call: the limit is at least what is left plus that call.
+
+        What went between two counts and was not ours is others' (autoscale, AKS,
+        pipelines): their rate is extrapolated, so a busy neighbour is not a surprise 429.
+        """
         self.limit = max(self.limit, remaining + 1)
+        previous, since = self.remaining, now - self.remaining_at
+        if previous is not None and 0 < since < self.window and remaining <= previous:
+            ours = sum(1 for t in self.ours if self.remaining_at < t <= now)
+            rate = max(0, previous - remaining - ours) / since
+            self.others_rate = 0.5 * self.others_rate + 0.5 * rate
         self.remaining = remaining
         self.remaining_at = now
 
@@ -93,7 +104,8 @@ class PolicyWindow:
         if self.remaining is None or now - self.remaining_at >= self.window:
             return math.inf  # never told, or the window has rolled over since
         since = sum(1 for t in self.ours if t > self.remaining_at)
-        return self.remaining - since - max(MIN_HEADROOM, self.limit // 50)
+        theirs = self.others_rate * (now - self.remaining_at)
+        return self.remaining - since - theirs - max(MIN_HEADROOM, self.limit // 50)
 
     def allowance(self, now: float, share: float) -> float:
         """How many more calls of this policy we may send right now."""
@@ -195,7 +207,8 @@ class ReadPlanner:
         return math.inf if allowance <= 0 else option.calls / allowance
 
     def choose(self, options: Iterable[Option], share: float | None = None) -> Option | None:
-        """The affordable option that leaves the most budget, or None when none fits."""
+        """The affordable option that takes the smallest part of what is left of its
+        budget (per-VM views for a few VMs, a list for many), or None when none fits."""
         fitting = [o for o in options if self.pressure(o, share) <= 1.0]
         return min(fitting, key=lambda o: (self.pressure(o, share), o.calls), default=None)
 

@@ -2,65 +2,53 @@
 
 Data flows one way: a poll worker asks the scale set's ``Observer`` (the only reader,
 shared with upgrade runs) for a round of reads and posts the snapshot as a message; the
-message handler hands it to the widgets. Key presses become actions; the
-only action that changes Azure (upgrade) goes through ``ConfirmScreen`` and then the
-single ``dispatch_upgrade`` method, which issue 6 replaces with the orchestrator.
+message handler hands it to the widgets. Key presses become actions; every action that
+changes Azure builds a ``core.changes`` value and goes through ``submit`` (in
+``WritePath``, this class's base): confirmation, worker, messages, outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import inspect
 import re
 import signal
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input
 
 from vmssdash.core.observer import Observer
+from vmssdash.core.reading import VmReader
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
 from vmssdash.core.transitions import describe_transitions
-from vmssdash.core.words import vms, who
 from vmssdash.ui.activity import ActivityLog
-from vmssdash.ui.confirm import ConfirmScreen
-from vmssdash.ui.extensions import ActionSpec, Extension, discover_extensions
+from vmssdash.ui.commands import binding_commands
 from vmssdash.ui.filtering import parse_filter
 from vmssdash.ui.footer import DashFooter
 from vmssdash.ui.heatmap import Heatmap, Rows, prepare_rows, state_class
-from vmssdash.ui.help import HelpScreen
-from vmssdash.ui.messages import (
-    ClientEventReceived,
-    CursorMoved,
-    OperationFinished,
-    OperationProgress,
-    SelectionChanged,
-    SnapshotFailed,
-    SnapshotReceived,
-    UpgradeRequested,
-)
+from vmssdash.ui.heatmap_news import CursorMoved, SelectionChanged
+from vmssdash.ui.messages import ClientEventReceived, SnapshotFailed, SnapshotReceived
 from vmssdash.ui.panes import DetailsPane, HeaderInfo, Legend, StatusHeader
+from vmssdash.ui.run_pane import RunPane
+from vmssdash.ui.screens.help import HelpScreen
 from vmssdash.ui.theme import THEMES
+from vmssdash.ui.write_path import CHANGE_BINDINGS, WritePath
 
 if TYPE_CHECKING:
     from vmssdash.azure.events import ClientEvent
     from vmssdash.azure.scaleset import ScaleSetApi
     from vmssdash.config import Settings
-
-# Above this many VMs the confirmation asks the user to type the scale set's name.
-TYPE_TO_CONFIRM_OVER = 20
 
 
 def _wall_timestamp() -> str:
@@ -80,26 +68,27 @@ class FilterInput(Input):
         self.post_message(self.Submitted(self, ""))
 
 
-class VmssDashApp(App[None]):
+class VmssDashApp(WritePath):
     CSS_PATH = "app.tcss"
     TITLE = "vmssdash"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (96, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
-    BINDINGS: ClassVar[list[Any]] = [
-        # The footer holds about a dozen keys at 130 columns: the rest stay in help (?)
-        # and the command palette.
+    # The footer holds about a dozen keys at 130 columns: the rest stay in help (?) and
+    # the command palette.
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("g", "cycle_grouping", "Group by", show=False, id="app.grouping"),
         Binding("slash", "filter", "Filter", id="app.filter"),
-        Binding("U", "upgrade", "Upgrade", id="app.upgrade"),
+        *CHANGE_BINDINGS,
         Binding("p", "toggle_pause", "Pause refresh", show=False, id="app.pause"),
         Binding("ctrl+r", "refresh_now", "Refresh", show=False, id="app.refresh"),
         Binding("question_mark,f1", "help", "Help", id="app.help"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("q", "leave", "Quit", id="app.quit"),
     ]
-
-    #: Actions that change Azure; hidden and blocked in read-only mode.
-    WRITE_ACTIONS: ClassVar[set[str]] = {"upgrade"}
+    DASHBOARD_ACTIONS: ClassVar[set[str]] = {
+        *WritePath.DASHBOARD_ACTIONS,
+        *(b.action for b in BINDINGS if isinstance(b, Binding)),
+    }
 
     def __init__(
         self,
@@ -109,29 +98,35 @@ class VmssDashApp(App[None]):
         settings: Settings | None = None,
         identity: str = "",
         journal_dir: Path | None = None,
+        lock_dir: Path | None = None,
+        reader: VmReader | None = None,
+        run_poll_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         timestamp: Callable[[], str] = _wall_timestamp,
         live: bool = True,
-        extensions: Sequence[Extension] | None = None,
     ) -> None:
         super().__init__()
         self.api = api
         self.settings = settings
-        self.read_only = read_only or bool(getattr(settings, "read_only", False))
+        self.read_only = read_only or (settings is not None and settings.read_only)
         self.identity = identity
-        self.journal_dir = journal_dir or getattr(settings, "journal_dir", None)
         self.clock = clock
         self.timestamp = timestamp
         self.live = live
-        interval = float(getattr(settings, "refresh_interval", 0) or 2.0)
+        interval = settings.refresh_interval if settings is not None else 2.0
         self.observer = Observer(
             api, counts_every=max(2.0, interval), counts_every_quiet=max(4.0, interval)
         )
         self.observer.subscribe(self._observed)
+        # Runs gate on the same observer the dashboard reads through.
+        self.setup_writes(
+            journal_dir=journal_dir or (settings.journal_dir if settings else None),
+            lock_dir=lock_dir,
+            reader=reader or self.observer,
+            run_poll_interval=run_poll_interval,
+        )
         self.snapshot: ScaleSetSnapshot | None = None
         self.last_error: str | None = None
-        # What was sent to Azure and has not finished: "restart of VM 3", ...
-        self._in_flight: list[str] = []
         self.first_paint_at: float | None = None
         self._gc_frozen = False
         self._signals: list[signal.Signals] = []
@@ -140,27 +135,13 @@ class VmssDashApp(App[None]):
         self._poll_timer: Timer | None = None
         self._header_key: tuple[object, ...] | None = None
         self._lro_status: dict[str, str] = {}
-        self.extensions = list(discover_extensions() if extensions is None else extensions)
-        self._ext_actions: dict[str, ActionSpec] = {}
-        for ext in self.extensions:
-            for spec in ext.actions:
-                self._ext_actions[spec.id] = spec
-                self._bindings._add_binding(
-                    Binding(spec.keys, f"ext('{spec.id}')", spec.description, spec.show, id=spec.id)
-                )
-        # Extension keys (edit model, plan, actions) come before help and quit in the footer.
-        table = self._bindings.key_to_bindings
-        for key in ("question_mark", "f1", "q"):
-            if key in table:
-                table[key] = table.pop(key)
         for theme in THEMES:
             self.register_theme(theme)
-        theme_name = getattr(settings, "theme", None)
-        if theme_name and theme_name in self.available_themes:
-            self.theme = theme_name
-        keymap = getattr(settings, "keymap", None)
-        if keymap:
-            self.set_keymap(dict(keymap))
+        if settings is not None:
+            if settings.theme in self.available_themes:
+                self.theme = settings.theme
+            if settings.keymap:
+                self.set_keymap(dict(settings.keymap))
 
     # ------------------------------------------------------------------ layout
 
@@ -172,6 +153,7 @@ class VmssDashApp(App[None]):
     _details: DetailsPane
     _activity: ActivityLog
     _filter: FilterInput
+    _run_pane: RunPane
 
     @property
     def heatmap(self) -> Heatmap:
@@ -198,11 +180,11 @@ class VmssDashApp(App[None]):
         # through is one more strip to render and cut on each repaint of that line.
         yield self._status
         yield self._heatmap
+        self._run_pane = RunPane()
         with VerticalScroll(id="side"):
             yield self._details
-            for ext in self.extensions:
-                if ext.panes is not None:
-                    yield from ext.panes(self)
+            if not self.read_only:
+                yield self._run_pane
         yield self._legend
         yield self._activity
         yield self._filter
@@ -246,18 +228,13 @@ class VmssDashApp(App[None]):
         if self._gc_frozen:
             gc.unfreeze()
             self._gc_frozen = False
-        client = getattr(self.api, "client", None)
-        close = getattr(client, "aclose", None)
-        if close is not None:
-            try:
-                await close()
-            except Exception as exc:  # closing must never turn an exit into a crash
-                self.log.warning(f"closing the ARM client failed: {exc}")
+        try:
+            await self.api.client.aclose()
+        except Exception as exc:  # closing must never turn an exit into a crash
+            self.log.warning(f"closing the ARM client failed: {exc}")
 
     def _target_name(self) -> str:
-        rid = getattr(self.api, "resource_id", None)
-        name = getattr(rid, "name", None) or (rid if isinstance(rid, str) else None)
-        return str(name) if name else "scale set"
+        return self.api.name
 
     # ------------------------------------------------------------------ client events
 
@@ -267,25 +244,14 @@ class VmssDashApp(App[None]):
 
     def _attach_event_sink(self) -> None:
         """Chain our sink onto the client's, so events reach the activity log."""
-        client = getattr(self.api, "client", None)
-        if client is None:
-            return
-        for attr in ("events", "_events"):
-            if hasattr(client, attr):
-                previous = getattr(client, attr)
-                if previous is not None and getattr(previous, "__self__", None) is self:
-                    return
+        client = self.api.client
+        previous = client.events
 
-                def sink(event: ClientEvent, _prev: Any = previous) -> None:
-                    if _prev is not None:
-                        _prev(event)
-                    self.event_sink(event)
+        def sink(event: ClientEvent) -> None:
+            previous(event)
+            self.event_sink(event)
 
-                try:
-                    setattr(client, attr, sink)
-                except AttributeError:
-                    continue
-                return
+        client.events = sink
 
     @on(ClientEventReceived)
     def _client_event(self, message: ClientEventReceived) -> None:
@@ -405,9 +371,7 @@ class VmssDashApp(App[None]):
         self._legend.show(message.snapshot.counts())
         self._show_details(self.heatmap.cursor_vm)
         self._update_header()
-        for ext in self.extensions:
-            if ext.on_snapshot is not None:
-                ext.on_snapshot(self, message.snapshot)
+        self.offer_resume(message.snapshot)
         if self.first_paint_at is None:
             self.call_after_refresh(self._mark_first_paint)
         self._arm_timer()
@@ -577,194 +541,37 @@ class VmssDashApp(App[None]):
         }
         self.push_screen(HelpScreen(keys, styles))
 
-    def action_ext(self, spec_id: str) -> None:
-        spec = self._ext_actions.get(spec_id)
-        if spec is None:
-            return
-        if spec.writes and self.read_only:
-            self.notify("read-only mode: no changes", severity="warning")
-            return
-        result = spec.run(self)
-        if inspect.isawaitable(result):
-            self.run_worker(result, group=f"ext-{spec.id}", exit_on_error=False)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if not self.read_only:
-            return True
-        if action in self.WRITE_ACTIONS:
-            return False
-        if action == "ext" and parameters:
-            spec = self._ext_actions.get(str(parameters[0]))
-            if spec is not None and spec.writes:
-                return False
-        return True
+    async def action_leave(self) -> None:
+        await self.action_quit()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        heatmap = self.heatmap if screen is self.screen_stack[0] else None
-        for owner, bindings in (
-            (self, self._bindings),
-            (heatmap, heatmap._bindings if heatmap else None),
-        ):
-            if owner is None or bindings is None:
-                continue
-            for _key, binding in bindings:
-                name = binding.action.split("(", 1)[0]
-                if name in {"quit", "help"} or not binding.description:
-                    continue
-                if not self.check_action(name, _params(binding.action)):
-                    continue
-                spec = self._ext_actions.get(binding.id or "")
-                about = spec.palette_help if spec and spec.palette_help else binding.id or name
-                yield SystemCommand(
-                    binding.description,
-                    f"key {self.get_key_display(binding)} · {about}",
-                    _runner(self, binding.action, owner),
-                )
+        yield from binding_commands(self, screen)
 
-    # ------------------------------------------------------------------ upgrade
-
-    def upgrade_candidates(self) -> tuple[list[str], Counter[str]]:
-        """Marked VMs worth upgrading, and why the others are skipped."""
-        skipped: Counter[str] = Counter()
-        ids: list[str] = []
-        if self.snapshot is None:
-            return ids, skipped
-        for iid in sorted(self.heatmap.marked, key=lambda i: (len(i), i)):
-            vm = self.snapshot.by_id.get(iid)
-            if vm is None:
-                skipped["gone"] += 1
-            elif vm.latest_model is True:
-                skipped["already on the latest model"] += 1
-            elif vm.protected_from_scale_set_actions:
-                skipped["protected from scale-set actions"] += 1
-            elif vm.state.is_transitional:
-                skipped[f"busy ({vm.state.label})"] += 1
-            else:
-                ids.append(iid)
-        return ids, skipped
-
-    def busy(self) -> list[str]:
-        """Everything in flight that changes the scale set: a direct upgrade or a run."""
-        out = [f"{what} in flight" for what in self._in_flight]
-        for ext in self.extensions:
-            text = ext.busy(self) if ext.busy is not None else None
-            if text:
-                out.append(text)
-        return out
-
-    def action_upgrade(self) -> None:
-        if self.read_only:
-            self.notify("read-only mode: upgrades are disabled", severity="warning")
-            return
-        busy = self.busy()
-        if busy:
-            self.notify(f"{busy[0]}; wait for it, or pause/abort it first", severity="warning")
-            return
-        ids, skipped = self.upgrade_candidates()
-        if not ids:
-            why = "; ".join(f"{n} {r}" for r, n in skipped.items())
-            self.notify(
-                "nothing to upgrade: " + (why or "mark VMs first (space, u, s)"),
-                severity="warning",
-            )
-            return
-        assert self.snapshot is not None
-        ss = self.snapshot.scale_set
-        per_domain = Counter(self.snapshot.by_id[i].update_domain for i in ids)
-        domains = ", ".join(
-            f"UD {k}: {n}" for k, n in sorted(per_domain.items(), key=lambda kv: str(kv[0]))
-        )
-        lines = [
-            f"Scale set {ss.name} ({ss.location}), upgrade mode {ss.upgrade_mode}",
-            f"Target model image: {self.snapshot.image}",
-            f"{vms(len(ids))}: {domains}",
-            "Instance ids: " + ", ".join(ids[:30]) + (" …" if len(ids) > 30 else ""),
-        ]
-        if skipped:
-            lines.append("Skipped: " + "; ".join(f"{n} {r}" for r, n in skipped.items()))
-        require = ss.name if len(ids) > TYPE_TO_CONFIRM_OVER else None
-
-        def decided(ok: bool | None) -> None:
-            if ok:
-                self.post_message(UpgradeRequested(tuple(ids)))
-
-        self.push_screen(
-            ConfirmScreen(
-                f"Upgrade {vms(len(ids))} to the latest model?",
-                "\n".join(lines),
-                confirm_label="Upgrade",
-                require_text=require,
-            ),
-            callback=decided,
-        )
-
-    @on(UpgradeRequested)
-    def _upgrade_requested(self, message: UpgradeRequested) -> None:
-        self.dispatch_upgrade(message.instance_ids)
-
-    def dispatch_upgrade(self, instance_ids: tuple[str, ...]) -> None:
-        """The one place a confirmed upgrade becomes a request (issue 6 replaces it)."""
-        for ext in self.extensions:
-            if ext.dispatch_upgrade is not None:
-                ext.dispatch_upgrade(self, instance_ids)
-                return
-        ids = list(instance_ids)
-        what = f"manualupgrade of {who(ids)}"
-
-        async def upgrade() -> str:
-            operation = await self.api.begin_manual_upgrade(ids)
-            self.post_message(OperationProgress(what, "accepted"))
-            return (await operation.wait()).status
-
-        self.start_operation(what, upgrade)
+    # ------------------------------------------------------------------ for the write path
 
     @property
-    def dispatching(self) -> bool:
-        """Something this app sent to Azure has not finished yet."""
-        return bool(self._in_flight)
+    def marked(self) -> frozenset[str]:
+        return frozenset(self.heatmap.marked)
 
-    def start_operation(self, what: str, run: Callable[[], Awaitable[str]]) -> None:
-        """The one path from a confirmed change to a request: logged, shown in flight in the
-        header, run in a worker whose outcome comes back as ``OperationFinished``.
+    @property
+    def cursor_vm(self) -> VmInfo | None:
+        return self.heatmap.cursor_vm
 
-        ``run`` sends the request and waits for the end, returning the final status; it
-        posts ``OperationProgress(what, "accepted")`` once Azure took a change to the
-        marked VMs (which clears the marks).
-        """
-        self._in_flight.append(what)
-        self.log_activity(f"{what} requested")
-        self._update_header()
-        self.run_worker(self._operation(what, run), group="dispatch", exit_on_error=False)
-
-    async def _operation(self, what: str, run: Callable[[], Awaitable[str]]) -> None:
-        try:
-            detail = await run()
-        except Exception as exc:
-            self.post_message(OperationFinished(what, False, str(exc) or type(exc).__name__))
-        else:
-            self.post_message(OperationFinished(what, True, detail))
-
-    @on(OperationProgress)
-    def _operation_progress(self, message: OperationProgress) -> None:
-        self.log_activity(f"{message.what}: {message.status}")
-        if message.status == "accepted":
+    def clear_marks(self) -> None:
+        if not self._tearing_down:
             self.heatmap.action_clear_marks()
+
+    def changes_sent(self) -> None:
         self.observer.note_activity()
         self._start_poll()
 
-    @on(OperationFinished)
-    def _operation_finished(self, message: OperationFinished) -> None:
-        if message.what in self._in_flight:
-            self._in_flight.remove(message.what)
-        outcome = "succeeded" if message.ok else "failed"
-        self.log_activity(f"{message.what} {outcome}: {message.detail}")
-        self.notify(
-            f"{message.what} {outcome}" + ("" if message.ok else f": {message.detail}"),
-            severity="information" if message.ok else "error",
-        )
+    def show_state(self) -> None:
+        if self._tearing_down:
+            return
         self._update_header()
-        self._start_poll()
+        if self._run_pane.is_attached:
+            self._run_pane.show(self.run_view)
 
 
 _ARM_PREFIX = re.compile(
@@ -784,17 +591,3 @@ def _prepare_view(
 ) -> tuple[dict[Grouping, Rows], list[str]]:
     """Everything about a snapshot the handler would otherwise compute on the loop."""
     return prepare_rows(snapshot), describe_transitions(previous, snapshot, changed)
-
-
-def _params(action: str) -> tuple[object, ...]:
-    if "(" not in action:
-        return ()
-    inner = action.split("(", 1)[1].rstrip(")")
-    return tuple(p.strip().strip("'\"") for p in inner.split(",") if p.strip())
-
-
-def _runner(app: App[Any], action: str, owner: Any) -> Callable[[], Any]:
-    async def run() -> None:
-        await app.run_action(action, owner)
-
-    return run

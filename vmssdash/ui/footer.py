@@ -20,17 +20,18 @@ from textual.widgets import Footer
 #: Actions, most important first; keys not listed go first when space runs out.
 PRIORITY = (
     "help",
+    "leave",  # quit (asks first during a run)
     "quit",
     "filter",
     "toggle_mark",
-    "ext('orch.plan')",
+    "plan",
     "upgrade",
-    "ext('orch.model')",
+    "edit_model",
     "mark_domain",
     "mark_stale",
-    "ext('orch.actions')",
+    "vm_actions",
 )
-ALWAYS = 2  # the first two of PRIORITY never leave
+ALWAYS = 3  # help and quit never leave
 PALETTE_W = 14  # "│ ^p palette " on the right
 
 

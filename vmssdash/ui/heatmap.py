@@ -33,7 +33,7 @@ from textual.strip import Strip
 from vmssdash.core.snapshot import Group, Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
 from vmssdash.ui.heatmap_layout import Layout, Piece, build_layout
-from vmssdash.ui.messages import CursorMoved, SelectionChanged
+from vmssdash.ui.heatmap_news import CursorMoved, SelectionChanged
 
 #: The heatmap draws its own scroll bar in its last column: Textual's scroll bar widget
 #: is a second widget on every line, cut and composited on every full repaint.

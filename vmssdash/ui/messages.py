@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from vmssdash.core.changes import Change, ChangeEvent, Outcome
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
-from vmssdash.core.state import VmInfo
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from vmssdash.azure.events import ClientEvent
     from vmssdash.ui.heatmap import Rows
@@ -51,38 +51,25 @@ class ClientEventReceived(Message):
 
 
 @dataclass
-class CursorMoved(Message):
-    """The heatmap cursor is on a new VM (None when the heatmap is empty)."""
+class SubmitRequested(Message):
+    """A dialog asks the App to confirm and send a change (``App.submit``)."""
 
-    vm: VmInfo | None
-
-
-@dataclass
-class SelectionChanged(Message):
-    """The set of marked instance ids changed."""
-
-    selected: frozenset[str]
+    change: Change
+    on_done: Callable[[ChangeFinished], None] | None = None
 
 
 @dataclass
-class UpgradeRequested(Message):
-    """The user confirmed upgrading these VMs."""
+class ChangeEventReceived(Message):
+    """A change being sent reported: accepted by Azure, a run started, a run's event."""
 
-    instance_ids: tuple[str, ...]
-
-
-@dataclass
-class OperationProgress(Message):
-    """A dispatched operation reported a non-terminal status."""
-
-    what: str
-    status: str
+    event: ChangeEvent
 
 
 @dataclass
-class OperationFinished(Message):
-    """A dispatched operation ended (``ok`` False with the server's error text)."""
+class ChangeFinished(Message):
+    """A submitted change ended: its ``outcome``, or the ``error`` it raised."""
 
-    what: str
-    ok: bool
-    detail: str
+    token: int
+    change: Change
+    outcome: Outcome | None
+    error: Exception | None = None

@@ -9,7 +9,7 @@ fresh model. The model before the last applied change is kept for a revert.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,7 +19,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from vmssdash.azure.errors import ArmError, PreconditionFailedError
+from vmssdash.azure.errors import PreconditionFailedError
+from vmssdash.azure.models import ScaleSet
+from vmssdash.core.changes import ModelPatch
 from vmssdash.core.model_edit import (
     Change,
     ImageKind,
@@ -27,10 +29,10 @@ from vmssdash.core.model_edit import (
     ModelDraft,
     ModelEdit,
 )
-from vmssdash.ui.confirm import ConfirmScreen
+from vmssdash.ui.messages import ChangeFinished, SubmitRequested
 
 if TYPE_CHECKING:
-    from vmssdash.azure.models import ScaleSet
+    from vmssdash.azure.scaleset import ScaleSetApi
 
 KIND_OPTIONS = [
     (k.value, k)
@@ -49,23 +51,6 @@ KIND_OPTIONS = [
 class VersionsLoaded(Message):
     versions: list[str]
     error: str = ""
-
-
-@dataclass
-class ModelApplied(Message):
-    fresh: ScaleSet
-    previous: ScaleSet
-
-
-@dataclass
-class ModelConflict(Message):
-    theirs: ScaleSet
-    message: str
-
-
-@dataclass
-class ModelFailed(Message):
-    error: str
 
 
 def version_options(versions: list[str], current: str) -> list[tuple[str, str]]:
@@ -108,7 +93,7 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
 
     def __init__(
         self,
-        api: Any,
+        api: ScaleSetApi,
         scale_set: ScaleSet,
         *,
         previous: ScaleSet | None = None,
@@ -366,67 +351,29 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
         if problems or not changes:
             self.notify("; ".join(problems) or "nothing to apply", severity="warning")
             return
-        base = self.edit.base
-        body = [f"Scale set {base.name}: PATCH with If-Match {base.etag or '-'}", ""]
-        body += [str(c) for c in changes]
-        body += ["", *self.edit.warnings()]
-        patch = self.edit.patch()
-
-        def decided(ok: bool | None) -> None:
-            if ok:
-                self._apply(patch, base)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Apply {len(changes)} model change(s) to {base.name}?",
-                "\n".join(body),
-                confirm_label="Apply",
-                # A downgrade is easy to pick by mistake in a list: type the name.
-                require_text=base.name if self.edit.downgrade() else None,
-            ),
-            callback=decided,
+        change = ModelPatch(
+            self.edit.base,
+            self.edit.patch(),
+            tuple(str(c) for c in changes),
+            tuple(self.edit.warnings()),
+            downgrade=self.edit.downgrade() is not None,
         )
+        # The App confirms and sends it like every other change, and calls back here.
+        self.post_message(SubmitRequested(change, on_done=self._done))
 
-    @work(exclusive=True, group="model-apply", exit_on_error=False)
-    async def _apply(self, patch: dict[str, Any], base: ScaleSet) -> None:
-        try:
-            fresh = await self.api.update_model(patch, etag=base.etag, base=base)
-        except PreconditionFailedError as exc:
-            theirs = exc.theirs
-            if theirs is None:
-                try:
-                    theirs = await self.api.get()
-                except ArmError as again:
-                    self.post_message(ModelFailed(f"{exc}; reload failed: {again}"))
-                    return
-            self.post_message(ModelConflict(theirs, str(exc)))
-        except Exception as exc:
-            self.post_message(ModelFailed(str(exc) or type(exc).__name__))
-        else:
-            self.post_message(ModelApplied(fresh, base))
-
-    @on(ModelApplied)
-    def _applied(self, message: ModelApplied) -> None:
-        self.edit = ModelEdit.start(message.fresh, previous=message.previous)
-        self.applied = message.fresh
-        self.underneath = []
-        self.fill_form(self.edit.draft)
-        app: Any = self.app
-        if hasattr(app, "log_activity"):
-            app.log_activity(
-                f"model updated: {ImageSpec.from_scale_set(message.fresh).describe()}, capacity {message.fresh.capacity}"
-            )
-        self.notify("model updated; VMs now show as stale until upgraded")
-
-    @on(ModelConflict)
-    def _conflict(self, message: ModelConflict) -> None:
-        self.edit, self.underneath = self.edit.rebased(message.theirs)
-        self.fill_form(self.edit.draft)
-        self.notify(message.message, severity="warning", timeout=10)
-
-    @on(ModelFailed)
-    def _failed(self, message: ModelFailed) -> None:
-        self.notify(f"model update failed: {message.error}", severity="error", timeout=10)
-        app: Any = self.app
-        if hasattr(app, "log_activity"):
-            app.log_activity(f"model update failed: {message.error}")
+    def _done(self, message: ChangeFinished) -> None:
+        """The PATCH ended: take the fresh model, or rebase the edit after a 412."""
+        if not self.is_attached:
+            return
+        error, outcome = message.error, message.outcome
+        if outcome is not None and outcome.scale_set is not None:
+            fresh = outcome.scale_set
+            self.edit = ModelEdit.start(fresh, previous=self.edit.base)
+            self.applied = fresh
+            self.underneath = []
+            self.fill_form(self.edit.draft)
+            self.notify("model updated; VMs now show as stale until upgraded")
+        elif isinstance(error, PreconditionFailedError) and error.theirs is not None:
+            self.edit, self.underneath = self.edit.rebased(error.theirs)
+            self.fill_form(self.edit.draft)
+            self.notify(str(error), severity="warning", timeout=10)

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from vmssdash.core.state import VmState
 
@@ -81,6 +81,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(table)
             yield Static(PAUSE_HELP, markup=False)
             yield Static(FILTER_HELP, markup=False)
+        yield Footer()
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

@@ -1,8 +1,9 @@
 """Plan preview: what an upgrade will do, wave by wave, before anything is sent.
 
 The engineer picks the strategy (update domain, fault domain, zone, batches) and batch
-size, reads the waves, the skipped VMs and the estimated duration, then confirms with
-the scope spelled out. Whole-set or large plans require typing the scale set's name.
+size and reads the waves, the skipped VMs and the estimated duration. Enter (or the
+start button) returns the plan as an ``UpgradePlan`` change; the app then asks the
+change's own confirmation, so nothing starts from this screen alone.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
-from vmssdash.core.events import format_seconds
+from vmssdash.core.changes import UpgradePlan
 from vmssdash.core.plan import BatchSize, Plan, Strategy, build_plan
+from vmssdash.core.plan_text import render_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.words import vms
-from vmssdash.ui.confirm import ConfirmScreen
-
-# Plans touching more VMs than this (or the whole set) need the scale set's name typed.
-TYPE_NAME_OVER = 20
 
 STRATEGY_OPTIONS = [
     ("by update domain", Strategy.UPDATE_DOMAIN),
@@ -31,37 +29,8 @@ STRATEGY_OPTIONS = [
 ]
 
 
-def render_plan(plan: Plan, snapshot: ScaleSetSnapshot) -> str:
-    lines = [plan.summary(), f"Image: {snapshot.image}", f"Policy: {plan.policy.describe()}", ""]
-    for wave in plan.waves:
-        ids = ", ".join(wave.instance_ids[:20]) + (" …" if len(wave.instance_ids) > 20 else "")
-        lines.append(
-            f"Wave {wave.index + 1:>2}  {wave.label:<16} {vms(len(wave.instance_ids)):>6}  {ids}"
-        )
-    if not plan.waves:
-        lines.append("Nothing to upgrade.")
-    if plan.skipped:
-        lines.append("")
-        lines.append(f"Skipped ({len(plan.skipped)}):")
-        reasons: dict[str, list[str]] = {}
-        for skip in plan.skipped:
-            reasons.setdefault(skip.reason, []).append(skip.instance_id)
-        for reason, ids_ in reasons.items():
-            shown = ", ".join(ids_[:15]) + (" …" if len(ids_) > 15 else "")
-            lines.append(f"  {reason}: {len(ids_)} [{shown}]")
-    lines.append("")
-    lines.append(f"Estimated duration: {format_seconds(plan.estimated_seconds)}")
-    for warning in plan.warnings:
-        lines.append(f"Warning: {warning}")
-    return "\n".join(lines)
-
-
-def needs_typed_name(plan: Plan) -> bool:
-    return plan.is_whole_set or len(plan.targets) > TYPE_NAME_OVER
-
-
-class PlanScreen(ModalScreen[Plan | None]):
-    """Returns the confirmed plan, or None."""
+class PlanScreen(ModalScreen[UpgradePlan | None]):
+    """Returns the chosen plan as a change to confirm, or None."""
 
     DEFAULT_CSS = """
     PlanScreen { align: center middle; }
@@ -75,7 +44,11 @@ class PlanScreen(ModalScreen[Plan | None]):
     PlanScreen #plan-error { color: $error; height: auto; }
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="plan.cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="plan.cancel"),
+        # Priority: Enter on the strategy box or a button would otherwise be theirs.
+        Binding("enter", "start", "Start…", priority=True, id="plan.start"),
+    ]
 
     def __init__(
         self,
@@ -83,16 +56,18 @@ class PlanScreen(ModalScreen[Plan | None]):
         selection: frozenset[str] | set[str] | None = None,
         *,
         strategy: Strategy = Strategy.UPDATE_DOMAIN,
-        batch: str = "",
         wave_seconds: float = 60.0,
     ) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.selection = frozenset(selection) if selection else None
         self.strategy = strategy
-        self.batch_text = batch
         self.wave_seconds = wave_seconds
-        self.plan: Plan | None = None
+        self.change: UpgradePlan | None = None
+
+    @property
+    def plan(self) -> Plan | None:
+        return self.change.plan if self.change is not None else None
 
     def compose(self) -> ComposeResult:
         scope = f"{vms(len(self.selection))} marked" if self.selection else "the whole scale set"
@@ -104,7 +79,7 @@ class PlanScreen(ModalScreen[Plan | None]):
                 yield Select(
                     STRATEGY_OPTIONS, value=self.strategy, allow_blank=False, id="plan-strategy"
                 )
-                yield Input(self.batch_text, placeholder="batch: N or N%", id="plan-batch")
+                yield Input(placeholder="batch: N or N%", id="plan-batch")
                 yield Checkbox("include deallocated VMs", id="plan-dealloc")
             yield Static("", id="plan-error")
             with VerticalScroll(id="plan-scroll"):
@@ -112,6 +87,7 @@ class PlanScreen(ModalScreen[Plan | None]):
             with Horizontal(id="plan-buttons"):
                 yield Button("Cancel", id="plan-cancel", variant="primary")
                 yield Button("Start upgrade…", id="plan-start", variant="error")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.rebuild()
@@ -119,16 +95,16 @@ class PlanScreen(ModalScreen[Plan | None]):
 
     def rebuild(self) -> None:
         error = self.query_one("#plan-error", Static)
-        batch: BatchSize | None = None
         text = self.query_one("#plan-batch", Input).value.strip()
         try:
             batch = BatchSize.parse(text) if text else None
         except ValueError as exc:
             error.update(str(exc))
+            self.change = None
             self.query_one("#plan-start", Button).disabled = True
             return
         error.update("")
-        self.plan = build_plan(
+        plan = build_plan(
             self.snapshot,
             self.strategy,
             selection=self.selection,
@@ -136,8 +112,9 @@ class PlanScreen(ModalScreen[Plan | None]):
             include_deallocated=self.query_one("#plan-dealloc", Checkbox).value,
             wave_seconds=self.wave_seconds,
         )
-        self.query_one("#plan-body", Static).update(render_plan(self.plan, self.snapshot))
-        self.query_one("#plan-start", Button).disabled = not self.plan.waves
+        self.change = UpgradePlan(plan, self.snapshot.image)
+        self.query_one("#plan-body", Static).update(render_plan(plan, self.snapshot.image))
+        self.query_one("#plan-start", Button).disabled = not plan.waves
 
     @on(Select.Changed, "#plan-strategy")
     def _strategy(self, event: Select.Changed) -> None:
@@ -150,28 +127,21 @@ class PlanScreen(ModalScreen[Plan | None]):
     def _batch(self) -> None:
         self.rebuild()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start":
+            # Enter on Cancel cancels, and an open strategy list keeps its Enter.
+            focused = self.focused
+            if focused is not None and focused.id == "plan-cancel":
+                return False
+            return not self.query_one("#plan-strategy", Select).expanded
+        return True
+
     @on(Button.Pressed, "#plan-cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
 
     @on(Button.Pressed, "#plan-start")
-    def _start(self) -> None:
-        plan = self.plan
-        if plan is None or not plan.waves:
-            return
-        body = render_plan(plan, self.snapshot)
-        name = plan.scale_set_name
-
-        def decided(ok: bool | None) -> None:
-            if ok:
-                self.dismiss(plan)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"{plan.summary()}?",
-                body,
-                confirm_label="Start upgrade",
-                require_text=name if needs_typed_name(plan) else None,
-            ),
-            callback=decided,
-        )
+    def action_start(self) -> None:
+        change = self.change
+        if change is not None and change.plan.waves:
+            self.dismiss(change)

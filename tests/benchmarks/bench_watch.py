@@ -1,0 +1,69 @@
+"""Watching inside Azure's read budget: the ``large`` set (1,000 VMs) at the simulator's
+real Compute limits, with the dashboard's observer and an upgrade run sharing one virtual
+clock (``tests/integration/watch_harness.py``).
+
+Scenarios: a quiet 30-minute watch; a UD-by-UD upgrade of all 1,000 VMs; the same with
+other tools in the subscription listing VMs 20 and 60 times a minute (``neighbours``).
+Printed per scenario: list calls per 30 minutes, 429s, p95 and max age of the counts and
+of the oldest cell (sampled every simulated second), wave time against VM work time
+(dispatch to last VM healthy), and the highest share of any policy window we used.
+Targets (issue 11): 0 × 429; counts p95 ≤ 5 s; cells p95 ≤ 60 s and max ≤ 120 s at
+1,000 VMs; waves ≤ 1.1 × VM work; no window above 60 %; quiet ≤ 300 list calls / 30 min.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tests.integration.watch_harness import WatchHarness, WatchRun, percentile
+
+NAME = "vmss-large"
+
+
+async def scenario(kind: str, neighbours: float) -> tuple[WatchRun, list[float], float]:
+    h = WatchHarness("large", neighbours=neighbours)
+    started = time.perf_counter()
+    try:
+        if kind == "watch":
+            run = await h.watch(NAME, 1800.0)
+        else:
+            await h.set_version(NAME)
+            run = await h.upgrade(NAME)
+        ratios = [(end - start) / h.vm_work(start, end) for start, end in run.waves]
+        return run, ratios, time.perf_counter() - started
+    finally:
+        await h.aclose()
+
+
+def main() -> None:
+    rows = [
+        ("quiet 30 min", "watch", 0.0),
+        ("upgrade", "upgrade", 0.0),
+        ("upgrade, neighbours 20/min", "upgrade", 20.0),
+        ("upgrade, neighbours 60/min", "upgrade", 60.0),
+    ]
+    print("1,000 VMs at Compute's limits, dashboard + run on one clock (simulated seconds)")
+    head = (
+        f"{'scenario':<28} {'sim s':>6} {'lists/30m':>9} {'429':>4} {'counts p95/max':>14} "
+        f"{'cells p95/max':>14} {'wave/work max':>13} {'top share':>9} {'state':>10} {'wall s':>6}"
+    )
+    print(head)
+    for label, kind, neighbours in rows:
+        run, ratios, wall = asyncio.run(scenario(kind, neighbours))
+        shares = run.window_shares()
+        state = run.result.state.name.lower() if run.result else ("-" if kind == "watch" else "?")
+        print(
+            f"{label:<28} {run.seconds:>6.0f} {run.list_calls_per_30min():>9.0f} "
+            f"{run.throttled:>4} "
+            f"{percentile(run.counts_ages, 0.95):>6.1f}/{max(run.counts_ages):<7.1f} "
+            f"{percentile(run.cells_ages, 0.95):>6.1f}/{max(run.cells_ages):<7.1f} "
+            f"{max(ratios, default=float('nan')):>13.2f} {max(shares.values()):>9.0%} "
+            f"{state:>10} {wall:>6.1f}"
+        )
+        if ratios:
+            print(f"{'':<28} waves: " + " ".join(f"{r:.2f}" for r in ratios))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,425 @@
+"""The App's only way to change Azure: keys build ``core.changes`` values, ``submit`` sends them.
+
+``submit(change)``: the change's own confirmation → registered in flight → a worker runs
+``change.run(ctx, emit)`` → its events come back as ``ChangeEventReceived`` messages →
+``ChangeFinished`` carries the outcome. This base class of the App owns the in-flight
+list and the run view; the dashboard (``VmssDashApp``) adds the heatmap and the refresh.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
+from textual.screen import ModalScreen
+
+from vmssdash.azure.models import ScaleSet
+from vmssdash.azure.scaleset import ScaleSetApi
+from vmssdash.core.changes import (
+    Accepted,
+    ActionKind,
+    Change,
+    ChangeEvent,
+    RollingCancel,
+    RollingStart,
+    RunContext,
+    RunStarted,
+    UpgradePlan,
+    VmAction,
+)
+from vmssdash.core.events import (
+    Progress,
+    RunFinished,
+    RunState,
+    StateChanged,
+    VmSettled,
+    WaveFinished,
+    WaveStarted,
+)
+from vmssdash.core.journal import default_journal_dir, find_unfinished
+from vmssdash.core.plan import Strategy, build_plan
+from vmssdash.core.plan_text import id_key
+from vmssdash.core.reading import VmReader
+from vmssdash.core.runlock import RunLock, default_lock_dir
+from vmssdash.core.snapshot import ScaleSetSnapshot
+from vmssdash.core.state import VmInfo
+from vmssdash.core.words import who
+from vmssdash.ui.messages import ChangeEventReceived, ChangeFinished, SubmitRequested
+from vmssdash.ui.model_pane import ModelPane
+from vmssdash.ui.run_pane import RunView
+from vmssdash.ui.screens.confirm import ConfirmScreen
+from vmssdash.ui.screens.plan import PlanScreen
+from vmssdash.ui.screens.scale import ScaleScreen
+from vmssdash.ui.screens.vm_actions import ActionMenu
+
+OnDone = Callable[[ChangeFinished], None]
+
+
+#: The keys that lead to a change; the App lists them among its own, in footer order.
+CHANGE_BINDINGS: list[BindingType] = [
+    Binding("U", "upgrade", "Upgrade", id="app.upgrade"),
+    Binding("e", "edit_model", "Edit model", id="orch.model"),
+    Binding("P", "plan", "Plan", id="orch.plan"),
+    Binding("a", "vm_actions", "Actions", id="orch.actions"),
+    Binding("z", "pause_run", "Pause/resume run", show=False, id="orch.pause"),
+    Binding("X", "abort_run", "Abort run", show=False, id="orch.abort"),
+    Binding("c", "scale", "Scale", show=False, id="orch.scale"),
+]
+
+
+class WritePath(App[None]):
+    #: Actions that change Azure: hidden and refused in read-only mode.
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"upgrade", "edit_model", "plan", "vm_actions", "pause_run", "abort_run", "scale"}
+    )
+    #: The dashboard's own actions: no key reaches them while a dialog is open (Tab,
+    #: ctrl+q and the dialog's keys still work).
+    DASHBOARD_ACTIONS: ClassVar[set[str]] = {"command_palette", *WRITE_ACTIONS}
+
+    api: ScaleSetApi
+    read_only: bool
+    snapshot: ScaleSetSnapshot | None
+
+    def setup_writes(
+        self,
+        *,
+        journal_dir: Path | None,
+        lock_dir: Path | None,
+        reader: VmReader,
+        run_poll_interval: float,
+    ) -> None:
+        self.journal_dir = journal_dir or default_journal_dir()
+        self.run_view = RunView()
+        self.previous_model: ScaleSet | None = None
+        # What was sent to Azure and has not finished: "restart of VM 3", ...
+        self._in_flight: dict[int, Change] = {}
+        self._on_done: dict[int, OnDone] = {}
+        self._tokens = 0
+        self._resume_offered = False
+        self.run_context = RunContext(
+            api=self.api,
+            pacing=self.api.pacing,
+            reader=reader,
+            journal_dir=self.journal_dir,
+            lock=RunLock(lock_dir or default_lock_dir(), self.api.path),
+            poll_interval=run_poll_interval,
+        )
+
+    # What the dashboard provides.
+
+    @property
+    @abstractmethod
+    def marked(self) -> frozenset[str]: ...
+
+    @property
+    @abstractmethod
+    def cursor_vm(self) -> VmInfo | None: ...
+
+    @abstractmethod
+    def clear_marks(self) -> None: ...
+
+    @abstractmethod
+    def log_activity(self, *texts: str) -> None: ...
+
+    @abstractmethod
+    def changes_sent(self) -> None:
+        """Something changed in Azure: refresh soon, and keep refreshing often."""
+
+    @abstractmethod
+    def show_state(self) -> None:
+        """The header and run pane show the in-flight list and the run."""
+
+    # ------------------------------------------------------------------ gates
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        screen = self.screen
+        dialog = isinstance(screen, ModalScreen) and not isinstance(screen, CommandPalette)
+        if dialog and action in self.DASHBOARD_ACTIONS:
+            return False  # no key escapes a dialog to the dashboard
+        return not (self.read_only and action in self.WRITE_ACTIONS)
+
+    def busy(self) -> list[str]:
+        """Everything in flight that changes the scale set: sent changes and the run."""
+        out = [f"{c.what} in flight" for c in self._in_flight.values()]
+        text = self.run_view.busy_text()
+        return out + ([text] if text else [])
+
+    @property
+    def dispatching(self) -> bool:
+        """Something this app sent to Azure has not finished yet (a run counts)."""
+        return bool(self._in_flight) or self.run_view.running
+
+    # ------------------------------------------------------------------ submit
+
+    def submit(self, change: Change, on_done: OnDone | None = None) -> None:
+        """The one path from a key to Azure: confirm, then send in a worker."""
+        if self.read_only:
+            self.notify("read-only mode: no changes", severity="warning")
+            return
+        if change.is_run and (self.run_view.running or self._in_flight):
+            busy = self.busy()
+            self.notify(f"{busy[0]}; wait for it, or pause/abort it first", severity="warning")
+            return
+
+        def decided(ok: bool | None) -> None:
+            if ok:
+                self._send(change, on_done)
+
+        self.push_screen(ConfirmScreen.for_change(change), callback=decided)
+
+    @on(SubmitRequested)
+    def _submit_requested(self, message: SubmitRequested) -> None:
+        self.submit(message.change, message.on_done)
+
+    def _send(self, change: Change, on_done: OnDone | None) -> None:
+        self._tokens += 1
+        token = self._tokens
+        if not change.is_run:
+            self._in_flight[token] = change
+        if on_done is not None:
+            self._on_done[token] = on_done
+        self.log_activity(f"{change.what} requested")
+        self.show_state()
+        self.run_worker(self._send_and_wait(token, change), group="changes", exit_on_error=False)
+
+    async def _send_and_wait(self, token: int, change: Change) -> None:
+        def emit(event: ChangeEvent) -> None:
+            self.post_message(ChangeEventReceived(event))
+
+        try:
+            outcome = await change.run(self.run_context, emit)
+        except Exception as exc:  # every failure is reported; none may kill the app
+            self.post_message(ChangeFinished(token, change, None, exc))
+        else:
+            self.post_message(ChangeFinished(token, change, outcome))
+
+    @on(ChangeEventReceived)
+    def _change_event(self, message: ChangeEventReceived) -> None:
+        event = message.event
+        if isinstance(event, Accepted):
+            self.log_activity(f"{event.what}: accepted")
+            self.clear_marks()
+            self.changes_sent()
+            return
+        if isinstance(event, RunStarted):
+            self.run_view.start(event.control)
+            self.clear_marks()
+            self.show_state()
+            return
+        self.run_view.apply(event)
+        # Progress shows in the pane; a terminal StateChanged says what RunFinished says
+        # next: log the run's end once.
+        repeats = isinstance(event, StateChanged) and event.state.is_terminal
+        if not isinstance(event, Progress) and not repeats:
+            self.log_activity(f"upgrade: {event.text()}")
+        if isinstance(event, WaveStarted | WaveFinished | VmSettled | RunFinished):
+            self.changes_sent()
+        if isinstance(event, RunFinished):
+            ok = event.state is RunState.COMPLETED
+            self.notify(event.text(), severity="information" if ok else "error", timeout=10)
+        self.show_state()
+
+    @on(ChangeFinished)
+    def _change_finished(self, message: ChangeFinished) -> None:
+        change, outcome, error = message.change, message.outcome, message.error
+        self._in_flight.pop(message.token, None)
+        on_done = self._on_done.pop(message.token, None)
+        if error is not None:
+            text = str(error) or type(error).__name__
+            if change.is_run and self.run_view.running:
+                self.run_view.state, self.run_view.reason = (
+                    RunState.FAULTED,
+                    f"internal error: {text}",
+                )
+            self.log_activity(f"{change.what} failed: {text}")
+            self.notify(f"{change.what} failed: {text}", severity="error", timeout=10)
+        elif outcome is not None and change.is_run:
+            self.run_view.result = outcome.result  # a run reports through its events
+        elif outcome is not None:
+            verdict = "succeeded" if outcome.ok else "failed"
+            self.log_activity(f"{change.what} {verdict}: {outcome.detail}")
+            self.notify(
+                f"{change.what} {verdict}", severity="information" if outcome.ok else "error"
+            )
+        if on_done is not None:
+            on_done(message)
+        self.show_state()
+        self.changes_sent()
+
+    # ------------------------------------------------------------------ keys
+
+    def _need_snapshot(self) -> ScaleSetSnapshot | None:
+        if self.snapshot is None:
+            self.notify("no data yet", severity="warning")
+        return self.snapshot
+
+    def action_upgrade(self) -> None:
+        """The marked VMs, one update domain per wave, health-gated."""
+        snapshot = self._need_snapshot()
+        if snapshot is None:
+            return
+        if not self.marked:
+            self.notify("nothing to upgrade: mark VMs first (space, u, s)", severity="warning")
+            return
+        plan = build_plan(snapshot, Strategy.UPDATE_DOMAIN, selection=self.marked)
+        if not plan.targets:
+            reasons = sorted({s.reason for s in plan.skipped})
+            self.notify(f"nothing to upgrade: {'; '.join(reasons)}", severity="warning")
+            return
+        self.submit(UpgradePlan(plan, snapshot.image))
+
+    def action_plan(self) -> None:
+        snapshot = self._need_snapshot()
+        if snapshot is None:
+            return
+        if self.run_view.running:
+            self.notify(
+                "an upgrade is already running; pause or abort it first", severity="warning"
+            )
+            return
+        if snapshot.scale_set.upgrade_mode.lower() == "rolling":
+            rolling = RollingStart.build(snapshot)
+            if not rolling.stale:
+                self.notify(
+                    "every VM is already on the latest model: a rolling upgrade has nothing "
+                    "to do (edit the model with e first)",
+                    severity="warning",
+                )
+                return
+            self.submit(rolling)
+            return
+
+        def chosen(change: UpgradePlan | None) -> None:
+            if change is not None:
+                self.submit(change)
+
+        self.push_screen(PlanScreen(snapshot, self.marked or None), callback=chosen)
+
+    def action_vm_actions(self) -> None:
+        snapshot = self._need_snapshot()
+        if snapshot is None:
+            return
+        cursor = self.cursor_vm
+        ids = self.marked or frozenset({cursor.instance_id} if cursor else ())
+        if not ids:
+            self.notify("mark VMs first (space, u, s)", severity="warning")
+            return
+
+        def picked(action: ActionKind | None) -> None:
+            if action is None:
+                return
+            change = VmAction.build(snapshot, action, ids)
+            if change.scope.sent:
+                self.submit(change)
+                return
+            why = "; ".join(f"VM {s.instance_id}: {s.reason}" for s in change.scope.skipped[:5])
+            self.notify(f"nothing to {action.verb.lower()}: {why}", severity="warning")
+
+        self.push_screen(ActionMenu(who(sorted(ids, key=id_key))), callback=picked)
+
+    def action_scale(self) -> None:
+        snapshot = self._need_snapshot()
+        if snapshot is not None:
+            self.push_screen(ScaleScreen(snapshot.scale_set), callback=self._maybe_submit)
+
+    def _maybe_submit(self, change: Change | None) -> None:
+        if change is not None:
+            self.submit(change)
+
+    def action_edit_model(self) -> None:
+        snapshot = self._need_snapshot()
+        if snapshot is None:
+            return
+        if self.run_view.running:
+            self.notify(
+                "an upgrade is running: changing the model now makes every VM stale again",
+                severity="warning",
+                timeout=8,
+            )
+        pane = ModelPane(
+            self.api, snapshot.scale_set, previous=self.previous_model, read_only=self.read_only
+        )
+
+        def closed(fresh: ScaleSet | None) -> None:
+            if fresh is not None:
+                self.previous_model = pane.edit.previous
+                self.changes_sent()
+
+        self.push_screen(pane, callback=closed)
+
+    def action_pause_run(self) -> None:
+        control = self.run_view.control
+        if control is None or not self.run_view.running:
+            self.notify("no upgrade is running", severity="warning")
+            return
+        if control.pause_requested:
+            control.resume()
+            self.notify("upgrade resumed")
+        else:
+            control.pause()
+            self.notify("upgrade pauses after the wave in flight")
+        self.show_state()
+
+    def action_abort_run(self) -> None:
+        control = self.run_view.control
+        if control is None or not self.run_view.running:
+            self.notify("no upgrade is running", severity="warning")
+            return
+        if self.run_view.rolling:
+            self.submit(RollingCancel(self.api.name))
+            return
+
+        def decided(ok: bool | None) -> None:
+            if ok:
+                control.abort()
+
+        self.push_screen(
+            ConfirmScreen("Abort the upgrade?", self.run_view.abort_text(), confirm_label="Abort"),
+            callback=decided,
+        )
+
+    async def action_quit(self) -> None:
+        """Quit; during a run, first say what goes on in Azure and how to resume."""
+        if not (self.run_view.running or self._in_flight):
+            self.exit()
+            return
+        in_flight = self.run_view.control.in_flight if self.run_view.control else ()
+        lines = [
+            "Quitting stops watching: no new wave starts.",
+            (
+                f"Already sent and continuing in Azure: {who(in_flight, list_up_to=40)}."
+                if in_flight
+                else "Requests already accepted by Azure continue there."
+            ),
+            *(f"In flight: {c.what}" for c in self._in_flight.values()),
+            "",
+            "To resume: run vmssdash on this scale set again (it offers the unfinished "
+            "plan from the journal), or `vmssdash upgrade --resource-id ID --resume`.",
+        ]
+
+        def decided(ok: bool | None) -> None:
+            if ok:
+                self.exit()
+
+        self.push_screen(
+            ConfirmScreen("Quit during the upgrade?", "\n".join(lines), confirm_label="Quit"),
+            callback=decided,
+        )
+
+    def offer_resume(self, snapshot: ScaleSetSnapshot) -> None:
+        """On the first snapshot, offer to resume an unfinished plan from the journal."""
+        if self._resume_offered or self.read_only:
+            return
+        self._resume_offered = True
+        try:
+            replay = find_unfinished(self.journal_dir, snapshot.scale_set.id)
+        except OSError:
+            replay = None
+        if replay is not None:
+            self.submit(UpgradePlan(replay.plan, snapshot.image, replay=replay))
