@@ -9,14 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.factories import grid, snapshot, vm_json
-from vmssdash.azure.models import RollingUpgradePolicy, format_duration, parse_duration
+from vmssdash.azure.models import RollingUpgradePolicy, ScaleSetVM, format_duration, parse_duration
 from vmssdash.core.plan import (
     BatchSize,
     Plan,
     Policy,
     Strategy,
     build_plan,
+    skip_reason,
 )
+from vmssdash.core.state import classify
 
 
 @pytest.mark.parametrize(
@@ -256,3 +258,13 @@ def test_one_wave_is_one_wave_in_the_summary_and_the_start_line() -> None:
     assert " in 1 wave (" in plan.summary()
     started = PlanStarted(0.0, plan.plan_id, "vmss-t", waves=1, vms=1)
     assert started.text().endswith(": 1 wave, 1 VM")
+
+
+def test_a_vm_whose_instance_id_is_not_a_number_is_skipped_not_sent() -> None:
+    """A malformed answer (instanceId "abc") must end as a skip with its reason, never as an
+    id that the API refuses halfway through a run."""
+    vm = classify(ScaleSetVM.model_validate(vm_json("abc")))
+    reason = skip_reason(vm)
+    assert reason is not None and "not a number" in reason
+    plan = build_plan(snapshot([vm_json(1), vm_json("abc")]), Strategy.UPDATE_DOMAIN)
+    assert plan.targets == ("1",)

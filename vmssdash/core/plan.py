@@ -198,6 +198,10 @@ def skip_reason(vm: VmInfo, *, include_deallocated: bool = False) -> str | None:
     """Why a VM must not be upgraded now, or None when it is a target."""
     if vm.unreadable is not None:
         return f"unreadable ({vm.unreadable})"
+    if not vm.instance_id.isdigit():
+        # A Uniform set's instance ids are decimal; anything else came from a malformed
+        # answer and must never reach a request body.
+        return f"unreadable (instance id {vm.instance_id!r} is not a number)"
     if vm.latest_model is None:
         return "model currency unknown (no latestModelApplied)"
     if vm.latest_model is True:
