@@ -53,6 +53,7 @@ chaos: $(STAMP)
 
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.screenshots
+	VMSSDASH_KEEP_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/web/test_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,9 +7,12 @@ Azure host or to the instance-metadata address fails loudly instead of leaving t
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import os
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +31,24 @@ for _var in (
     "MSI_ENDPOINT",
 ):
     os.environ.pop(_var, None)
+
+
+# Every test run gets its own config, state and cache folders: a journal, run lock or token
+# cache left by a person's `vmssdash demo` in ~/.local must never change what a test sees
+# (an unfinished plan there makes the dashboard offer a resume), and tests never write there.
+_HOME = tempfile.mkdtemp(prefix="vmssdash-tests-")
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+for _var, _sub in (
+    ("XDG_CONFIG_HOME", "config"),
+    ("XDG_STATE_HOME", "state"),
+    ("XDG_CACHE_HOME", "cache"),
+    ("XDG_DATA_HOME", "data"),
+):
+    os.environ[_var] = os.path.join(_HOME, _sub)
+# A person's own settings (VMSSDASH_READ_ONLY, _ENDPOINT, _CONFIG, …) must not leak in either.
+_KEEP = {"VMSSDASH_DISABLE_MANAGED_IDENTITY", "VMSSDASH_KEEP_SCREENSHOTS"}
+for _var in [v for v in os.environ if v.startswith("VMSSDASH_") and v not in _KEEP]:
+    del os.environ[_var]
 
 
 # Property tests draw the same examples on every run, so CI gives one answer; set

@@ -1,35 +1,16 @@
-"""``vmssdash logout``, ``vmssdash config path|dirs|show``: headless auth and config chores.
-
-``argv`` includes the subcommand name itself (``["config", "show"]``), as cli.py passes it.
-"""
+"""``vmssdash logout``, ``vmssdash config path|dirs|show``: headless auth and config chores."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Sequence
 
 from vmssdash import paths
-from vmssdash.config import ConfigError, load_settings
+from vmssdash.cli_common import SCHEMA, emit_json
+from vmssdash.cli_connect import settings_from
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vmssdash", add_help=True)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser(
-        "logout",
-        help="forget the tokens vmssdash cached (the Azure CLI login is not touched)",
-    )
-    config = sub.add_parser("config", help="where the configuration lives and what it says")
-    config_sub = config.add_subparsers(dest="action", required=True)
-    config_sub.add_parser("path", help="print the config file path (it may not exist yet)")
-    config_sub.add_parser("dirs", help="print the config, state, cache and token cache dirs")
-    config_sub.add_parser("show", help="print the effective settings, secrets masked")
-    return parser
-
-
-def _logout() -> int:
+def cmd_logout(args: argparse.Namespace) -> int:
     from vmssdash.azure.token_cache import clear_token_cache
 
     removed = [p for p in clear_token_cache() if not p.name.endswith(".lockfile")]
@@ -42,7 +23,9 @@ def _logout() -> int:
     return 0
 
 
-def _config(action: str) -> int:
+def cmd_config(args: argparse.Namespace) -> int:
+    """``show`` prints pure JSON on stdout (pipe it to jq); where it came from goes to stderr."""
+    action = args.action
     if action == "path":
         print(paths.config_file())
         return 0
@@ -56,23 +39,11 @@ def _config(action: str) -> int:
         ):
             print(f"{label:8} {path}")
         return 0
-    settings = load_settings({})
+    settings = settings_from(args)
     source = paths.config_file()
-    print(f"# from {source}{'' if source.exists() else ' (absent: defaults)'} + VMSSDASH_* env")
-    print(json.dumps(settings.masked(), indent=2, sort_keys=True))
+    print(
+        f"# from {source}{'' if source.exists() else ' (absent: defaults)'} + VMSSDASH_* env",
+        file=sys.stderr,
+    )
+    emit_json({"schema": SCHEMA, "settings": settings.masked()})
     return 0
-
-
-def main(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(list(argv))
-    try:
-        if args.command == "logout":
-            return _logout()
-        return _config(args.action)
-    except ConfigError as exc:
-        print(f"vmssdash: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

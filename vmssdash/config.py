@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from vmssdash import paths
+from vmssdash.core.steps import StepError, parse_steps
 
 ENV_PREFIX = "VMSSDASH_"
 # VMSSDASH_* variables that steer the program but are not settings.
@@ -66,6 +67,8 @@ class Settings(BaseModel):
     subscription: str | None = None
     endpoint: str | None = None
     """ARM endpoint override, e.g. the simulator's URL; the cloud's endpoint otherwise."""
+    ca_bundle: Path | None = None
+    """CA bundle (PEM) to trust for a TLS endpoint, e.g. the simulator's ``--tls`` CA."""
     read_only: bool = False
     theme: str = "textual-dark"
     refresh_interval: float = Field(default=5.0, ge=2.0, le=600.0)
@@ -73,6 +76,8 @@ class Settings(BaseModel):
     journal_dir: Path = Field(default_factory=paths.journal_dir)
     keymap: dict[str, str] = Field(default_factory=dict)
     """Binding id -> keys, e.g. {"quit": "q,ctrl+c"}."""
+    strategies: dict[str, list[str]] = Field(default_factory=dict)
+    """Named step lists for plans, e.g. {"careful": ["canary 1", "bake PT10M", "ud"]}."""
     interactive: Literal["auto", "device-code", "browser"] = "auto"
     """Which sign-in `auto` falls back to when nothing else works."""
     persist_token_cache: bool = True
@@ -84,6 +89,16 @@ class Settings(BaseModel):
     def _tenant_chars(cls, value: str | None) -> str | None:
         if value is not None and not all(c.isalnum() or c in "-." for c in value):
             raise ValueError("tenant id may contain only letters, digits, '-' and '.'")
+        return value
+
+    @field_validator("strategies")
+    @classmethod
+    def _strategies_parse(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, steps in value.items():
+            try:
+                parse_steps(steps)
+            except StepError as exc:
+                raise ValueError(f"strategy {name!r}: {exc}") from None
         return value
 
     def masked(self) -> dict[str, Any]:
@@ -216,3 +231,46 @@ def load_settings(
         return Settings.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, sources)) from None
+
+
+def save_setting(key: str, value: str, *, path: Path | None = None) -> Path | None:
+    """Write one top-level string setting into the config file; returns the file written.
+
+    Used for choices made inside the app (the palette's theme). A TOML file is edited line
+    by line so its comments and layout survive; a YAML file is rewritten. A config path that
+    is not a regular file (``VMSSDASH_CONFIG=/dev/null``) is left alone: None.
+    """
+    if key not in Settings.model_fields:
+        raise ConfigError(f"unknown setting {key!r}")
+    target = path or paths.config_file()
+    if target.exists() and not target.is_file():
+        return None
+    text = target.read_text(encoding="utf-8") if target.exists() else ""
+    if target.suffix.lower() in (".yaml", ".yml"):
+        data = yaml.safe_load(text) or {}
+        data[key] = value
+        new_text = yaml.safe_dump(data, sort_keys=False)
+    else:
+        new_text = _toml_with(text, key, value)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(new_text)
+    os.replace(tmp, target)
+    return target
+
+
+def _toml_with(text: str, key: str, value: str) -> str:
+    """``text`` with ``key = "value"`` set at the top level (before the first table)."""
+    line = f"{key} = {json.dumps(value)}"
+    lines = text.splitlines()
+    first_table = next((i for i, raw in enumerate(lines) if raw.lstrip().startswith("[")), None)
+    top = lines if first_table is None else lines[:first_table]
+    for i, raw in enumerate(top):
+        if raw.split("=", 1)[0].strip() == key:
+            lines[i] = line
+            break
+    else:
+        lines.insert(first_table if first_table is not None else len(lines), line)
+    return "\n".join(lines) + "\n"

@@ -17,6 +17,7 @@ import pytest
 
 from tests.factories import RID, scale_set_json
 from vmssdash import orch_cli
+from vmssdash.cli_common import EXIT_ERROR
 
 
 class _LotsHandler(BaseHTTPRequestHandler):
@@ -64,7 +65,7 @@ def test_upgrade_reports_a_malformed_scale_set_in_one_line(
         ]
     )
     err = capsys.readouterr().err
-    assert code == orch_cli.EXIT_FAILED
+    assert code == EXIT_ERROR
     assert 'sku.capacity: expected an integer, got "lots"' in err
     assert "rid-lots" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1

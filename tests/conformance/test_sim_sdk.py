@@ -84,7 +84,7 @@ def test_list_get_and_vms_with_instance_view(
     server, _ = serve(page_size=7)
     client = sdk(server, tls_files)
     names = sorted(s.name for s in client.virtual_machine_scale_sets.list(RG))
-    assert names == ["vmss-rolling", "vmss-web", "vmss-zonal"]
+    assert names == ["vmss-flex", "vmss-rolling", "vmss-web", "vmss-zonal"]
     assert sorted(s.name for s in client.virtual_machine_scale_sets.list_all()) == names
     vmss = client.virtual_machine_scale_sets.get(RG, "vmss-web")
     assert vmss.sku.capacity == 40
@@ -187,3 +187,31 @@ def test_sdk_retries_past_a_429(
     vmss = client.virtual_machine_scale_sets.get(RG, "vmss-web", raw_response_hook=hook)
     assert vmss.name == "vmss-web"
     assert seen == [200, 429, 200]
+
+
+def test_flexible_members_list_and_upgrade_by_name_through_the_sdk(
+    serve: Callable[..., tuple[RunningServer, Any]], tls_files: tls.TlsFiles
+) -> None:
+    """The Azure SDK's own VM list (``$filter`` by set id, ``$expand=instanceView``) and
+    ``update_instances`` with names read and upgrade the demo's Flexible set."""
+    server, _ = serve(page_size=5)
+    client = sdk(server, tls_files)
+    set_id = client.virtual_machine_scale_sets.get(RG, "vmss-flex").id
+    members = list(
+        client.virtual_machines.list(
+            RG, filter=f"'virtualMachineScaleSet/id' eq '{set_id}'", expand="instanceView"
+        )
+    )
+    assert len(members) == 12  # over three pages of five
+    assert all(m.name.startswith("vmss-flex_") and m.instance_view is not None for m in members)
+    model = client.virtual_machine_scale_sets.get(RG, "vmss-flex")
+    wanted = model.virtual_machine_profile.storage_profile.image_reference.version
+    stale = [m.name for m in members if m.storage_profile.image_reference.version != wanted]
+    assert len(stale) == 6
+    poller = client.virtual_machine_scale_sets.begin_update_instances(
+        RG, "vmss-flex", VirtualMachineScaleSetVMInstanceRequiredIDs(instance_ids=stale)
+    )
+    assert poller.result() is None and poller.status() == "Succeeded"
+    for name in stale:
+        vm = client.virtual_machines.get(RG, name, expand="instanceView")
+        assert vm.storage_profile.image_reference.version == wanted

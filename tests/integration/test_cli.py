@@ -199,7 +199,7 @@ BAD_ARGUMENTS = [
     (["demo", "--speed", "fast"], "vmssdash demo", "'fast'"),
     (["demo", "--scenario", "nope"], "vmssdash demo", "'small'"),  # lists the scenarios
     (["sim", "--bogus"], "vmssdash sim", "--bogus"),
-    (["upgrade", "--by", "ud"], "vmssdash upgrade", "--resource-id"),
+    (["upgrade", "--by", "sideways"], "vmssdash upgrade", "'sideways'"),
     (["config", "nope"], "vmssdash config", "'show'"),
 ]
 
@@ -257,7 +257,7 @@ def test_auth_failure_names_the_auth_problem(make_sim: Callable[..., Any]) -> No
         "--endpoint", sim.base_url, "--auth", "none", "--resource-id", sim.resource_id("vmss-small")
     )
     _assert_one_clear_line(result, "authentication failed", "--auth none", "HTTP 401")
-    assert result.returncode == 1
+    assert result.returncode == 6
 
 
 def test_throttled_at_startup_says_so(make_sim: Callable[..., Any]) -> None:
@@ -327,7 +327,7 @@ def test_config_file_supplies_endpoint_subscription_and_auth(
     )
     monkeypatch.setenv("VMSSDASH_CONFIG", str(config))
     monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
-    assert cli.main(["vmssdash-demo/no-such-set"]) == 1
+    assert cli.main(["vmssdash-demo/no-such-set"]) == 3
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and "no-such-set" in lines[0], lines
     assert "ResourceNotFound" in lines[0] or "404" in lines[0], lines[0]

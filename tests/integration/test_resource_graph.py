@@ -14,6 +14,7 @@ from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmError
 from vmssdash.azure.resource_graph import ResourceGraph, parse_resets_after
 from vmssdash.core.fleet import SOURCE_ARM, SOURCE_GRAPH, load_fleet
+from vmssdash.core.runlock import RunLock
 from vmssdash.sim.scenarios import FLEET_SUBSCRIPTIONS, SUBSCRIPTION
 
 ALL_SUBS = [SUBSCRIPTION, *(s for s, _ in FLEET_SUBSCRIPTIONS)]
@@ -123,12 +124,20 @@ async def test_rolling_upgrade_and_vmssdash_run_are_shown(make_sim: Any, tmp_pat
     assert start.status_code == 202
     journal = tmp_path / "journal"
     _unfinished_plan(journal, sim.resource_id("vmss-web"))
-    async with _client(sim) as client:
-        fleet = await load_fleet(client, journal_dir=journal)
+    locks = tmp_path / "locks"
+    with RunLock(locks, sim.resource_id("vmss-zonal")).hold("upgrade plan"):
+        async with _client(sim) as client:
+            fleet = await load_fleet(client, journal_dir=journal, lock_dir=locks)
     rows = {r.name: r for r in fleet.rows}
     assert rows["vmss-rolling"].rolling_upgrade is True
-    assert rows["vmss-web"].run is not None and rows["vmss-web"].busy
-    assert rows["vmss-zonal"].busy is False
+    assert rows["vmss-web"].run is not None and rows["vmss-web"].run.startswith("unfinished plan")
+    zonal = rows["vmss-zonal"].run
+    assert zonal is not None and zonal.startswith("upgrade plan by") and rows["vmss-zonal"].busy
+    assert rows["vmss-api-01"].busy is False
+    # Released: the set is no longer shown as busy.
+    async with _client(sim) as client:
+        after = await load_fleet(client, lock_dir=locks)
+    assert {r.name: r for r in after.rows}["vmss-zonal"].run is None
 
 
 @pytest.mark.parametrize(("mode", "status"), [("forbidden", 403), ("unavailable", 404)])

@@ -66,7 +66,7 @@ def test_list_scale_sets_in_rg_and_subscription(client: httpx.Client) -> None:
     for r in (rg, sub):
         assert r.status_code == 200
         sets = [ScaleSet.from_json(v) for v in Page.model_validate(r.json()).value]
-        assert {s.name for s in sets} == {"vmss-web", "vmss-zonal", "vmss-rolling"}
+        assert {s.name for s in sets} == {"vmss-web", "vmss-zonal", "vmss-rolling", "vmss-flex"}
     assert "HighCostGetVMScaleSet3Min" in rg.headers["x-ms-ratelimit-remaining-resource"]
 
 

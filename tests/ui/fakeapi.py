@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from tests.factories import SUB
 from vmssdash.azure.errors import NotFoundError
 from vmssdash.azure.events import ClientEvent, ignore_events
@@ -112,6 +114,10 @@ class FakeOperation:
     url: str = ""
     succeeded: bool = True
     status: OperationStatus = field(default_factory=lambda: OperationStatus(status="Succeeded"))
+    # The first answer, as on a real Operation (the journal records its request ids).
+    response: httpx.Response = field(
+        default_factory=lambda: httpx.Response(202, headers={"x-ms-request-id": "fake-request"})
+    )
 
     async def poll(self) -> OperationStatus:
         return self.status

@@ -325,9 +325,10 @@ async def test_client_events_reach_the_activity_log() -> None:
 
 async def test_header_shows_both_ages_budget_and_a_countdown_while_budget_is_spent() -> None:
     now = [100.0]
-    api = make_api(n=60)  # more than the observer reads one by one
+    api = make_api(n=60)
     api.pacing = Pacing(lambda: now[0], asyncio.sleep, ThrottleBudget(clock=lambda: now[0]))
     app = make_app(api)
+    app.observer.per_vm_max = 10  # 60 VMs are then read by list only
     async with app.run_test(size=(160, 32)) as pilot:
         await app.refresh_snapshot()
         header = app.query_one(StatusHeader)

@@ -86,7 +86,7 @@ async def test_fleet_starts_on_the_remembered_set_and_escape_leaves(make_sim: An
     first = FleetApp(lambda: ArmClient(sim.base_url))
     async with first.run_test(size=(160, 40)) as pilot:
         await _fleet_screen(first, pilot)
-        await pilot.press("down", "enter")
+        await pilot.press("down", "down", "enter")  # past vmss-flex and vmss-rolling
     assert first.return_value == sim.resource_id("vmss-web")
 
     again = FleetApp(lambda: ArmClient(sim.base_url))
@@ -110,4 +110,4 @@ async def test_fleet_says_when_resource_graph_is_forbidden(make_sim: Any) -> Non
         status = str(screen.query_one("#fleet-status").render())
         assert "from ARM lists" in status
         assert "Resource Graph is forbidden" in status
-        assert _names(screen) == ["vmss-rolling", "vmss-web", "vmss-zonal"]
+        assert _names(screen) == ["vmss-flex", "vmss-rolling", "vmss-web", "vmss-zonal"]

@@ -38,6 +38,7 @@ from vmssdash.azure.errors import (
     UnexpectedAnswerError,
 )
 from vmssdash.azure.events import ClientEvent
+from vmssdash.azure.models import ScaleSetVM
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.azure.throttle import ThrottleBudget
 from vmssdash.azure.tokens import StaticToken
@@ -301,6 +302,13 @@ async def test_one_bad_vm_never_fails_the_list_and_is_never_a_target() -> None:
         assert info.state is VmState.UNKNOWN and info.unreadable
         assert (skip_reason(info) or "").startswith("unreadable")
     assert skip_reason(classify(by_id["3"])) is None
+
+
+def test_a_vm_with_a_non_decimal_instance_id_is_never_planned() -> None:
+    odd = vm_json(0)
+    odd["instanceId"] = ":"  # found by the explore fuzz profile: a ValueError at dispatch
+    info = classify(ScaleSetVM.model_validate(odd))
+    assert "is not a number" in (skip_reason(info) or "")
 
 
 async def test_the_page_bound_of_a_vm_list_follows_the_scale_set_capacity() -> None:

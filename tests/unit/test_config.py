@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.auth_helpers import scrub_environment
-from vmssdash import auth_cli, paths
+from vmssdash import cli, paths
 from vmssdash.config import ConfigError, Settings, load_settings
 
 
@@ -124,24 +124,26 @@ def test_config_show_masks_secrets(
 ) -> None:
     path = _write(tmp_path / "c.toml", 'client_secret = "hunter2"\ntheme = "nord"\n')
     monkeypatch.setenv("VMSSDASH_CONFIG", str(path))
-    assert auth_cli.main(["config", "show"]) == 0
-    out = capsys.readouterr().out
-    assert "hunter2" not in out
-    body = json.loads(out.split("\n", 1)[1])
-    assert body["client_secret"] == "****"
-    assert body["theme"] == "nord"
+    assert cli.main(["config", "show"]) == 0
+    out = capsys.readouterr()
+    assert "hunter2" not in out.out + out.err
+    doc = json.loads(out.out)  # pure JSON on stdout; where it came from is on stderr
+    assert doc["schema"] == 1
+    assert doc["settings"]["client_secret"] == "****"
+    assert doc["settings"]["theme"] == "nord"
+    assert out.err.startswith(f"# from {path}")
 
 
 def test_config_path_and_bad_config_exit_code(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert auth_cli.main(["config", "path"]) == 0
+    assert cli.main(["config", "path"]) == 0
     assert capsys.readouterr().out.strip() == str(
         tmp_path / "xdg-config" / "vmssdash" / "config.toml"
     )
     path = _write(tmp_path / "bad.toml", "bogus = 1\n")
     monkeypatch.setenv("VMSSDASH_CONFIG", str(path))
-    assert auth_cli.main(["config", "show"]) == 1
+    assert cli.main(["config", "show"]) == 1
     err = capsys.readouterr().err
     assert err.strip() == f"vmssdash: config file {path}: unknown setting 'bogus'"
 
@@ -151,8 +153,8 @@ def test_logout_removes_the_token_cache(tmp_path: Path, capsys: pytest.CaptureFi
 
     cache = paths.ensure_private_dir(paths.token_cache_dir()) / PLAIN_NAME
     cache.write_text("{}")
-    assert auth_cli.main(["logout"]) == 0
+    assert cli.main(["logout"]) == 0
     assert not cache.exists()
     assert f"removed {cache}" in capsys.readouterr().out
-    assert auth_cli.main(["logout"]) == 0
+    assert cli.main(["logout"]) == 0
     assert "no cached tokens" in capsys.readouterr().out

@@ -16,6 +16,7 @@ from vmssdash.core.plan import (
     Policy,
     Strategy,
     build_plan,
+    domain_worth,
     skip_reason,
 )
 from vmssdash.core.state import classify
@@ -127,11 +128,42 @@ def test_by_zone_and_missing_domains_go_last() -> None:
     assert ud_plan.waves[-1].label == "UD ?"
 
 
-def test_batches_never_span_update_domains_or_zones() -> None:
-    plan = build_plan(snapshot(grid(30, uds=3, zones=2)), Strategy.BATCH, batch=BatchSize(count=4))
+def test_batches_never_span_zones_and_keep_domain_order() -> None:
+    snap = snapshot(grid(30, uds=3, zones=2))
+    plan = build_plan(snap, Strategy.BATCH, batch=BatchSize(count=4))
     assert plan.waves[0].label.startswith("zone 1 UD 0")
     for wave in plan.waves:
         assert len(wave.instance_ids) <= 4
+        assert len({snap.by_id[i].zone for i in wave.instance_ids}) == 1
+
+
+def test_batch_size_is_honoured_when_targets_are_spread_over_domains() -> None:
+    """Issue 15: 20 VMs in 5 UDs of 4, half of them stale: ``--batch 4`` gave five waves
+    of 2 (one per UD); it is three waves of 4, 4 and 2, in domain order."""
+    vms = grid(20, uds=5, latest=False)
+    for i in range(10, 20):
+        vms[i] = vm_json(i, ud=i % 5, fd=i % 3, latest=True)
+    snap = snapshot(vms)
+    plan = build_plan(snap, Strategy.BATCH, batch=BatchSize(count=4))
+    assert [len(w.instance_ids) for w in plan.waves] == [4, 4, 2]
+    uds = [snap.by_id[i].update_domain for w in plan.waves for i in w.instance_ids]
+    assert uds == sorted(uds)
+    assert plan.waves[0].label == "UD 0–1"
+    assert "batches of 4 VMs" in plan.summary()
+
+
+def test_batch_never_takes_more_than_one_domains_worth_and_says_so() -> None:
+    """``--batch 5`` on 10 VMs in 5 UDs of 2: waves of at most 2, and the summary no
+    longer claims batches of 5."""
+    plan = build_plan(snapshot(grid(10, uds=5)), Strategy.BATCH, batch=BatchSize(count=5))
+    assert [len(w.instance_ids) for w in plan.waves] == [2] * 5
+    assert "batches of up to 2 VMs: 5 VMs asked, one update domain holds 2" in plan.summary()
+
+
+def test_batch_smaller_than_a_domain_is_honoured() -> None:
+    plan = build_plan(snapshot(grid(16, uds=2)), Strategy.BATCH, batch=BatchSize(count=5))
+    assert [len(w.instance_ids) for w in plan.waves] == [5, 5, 5, 1]
+    assert "batches of 5 VMs" in plan.summary()
 
 
 def test_prioritise_unhealthy_first() -> None:
@@ -237,10 +269,20 @@ def test_plan_properties(
             keys.append(rank(values.pop()))
         assert keys == sorted(keys)
     if strategy is Strategy.BATCH:
+        worth = domain_worth(snap)
+        previous: tuple[tuple[bool, str | None], tuple[int, int]] | None = None
         for wave in plan.waves:
-            assert len({by_id[i].update_domain for i in wave.instance_ids}) == 1
+            assert len(wave.instance_ids) <= worth
             if not cross_zone:
                 assert len({by_id[i].zone for i in wave.instance_ids}) == 1
+            # Within a zone (and the unhealthy-first group), update domains never go back.
+            uds = [rank(by_id[i].update_domain) for i in wave.instance_ids]
+            assert uds == sorted(uds)
+            first = wave.label.startswith("unhealthy")
+            zone = by_id[wave.instance_ids[0]].zone if not cross_zone else None
+            if previous is not None and previous[0] == (first, zone):
+                assert previous[1] <= uds[0]
+            previous = ((first, zone), uds[-1])
 
 
 def test_busy_vms_are_skipped_so_nothing_is_upgraded_twice() -> None:

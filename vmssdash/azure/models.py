@@ -90,6 +90,19 @@ class ImageReference(ArmModel):
     community_gallery_image_id: str | None = None
 
 
+#: The fields of an image reference that name the image (``exactVersion`` is only what
+#: ``latest`` resolved to), on the wire.
+IMAGE_KEYS = (
+    "id",
+    "publisher",
+    "offer",
+    "sku",
+    "version",
+    "sharedGalleryImageId",
+    "communityGalleryImageId",
+)
+
+
 class VirtualHardDisk(ArmModel):
     uri: str | None = None
 

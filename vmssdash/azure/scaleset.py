@@ -20,6 +20,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
+from vmssdash.azure import flexible
 from vmssdash.azure.bounds import pages_for
 from vmssdash.azure.client import ArmClient, decode_json
 from vmssdash.azure.errors import (
@@ -177,16 +178,24 @@ def _vm(data: dict[str, Any]) -> ScaleSetVM:
     return vm
 
 
-def _instance_ids(ids: Iterable[str | int], what: str) -> list[str]:
+def _instance_ids(ids: Iterable[str | int], what: str, *, names: bool = False) -> list[str]:
+    """Explicit ids, never ``"*"``: decimal for Uniform, VM names (``names``) for Flexible,
+    as Azure takes them."""
     out = [str(i).strip() for i in ids]
     if not out:
         raise ValueError(f"{what}: no instance ids given; name the VMs explicitly")
     if any(i == "*" for i in out):
         raise ValueError(f"{what}: '*' (every VM at once) is refused; name the VMs explicitly")
-    bad = [i for i in out if not i.isdigit()]
+    valid = flexible.is_member_name if names else str.isdigit
+    bad = [i for i in out if not valid(i)]
     if bad:
-        raise ValueError(f"{what}: instance ids are decimal strings, got {bad[:3]!r}")
-    return sorted(set(out), key=int)
+        words = (
+            "a Flexible set's instance ids are VM names"
+            if names
+            else "instance ids are decimal strings"
+        )
+        raise ValueError(f"{what}: {words}, got {bad[:3]!r}")
+    return sorted(set(out)) if names else sorted(set(out), key=int)
 
 
 class ScaleSetApi:
@@ -209,6 +218,12 @@ class ScaleSetApi:
     def pacing(self) -> Pacing:
         return self.client.pacing
 
+    @property
+    def flexible(self) -> bool:
+        """Flexible orchestration, as the model last read says (members are then plain
+        VMs, read through the VM API, and named rather than numbered)."""
+        return flexible.is_flexible(self.last_loaded)
+
     # ------------------------------------------------------------------ reads
 
     async def get(self) -> ScaleSet:
@@ -221,30 +236,53 @@ class ScaleSetApi:
     async def list_vms(
         self, *, on_page: PageCallback | None = None, filter: str | None = None
     ) -> list[ScaleSetVM]:
-        """Every VM with its instance view (paged); ``on_page`` sees each page as it lands."""
+        """Every VM with its instance view (paged); ``on_page`` sees each page as it lands.
+
+        The orchestration mode comes from the model: read it (``get``) first, or a
+        Flexible set is asked the Uniform way and answers 400, as Azure does."""
+        known = self.last_loaded
+        path = f"{self.path}/virtualMachines"
         params: dict[str, str] = {"$expand": "instanceView"}
-        if filter is not None:
+        if known is not None and self.flexible:
+            if filter is not None:
+                raise ValueError(f"the VM filter {filter!r} is Uniform-only (a Flexible set)")
+            rid = self.resource_id
+            path = flexible.members_path(rid.subscription, rid.resource_group)
+            params = flexible.members_params(known.id or self.path)
+        elif filter is not None:
             if filter not in VM_FILTERS:
                 raise ValueError(
                     f"unsupported VM filter {filter!r}; ARM accepts only {sorted(VM_FILTERS)}"
                 )
             params["$filter"] = filter
         vms: list[ScaleSetVM] = []
-        known = self.last_loaded
         max_pages = pages_for(known.capacity) if known is not None else None
-        async for page in self.client.iter_pages(
-            f"{self.path}/virtualMachines", params=params, max_pages=max_pages
-        ):
+        async for page in self.client.iter_pages(path, params=params, max_pages=max_pages):
             # Validation costs ~1 ms per 50 VMs: off the loop, so a 1,000-VM refresh
             # never holds up keystrokes (the GIL is handed back between pages).
-            parsed = await asyncio.to_thread(_vms_from, page, len(vms))
+            parsed = await asyncio.to_thread(self._page, page, len(vms))
             vms.extend(parsed)
             if on_page is not None:
                 outcome = on_page(parsed)
                 if inspect.isawaitable(outcome):
                     await outcome
-        vms.sort(key=lambda vm: int(vm.instance_id) if vm.instance_id.isdigit() else 1 << 62)
+        vms.sort(
+            key=lambda vm: (
+                (int(vm.instance_id), "") if vm.instance_id.isdigit() else (1 << 62, vm.instance_id)
+            )
+        )
         return _without_duplicates(vms)
+
+    def _page(self, items: list[dict[str, Any]], offset: int) -> list[ScaleSetVM]:
+        """One page as ``ScaleSetVM``s; a Flexible member is mapped into that shape first
+        (and keeps the JSON Azure sent as its ``raw``)."""
+        if not self.flexible:
+            return _vms_from(items, offset)
+        model = self.last_loaded
+        vms = _vms_from([flexible.as_scale_set_vm(i, model) for i in items], offset)
+        for vm, item in zip(vms, items, strict=True):
+            vm._raw = item
+        return vms
 
     async def instance_view_summary(self) -> dict[str, int]:
         """The aggregate ``GET …/instanceView``: VM count per status code (no per-VM data).
@@ -262,6 +300,23 @@ class ScaleSetApi:
         return counts
 
     async def get_vm(self, instance_id: str) -> ScaleSetVM:
+        """One VM with its instance view; a Flexible member by name through the VM API."""
+        if self.flexible:
+            rid = self.resource_id
+            model = self.last_loaded
+
+            def member(data: dict[str, Any]) -> ScaleSetVM:
+                vm = _vm(flexible.as_scale_set_vm(data, model))
+                vm._raw = data
+                return vm
+
+            return await self.client.get_parsed(
+                f"{flexible.members_path(rid.subscription, rid.resource_group)}"
+                f"/{quote(str(instance_id), safe='')}",
+                member,
+                "VM",
+                params={"$expand": "instanceView"},
+            )
         return await self.client.get_parsed(
             f"{self.path}/virtualMachines/{quote(str(instance_id), safe='')}",
             _vm,
@@ -373,7 +428,7 @@ class ScaleSetApi:
     # ------------------------------------------------------------------ actions
 
     async def begin_manual_upgrade(self, instance_ids: Iterable[str | int]) -> Operation:
-        ids = _instance_ids(instance_ids, "manual upgrade")
+        ids = _instance_ids(instance_ids, "manual upgrade", names=self.flexible)
         return await self.client.begin(
             "POST", f"{self.path}/manualupgrade", json={"instanceIds": ids}
         )
@@ -382,7 +437,7 @@ class ScaleSetApi:
         name = action.lower()
         if name not in ACTIONS:
             raise ValueError(f"unknown action {action!r}; one of {', '.join(sorted(ACTIONS))}")
-        ids = _instance_ids(instance_ids, name)
+        ids = _instance_ids(instance_ids, name, names=self.flexible)
         return await self.client.begin("POST", f"{self.path}/{name}", json={"instanceIds": ids})
 
     async def begin_rolling_upgrade(self) -> Operation:

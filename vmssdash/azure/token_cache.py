@@ -7,6 +7,7 @@ a private temp file, never loosened, and wiped whole by ``vmssdash logout``.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import stat
@@ -78,7 +79,7 @@ class TokenCacheStore:
         self.path = self.directory / PLAIN_NAME
         self.status = "plaintext 0600"
         self.warning = (
-            f"token cache is not encrypted (no OS keyring available); "
+            f"token cache is not encrypted ({_why_plaintext()}); "
             f"stored at {self.path} readable only by you"
         )
         # Say it loudly once, when the file is first created; the UI shows ``status``.
@@ -156,3 +157,10 @@ def clear_token_cache(directory: Path | None = None) -> list[Path]:
                 continue
             removed.append(candidate)
     return removed
+
+
+def _why_plaintext() -> str:
+    """Name the fix: the ``keyring`` extra when msal-extensions is missing."""
+    if importlib.util.find_spec("msal_extensions") is None:
+        return "msal-extensions is not installed: pip install 'vmssdash[keyring]'"
+    return "no OS keyring available"

@@ -22,10 +22,12 @@ class RunState(Enum):
     COMPLETED = "completed"
     FAULTED = "faulted"
     CANCELLED = "cancelled"
+    HALTED = "halted"
+    """A progressive run stopped by a breach (a wave's VM or a bake's watch)."""
 
     @property
     def is_terminal(self) -> bool:
-        return self in (RunState.COMPLETED, RunState.FAULTED, RunState.CANCELLED)
+        return self in (RunState.COMPLETED, RunState.FAULTED, RunState.CANCELLED, RunState.HALTED)
 
 
 @dataclass(frozen=True)
@@ -147,13 +149,25 @@ class Progress(OrchestratorEvent):
     eta_seconds: float | None
     current_wave: int | None = None
     detail: str = ""
+    eta_low: float | None = None
+    eta_high: float | None = None
 
     @property
     def fraction(self) -> float:
         return self.vms_done / self.vms_total if self.vms_total else 1.0
 
+    @property
+    def eta_text(self) -> str:
+        """``2m 10s (1m 50s–2m 40s)``; ``?`` until something has been learned."""
+        if self.eta_seconds is None:
+            return "?"
+        low, high = self.eta_low, self.eta_high
+        if low is None or high is None or round(low) == round(high):
+            return format_seconds(self.eta_seconds)
+        return f"{format_seconds(self.eta_seconds)} ({format_seconds(low)}–{format_seconds(high)})"
+
     def text(self) -> str:
-        eta = f", ETA {format_seconds(self.eta_seconds)}" if self.eta_seconds is not None else ""
+        eta = f", ETA {self.eta_text}" if self.eta_seconds is not None else ""
         return (
             f"{self.waves_done}/{self.waves_total} waves, {self.vms_done}/{self.vms_total} VMs"
             f"{eta}" + (f" ({self.detail})" if self.detail else "")

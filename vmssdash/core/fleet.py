@@ -11,12 +11,14 @@ the fleet says so in ``notes``. Where each column comes from:
   Flexible set, instances not indexed, or the ARM fallback (which would need one costly
   VM list per set).
 - rolling upgrade: ARM ``rollingUpgrades/latest`` for Rolling and Automatic sets only.
-- vmssdash run: an unfinished plan in this machine's journal directory.
+- vmssdash run: a live holder of the set's run lock on this machine (``core.runlock``), or
+  an unfinished plan in this machine's journal directory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +30,7 @@ from vmssdash.azure.errors import ArmConnectionError, ArmError, NotFoundError
 from vmssdash.azure.resource_graph import ResourceGraph
 from vmssdash.azure.scaleset import ScaleSetApi, list_scale_sets, list_subscriptions
 from vmssdash.core.journal import list_journals
+from vmssdash.core.runlock import RunLock, default_lock_dir
 
 SOURCE_GRAPH = "resource-graph"
 SOURCE_ARM = "arm"
@@ -290,14 +293,28 @@ async def _rolling(client: ArmClient, row: FleetRow, gate: asyncio.Semaphore) ->
     return str(code or "").lower() == "rollingforward"
 
 
-def _runs(journal_dir: Path | None) -> dict[str, str]:
-    """Unfinished vmssdash plans by scale set id (lower case)."""
-    if journal_dir is None:
-        return {}
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, but it exists
+    return True
+
+
+def _runs(rows: Sequence[FleetRow], journal_dir: Path | None, lock_dir: Path) -> dict[str, str]:
+    """What vmssdash is doing to each set on this machine, by id (lower case): a live run
+    lock holder first, else the most recent unfinished plan in the journal."""
     out: dict[str, str] = {}
-    for replay in sorted(list_journals(journal_dir), key=lambda r: r.last_ts):
-        if not replay.finished:
-            out[replay.plan.scale_set_id.lower()] = replay.describe()
+    if journal_dir is not None:
+        for replay in sorted(list_journals(journal_dir), key=lambda r: r.last_ts):
+            if not replay.finished:
+                out[replay.plan.scale_set_id.lower()] = f"unfinished {replay.describe()}"
+    for row in rows:
+        holder = RunLock(lock_dir, row.id).holder()  # a holder file outlives a crash
+        if holder is not None and _alive(holder.pid):
+            out[row.id.lower()] = holder.describe()
     return out
 
 
@@ -306,6 +323,7 @@ async def load_fleet(
     *,
     subscriptions: Sequence[str] = (),
     journal_dir: Path | None = None,
+    lock_dir: Path | None = None,
     page_size: int = 1000,
     rolling_concurrency: int = 4,
 ) -> Fleet:
@@ -335,7 +353,7 @@ async def load_fleet(
     rolling_rows = [r for r in rows if r.upgrade_mode.lower() in ROLLING_MODES]
     states = await asyncio.gather(*(_rolling(client, r, gate) for r in rolling_rows))
     rolling = {r.id: state for r, state in zip(rolling_rows, states, strict=True)}
-    runs = _runs(journal_dir)
+    runs = _runs(rows, journal_dir, lock_dir or default_lock_dir())
     rows = [
         replace(r, rolling_upgrade=rolling.get(r.id, False), run=runs.get(r.id.lower()))
         for r in rows

@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,8 @@ class Journal:
         return journal
 
     def append(self, kind: str, **data: Any) -> None:
-        record = {"ts": round(self._clock(), 3), "kind": kind, **scrub(data)}
+        now = self._clock()
+        record = {"ts": round(now, 3), "at": iso_time(now), "kind": kind, **scrub(data)}
         line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -83,6 +85,12 @@ class Journal:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def iso_time(epoch: float) -> str:
+    """ISO-8601 UTC with milliseconds: what a change record and a support case quote."""
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
-from vmssdash.azure.models import ScaleSet
+from vmssdash.azure.models import IMAGE_KEYS, ScaleSet
 from vmssdash.core.image_order import Versioned, is_older, split_id
 
 
@@ -307,17 +307,6 @@ def diff(base: ModelDraft, draft: ModelDraft) -> list[Change]:
     return changes
 
 
-_REF_KEYS = (
-    "id",
-    "publisher",
-    "offer",
-    "sku",
-    "version",
-    "sharedGalleryImageId",
-    "communityGalleryImageId",
-)
-
-
 def build_patch(base: ModelDraft, draft: ModelDraft) -> dict[str, Any]:
     """The smallest ``VirtualMachineScaleSetUpdate`` body that moves ``base`` to ``draft``.
 
@@ -336,7 +325,7 @@ def build_patch(base: ModelDraft, draft: ModelDraft) -> dict[str, Any]:
         else:
             ref = draft.image.image_reference()
             if base.image.kind is not draft.image.kind:
-                for key in _REF_KEYS:
+                for key in IMAGE_KEYS:
                     ref.setdefault(key, None)
                 if base.image.kind is ImageKind.VHD:
                     storage["osDisk"] = {"image": None}

@@ -26,9 +26,10 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from vmssdash.azure.errors import ArmError, NotFoundError, ThrottledError
+from vmssdash.azure.flexible import is_flexible
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
 from vmssdash.azure.pacing import Pacing
 from vmssdash.core.read_planner import Option, ReadKind, ReadPlanner
@@ -42,6 +43,10 @@ STALE_FILTER = "properties/latestModelApplied eq false"
 DEFAULT_PAGE = 50
 #: The fewest per-VM views worth sending as a part of a bigger need.
 MIN_PART = 10
+#: From this many VMs on, classifying and building a snapshot run in a worker thread.
+OFF_LOOP_VMS = 100
+
+T = TypeVar("T")
 
 Subscriber = Callable[[ScaleSetSnapshot, frozenset[str]], Awaitable[None] | None]
 
@@ -133,6 +138,7 @@ class Observer:
         self._changed: set[str] = set()
         self._left_stale: set[str] = set()
         self._subscribers: list[Subscriber] = []
+        self._decision_sinks: list[Callable[[str], None]] = []
         self._lock = asyncio.Lock()
         self._poke = asyncio.Event()
 
@@ -148,14 +154,22 @@ class Observer:
 
         return unsubscribe
 
+    def on_decision(self, fn: Callable[[str], None]) -> None:
+        """``fn(line)`` for every read decided (what, why, our calls per window) and wait."""
+        self._decision_sinks.append(fn)
+
     async def _publish(self) -> bool:
         if not self._dirty or self.scale_set is None:
             return False
         changed = frozenset(self._changed)
         self._dirty = False
         self._changed = set()
-        self.latest = await asyncio.to_thread(
-            ScaleSetSnapshot.of, self.scale_set, list(self.vms.values()), self.clock()
+        self.latest = await _off_loop_if_big(
+            len(self.vms),
+            ScaleSetSnapshot.of,
+            self.scale_set,
+            list(self.vms.values()),
+            self.clock(),
         )
         for fn in list(self._subscribers):
             try:
@@ -191,7 +205,8 @@ class Observer:
         floor = self.min_cells_age if self.active else self.min_cells_age_quiet
         pages = self._pages(len(self.vms) or (self.scale_set.capacity if self.scale_set else 1))
         sustain = max(
-            pages * w.window / max(1.0, share * w.limit) for w in self.planner._of(ReadKind.LIST)
+            pages * w.window / max(1.0, share * w.limit)
+            for w in self.planner.windows_of(ReadKind.LIST)
         )
         return max(floor, sustain)
 
@@ -210,10 +225,6 @@ class Observer:
     def cells_age(self) -> float | None:
         oldest = self.oldest_cell_at()
         return None if oldest is None else max(0.0, self.clock() - oldest)
-
-    def cell_ages(self) -> dict[str, float]:
-        now = self.clock()
-        return {i: now - self.read_at[i] for i in self.vms}
 
     def freshness(self) -> Freshness:
         tight = self.planner.tightest()
@@ -236,6 +247,9 @@ class Observer:
         self.decisions.append(line)
         del self.decisions[:-200]
         log.info("read %s", line)
+        for fn in self._decision_sinks:
+            with contextlib.suppress(Exception):
+                fn(line)
 
     def _learn(self, kind: ReadKind, calls: int) -> None:
         self.planner.record(kind, calls)
@@ -244,7 +258,7 @@ class Observer:
             {
                 name: left
                 for name, left in self.pacing.budget.resource.items()
-                if name.removeprefix(prefix) in kind.policies
+                if name.removeprefix(prefix) in self.planner.policies_of(kind)
             }
         )
 
@@ -271,6 +285,7 @@ class Observer:
             if self.scale_set is not None:
                 self._active_until = self.clock() + 120.0
         self.scale_set = scale_set
+        self.planner.flexible = is_flexible(scale_set)
         self._model_at = self.clock()
 
     async def _read_counts(self) -> None:
@@ -296,24 +311,23 @@ class Observer:
                     self._learn(ReadKind.VM_VIEW, 1)
             self._store(infos, started)
             return
-        pages = 0
-
-        def count(page: list[ScaleSetVM]) -> None:
-            nonlocal pages
-            pages += 1
-            self.page_size = max(self.page_size if pages > 1 else 0, len(page), 1)
-
+        sizes: list[int] = []
         try:
-            vms = await self.api.list_vms(on_page=count, filter=option.filter)
+            vms = await self.api.list_vms(
+                on_page=lambda page: sizes.append(len(page)), filter=option.filter
+            )
         finally:
-            self._learn(ReadKind.LIST, max(1, pages))
-        # Classifying 1,000 VMs takes tens of ms of pure Python: off the event loop, so
-        # keystrokes keep flowing while a big set is read.
-        infos = await asyncio.to_thread(classify_all, vms)
+            self._learn(ReadKind.LIST, max(1, len(sizes)))
+        if len(sizes) > 1:
+            self.page_size = max(1, sizes[0])  # a page followed by another one is full
+        infos = await _off_loop_if_big(len(vms), classify_all, vms)
         seen = {i.instance_id for i in infos}
         if option.filter is None:
             for gone in [i for i in self.vms if i not in seen]:
                 self._drop(gone)
+            # Asked for but absent from a full list (gone, or unreadable under another
+            # id): that is a fresh answer too, or read_vms would wait for it forever.
+            self.read_at.update((i, started) for i in ids if i not in seen)
         else:
             # Absent from the stale list: on the latest model now, state not read; the
             # stale list cannot serve them again until another read does.
@@ -330,7 +344,11 @@ class Observer:
         stale = {
             i for i, v in self.vms.items() if v.latest_model is False and i not in self._left_stale
         }
-        if set(ids) <= stale and len(stale) < total:
+        # Worth it only when it is much cheaper than the full list: wanted VMs that have
+        # just left the stale set (a wave that finished) cost a second read. The stale
+        # filter is the scale-set VM API's (Uniform-only).
+        cheaper = 2 * self._pages(len(stale)) <= self._pages(total)
+        if set(ids) <= stale and cheaper and not self.planner.flexible:
             options.append(
                 Option(ReadKind.LIST, self._pages(len(stale)), "stale VMs", STALE_FILTER)
             )
@@ -452,7 +470,7 @@ class Observer:
                         )
                     else:
                         await self._publish()
-                        if not self.vms and wanted:
+                        if not self.vms:  # an empty set: nothing more to read
                             return {}
                         continue
                 wait = max(self._throttled_for(), self._wait_hint(options))
@@ -493,3 +511,12 @@ class Observer:
 
 def classify_all(vms: Iterable[ScaleSetVM]) -> list[VmInfo]:
     return [classify(vm) for vm in vms]
+
+
+async def _off_loop_if_big(count: int, fn: Callable[..., T], *args: Any) -> T:
+    """Classifying or sorting 1,000 VMs takes tens of ms of pure Python: off the event
+    loop, so keystrokes keep flowing while a big set is read; a small set is cheaper
+    inline than a thread hop."""
+    if count >= OFF_LOOP_VMS:
+        return await asyncio.to_thread(fn, *args)
+    return fn(*args)

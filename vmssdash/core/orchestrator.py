@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from vmssdash import __version__
 from vmssdash.azure.errors import (
     ArmConnectionError,
     ArmError,
@@ -31,6 +32,8 @@ from vmssdash.azure.errors import (
 from vmssdash.azure.lro import Operation
 from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
 from vmssdash.azure.pacing import Clock, Pacing, Sleep
+from vmssdash.core import bake
+from vmssdash.core.eta import Estimator, Eta
 from vmssdash.core.events import (
     Note,
     OperationDispatched,
@@ -49,7 +52,7 @@ from vmssdash.core.events import (
 )
 from vmssdash.core.journal import Journal, Replay
 from vmssdash.core.observer import Observer
-from vmssdash.core.plan import Plan, Wave, estimate_seconds
+from vmssdash.core.plan import Plan, Wave
 from vmssdash.core.reading import VmReader
 from vmssdash.core.state import VmInfo, VmState
 
@@ -178,6 +181,14 @@ class _Runner:
         """Paused, or pausing after the wave in flight: the next toggle resumes."""
         return self._pause_requested
 
+    @property
+    def waiting_for_promote(self) -> bool:
+        """At a ``pause`` step of the plan (only plans built from steps have them)."""
+        return False
+
+    def promote(self) -> None:
+        return None
+
     def _emit(self, event: OrchestratorEvent) -> None:
         # A broken listener must not break a half-done upgrade.
         with contextlib.suppress(Exception):
@@ -219,8 +230,17 @@ class Orchestrator(_Runner):
         self._ok: dict[str, None] = {}
         self._failed: dict[str, str] = {}
         self._waves_done = 0
-        self._wave_durations: list[float] = []
         self._current_wave: int | None = None
+        self._holds = bake.HoldProgress.load(replay.path) if replay else bake.HoldProgress()
+        self._wave_started: float | None = None
+        self._bake_end: float | None = None
+        self._eta = Estimator.for_scale_set(
+            self.journal.path.parent if self.journal else None,
+            plan.scale_set_id,
+            exclude=self.journal.path if self.journal else None,
+        )
+        self._waiting_promote = False
+        self._promoted = False
         if replay is not None:
             self._ok = dict.fromkeys(sorted(replay.settled_ok))
             self._failed = {i: "unhealthy before the restart" for i in replay.settled_failed}
@@ -259,7 +279,19 @@ class Orchestrator(_Runner):
             + (" (the wave in flight finishes first)" if self._in_flight else "")
         )
 
+    @property
+    def waiting_for_promote(self) -> bool:
+        return self._waiting_promote
+
+    def promote(self) -> None:
+        """Release a ``pause`` step of the plan (the person has seen enough)."""
+        if self._waiting_promote:
+            self._promoted = True
+            self._note("Promoted: the run goes on")
+
     def resume(self) -> None:
+        if self._waiting_promote:
+            self.promote()
         if not self._pause_requested:
             return
         self._pause_requested = False
@@ -304,17 +336,7 @@ class Orchestrator(_Runner):
         total_waves = len(self.plan.waves)
         targets = self.plan.targets
         done = len([i for i in targets if i in self._ok or i in self._failed])
-        remaining = total_waves - self._waves_done
-        per_wave = (
-            sum(self._wave_durations) / len(self._wave_durations)
-            if self._wave_durations
-            else self.plan.wave_seconds
-        )
-        eta = (
-            estimate_seconds(remaining, per_wave, self.plan.policy.pause_seconds)
-            if not self.state.is_terminal
-            else 0.0
-        )
+        eta = None if self.state.is_terminal else self._eta_left()
         self._emit(
             Progress(
                 self.clock(),
@@ -323,17 +345,33 @@ class Orchestrator(_Runner):
                 vms_done=done,
                 vms_total=len(targets),
                 vms_failed=len([i for i in targets if i in self._failed]),
-                eta_seconds=eta,
+                eta_seconds=0.0 if self.state.is_terminal else (eta.seconds if eta else None),
                 current_wave=self._current_wave,
                 detail=detail,
+                eta_low=eta.low if eta else None,
+                eta_high=eta.high if eta else None,
             )
+        )
+
+    def _eta_left(self) -> Eta | None:
+        """Learned from this scale set's past waves and this run's (``core.eta``)."""
+        in_flight = self._current_wave is not None and self._wave_started is not None
+        left = len(self.plan.waves) - self._waves_done - (1 if in_flight else 0)
+        now = self.clock()
+        last_done = (self._current_wave or 0) - 1 if in_flight else self._waves_done - 1
+        baking = max(0.0, self._bake_end - now) if self._bake_end is not None else 0.0
+        return self._eta.remaining(
+            waves_left=max(left, 0),
+            in_wave_for=now - self._wave_started if self._wave_started is not None else None,
+            pauses=max(left, 0) * self.plan.policy.pause_seconds,
+            bakes=self.plan.bake_seconds_after(last_done) + baking,
         )
 
     # ------------------------------------------------------------------ run
 
     async def run(self) -> RunResult:
         resumed = self.replay is not None
-        self._journal("start", resumed=resumed)
+        self._journal("start", resumed=resumed, version=__version__)
         self._emit(
             PlanStarted(
                 self.clock(),
@@ -350,6 +388,9 @@ class Orchestrator(_Runner):
         try:
             for wave in self.plan.waves:
                 if self.replay is not None and wave.index in self.replay.waves_done:
+                    halted = await self._after_wave(wave)
+                    if halted:
+                        return self._finish(RunState.HALTED, halted)
                     continue
                 if executed and self.plan.policy.pause_seconds > 0:
                     await self._pause_between(wave.index)
@@ -358,6 +399,11 @@ class Orchestrator(_Runner):
                     break
                 faulted = await self._run_wave(wave)
                 executed += 1
+                if self.plan.halts_on_breach:
+                    halted = bake.wave_breach(wave, self._failed) or faulted
+                    halted = halted or await self._after_wave(wave)
+                    if halted:
+                        return self._finish(RunState.HALTED, halted)
                 if faulted:
                     return self._finish(RunState.FAULTED, faulted)
                 await self._gate()
@@ -368,6 +414,70 @@ class Orchestrator(_Runner):
         if self._abort_requested:
             return self._finish(RunState.CANCELLED, "aborted by the user")
         return self._finish(RunState.COMPLETED, "")
+
+    async def _after_wave(self, wave: Wave) -> str:
+        """Run the holds that follow ``wave`` (bakes, pauses) not done yet; a halt reason
+        or ""."""
+        journal = bake.Journaled(self.journal.path if self.journal else None, self._journal)
+        for n, hold in enumerate(wave.after):
+            at = (wave.index, n)
+            if at in self._holds.done or self._abort_requested:
+                continue
+            self._journal(
+                "hold-start", wave=wave.index, hold=n, hold_kind=hold.kind, seconds=hold.seconds
+            )
+            if hold.kind == "bake":
+                watched = sorted(self._ok, key=_id_key)
+                already = self._holds.watched.get(at, 0.0)
+                self._note(
+                    f"Baking {hold.text()[5:]} after wave {wave.index + 1} ({wave.label}): "
+                    f"watching {len(watched)} upgraded VMs"
+                    + (f" ({already:.0f} s watched before the restart)" if already else "")
+                )
+                self._bake_end = self.clock() + hold.seconds - already
+                reason = await bake.bake(
+                    hold=hold,
+                    wave=wave,
+                    at=at,
+                    watched_ids=watched,
+                    policy=self.plan.policy,
+                    read=self._read,
+                    clock=self.clock,
+                    sleep=self.sleep,
+                    interval=self.poll_delay,
+                    journal=journal,
+                    stopping=lambda: self._abort_requested,
+                    progress=self._progress,
+                    already=already,
+                )
+                self._bake_end = None
+                if reason:
+                    self._journal("hold-done", wave=wave.index, hold=n, ok=False, reason=reason)
+                    return reason
+            else:
+                self._waiting_promote, self._promoted = True, False
+                where = f"after wave {wave.index + 1} ({wave.label})"
+                self._note(f"Paused {where}: promote to go on")
+                self._set_state(RunState.PAUSED, f"waiting for promote {where}")
+                try:
+                    await bake.wait_for_promote(
+                        wave=wave,
+                        at=at,
+                        promoted=lambda: self._promoted or self._abort_requested,
+                        journal=journal,
+                        sleep=self.sleep,
+                        interval=self.poll_delay,
+                        progress=self._progress,
+                    )
+                finally:
+                    self._waiting_promote = False
+                if not self._abort_requested:
+                    self._set_state(RunState.RUNNING, "promoted")
+            if self._abort_requested:
+                return ""
+            self._holds.done.add(at)
+            self._journal("hold-done", wave=wave.index, hold=n, ok=True, reason="")
+        return ""
 
     async def _gate(self) -> None:
         """Hold here while paused; abort releases the hold."""
@@ -430,7 +540,9 @@ class Orchestrator(_Runner):
             vm = infos.get(iid)
             if iid in self._ok:
                 done.append(iid)
-            elif vm is not None and vm.latest_model:
+            elif vm is None or vm.unreadable is not None:
+                watch.append(iid)  # gone or unreadable: never sent blind (issue 13)
+            elif vm.latest_model:
                 (watch if vm.state.is_transitional or not vm.is_healthy else done).append(iid)
             elif in_doubt is not None and iid in in_doubt and touched:
                 watch.append(iid)
@@ -475,9 +587,16 @@ class Orchestrator(_Runner):
         started = self.clock()
         total = len(self.plan.waves)
         self._current_wave = wave.index
+        self._wave_started = None
         read_at = self.clock()
         infos = await self._read(wave.instance_ids, f"before wave {wave.index + 1}", since=read_at)
         dispatch, watch, done = self._partition(wave, infos)
+        if dispatch:  # what a revert puts back (``core.revert``)
+            self._journal(
+                "before",
+                wave=wave.index,
+                versions={i: v.image_version for i in dispatch if (v := infos.get(i))},
+            )
         for iid in done:
             if iid not in self._ok:
                 self._ok[iid] = None
@@ -494,6 +613,7 @@ class Orchestrator(_Runner):
             self._waves_done += 1
             self._progress()
             return ""
+        self._wave_started = started
         self._emit(
             WaveStarted(self.clock(), wave.index, total, wave.label, tuple(dispatch + watch))
         )
@@ -517,9 +637,12 @@ class Orchestrator(_Runner):
         ok = tuple(i for i in targets if i in self._ok)
         failed = tuple(i for i in targets if i in self._failed)
         seconds = self.clock() - started
-        self._wave_durations.append(seconds)
+        self._eta.add(seconds)
+        self._wave_started = None
         self._waves_done += 1
-        self._journal("wave-done", wave=wave.index, ok=list(ok), failed=list(failed))
+        self._journal(
+            "wave-done", wave=wave.index, ok=list(ok), failed=list(failed), seconds=seconds
+        )
         self._emit(WaveFinished(self.clock(), wave.index, total, ok, failed, seconds))
         self._progress()
         reason = self._postcheck()
@@ -553,7 +676,14 @@ class Orchestrator(_Runner):
                 operation = await self.api.begin_manual_upgrade(send)
                 break
             except ArmError as exc:
-                self._journal("dispatch-failed", wave=wave.index, instance_ids=send, error=str(exc))
+                self._journal(
+                    "dispatch-failed",
+                    wave=wave.index,
+                    instance_ids=send,
+                    error=str(exc),
+                    request_id=exc.request_id,
+                    correlation_id=exc.correlation_id,
+                )
                 self._in_flight = ()
                 if isinstance(exc, ConflictError) and conflicts < self.conflict_retries:
                     conflicts += 1
@@ -572,14 +702,28 @@ class Orchestrator(_Runner):
                 else:
                     raise
             since = self.clock()
-        self._journal("accepted", wave=wave.index, instance_ids=ids, operation=operation.url or "")
+        headers = operation.response.headers
+        self._journal(
+            "accepted",
+            wave=wave.index,
+            instance_ids=ids,
+            operation=operation.url or "",
+            request_id=headers.get("x-ms-request-id"),
+            correlation_id=headers.get("x-ms-correlation-request-id"),
+        )
         self._emit(OperationDispatched(self.clock(), wave.index, tuple(ids), operation.url or ""))
         try:
             while not operation.done:
                 await self.sleep(self.operation_poll_delay())
                 await operation.poll()
         except ArmError as exc:
-            self._journal("operation", wave=wave.index, status="unknown", error=str(exc))
+            self._journal(
+                "operation",
+                wave=wave.index,
+                status="unknown",
+                error=str(exc),
+                request_id=exc.request_id,
+            )
             self._note(f"Lost track of the operation ({exc}); checking the VMs instead", "warning")
             return None
         status = operation.status

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
+from vmssdash.azure.flexible import is_member_name
 from vmssdash.azure.models import RollingUpgradePolicy, ScaleSet, format_duration
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
@@ -125,10 +126,24 @@ class Skip:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """What happens after a wave before the next one starts: ``bake`` watches the
+    health of every VM upgraded so far for ``seconds``; ``pause`` waits for a person's
+    promote."""
+
+    kind: str  # "bake" | "pause"
+    seconds: float = 0.0
+
+    def text(self) -> str:
+        return f"bake {format_duration(self.seconds)}" if self.kind == "bake" else "pause"
+
+
+@dataclass(frozen=True)
 class Wave:
     index: int
     label: str
     instance_ids: tuple[str, ...]
+    after: tuple[Hold, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,6 +159,8 @@ class Plan:
     batch: str = ""
     wave_seconds: float = 60.0
     warnings: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+    """The steps the plan was built from (``canary 1``, ``bake PT2M``, ``ud``), if any."""
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -151,7 +168,24 @@ class Plan:
 
     @property
     def estimated_seconds(self) -> float:
-        return estimate_seconds(len(self.waves), self.wave_seconds, self.policy.pause_seconds)
+        return estimate_seconds(
+            len(self.waves), self.wave_seconds, self.policy.pause_seconds
+        ) + self.bake_seconds_after(-1)
+
+    def bake_seconds_after(self, wave_index: int) -> float:
+        """Seconds of bake still ahead once wave ``wave_index`` is finished (-1: all)."""
+        return sum(
+            hold.seconds
+            for wave in self.waves[wave_index + 1 :]
+            for hold in wave.after
+            if hold.kind == "bake"
+        )
+
+    @property
+    def halts_on_breach(self) -> bool:
+        """Plans built from steps stop at the first unhealthy VM (progressive delivery);
+        plain plans keep the rolling-upgrade policy's unhealthy-upgraded limit."""
+        return bool(self.steps)
 
     @property
     def is_whole_set(self) -> bool:
@@ -160,9 +194,10 @@ class Plan:
     def summary(self) -> str:
         """The scope in words, for the confirmation dialog."""
         batch = f" of {self.batch}" if self.batch else ""
+        how = f"steps: {', '.join(self.steps)}" if self.steps else f"{self.strategy.words}{batch}"
         return (
             f"Upgrade {len(self.targets)} of {count(self.total_instances, 'VM')} of {self.scale_set_name} "
-            f"in {count(len(self.waves), 'wave')} ({self.strategy.words}{batch}); "
+            f"in {count(len(self.waves), 'wave')} ({how}); "
             f"{len(self.skipped)} skipped"
         )
 
@@ -179,7 +214,13 @@ class Plan:
             scale_set_name=data["scale_set_name"],
             strategy=Strategy(data["strategy"]),
             waves=tuple(
-                Wave(w["index"], w["label"], tuple(w["instance_ids"])) for w in data["waves"]
+                Wave(
+                    w["index"],
+                    w["label"],
+                    tuple(w["instance_ids"]),
+                    tuple(Hold(h["kind"], float(h["seconds"])) for h in w.get("after", ())),
+                )
+                for w in data["waves"]
             ),
             skipped=tuple(Skip(s["instance_id"], s["reason"]) for s in data["skipped"]),
             policy=Policy(**data["policy"]),
@@ -187,6 +228,7 @@ class Plan:
             batch=data.get("batch", ""),
             wave_seconds=data.get("wave_seconds", 60.0),
             warnings=tuple(data.get("warnings", ())),
+            steps=tuple(data.get("steps", ())),
         )
 
 
@@ -194,13 +236,18 @@ def estimate_seconds(waves: int, wave_seconds: float, pause_seconds: float) -> f
     return waves * wave_seconds + max(0, waves - 1) * pause_seconds
 
 
-def skip_reason(vm: VmInfo, *, include_deallocated: bool = False) -> str | None:
-    """Why a VM must not be upgraded now, or None when it is a target."""
+def skip_reason(
+    vm: VmInfo, *, include_deallocated: bool = False, flexible: bool = False
+) -> str | None:
+    """Why a VM must not be upgraded now, or None when it is a target.
+
+    A Uniform set's instance ids are decimal, a Flexible set's are its VMs' names;
+    anything else came from a malformed answer and must never reach a request body."""
     if vm.unreadable is not None:
         return f"unreadable ({vm.unreadable})"
-    if not vm.instance_id.isdigit():
-        # A Uniform set's instance ids are decimal; anything else came from a malformed
-        # answer and must never reach a request body.
+    if flexible and not (is_member_name(vm.instance_id) and vm.instance_id == vm.name):
+        return f"unreadable (instance id {vm.instance_id!r} is not the VM's name)"
+    if not flexible and not vm.instance_id.isdigit():
         return f"unreadable (instance id {vm.instance_id!r} is not a number)"
     if vm.latest_model is None:
         return "model currency unknown (no latestModelApplied)"
@@ -253,68 +300,17 @@ def build_plan(
 
     - ``UPDATE_DOMAIN`` / ``FAULT_DOMAIN`` / ``ZONE``: one domain per wave in ascending
       order; a ``batch`` size additionally splits large domains.
-    - ``BATCH``: ``batch`` VMs at a time (default: the policy's max batch %), never
-      spanning an update domain, zone by zone unless the policy allows cross-zone.
+    - ``BATCH``: ``batch`` VMs at a time (default: the policy's max batch %), in domain
+      order, never more than one update domain's worth in a wave, zone by zone unless
+      the policy allows cross-zone.
     """
     policy = policy or Policy.of(snapshot.scale_set)
-    wanted = set(selection) if selection is not None else None
-    total = len(snapshot.vms)
-    skipped: list[Skip] = []
-    targets: list[VmInfo] = []
-    for vm in snapshot.vms:
-        if wanted is not None and vm.instance_id not in wanted:
-            continue
-        reason = skip_reason(vm, include_deallocated=include_deallocated)
-        if reason:
-            skipped.append(Skip(vm.instance_id, reason))
-        else:
-            targets.append(vm)
-    if wanted is not None:
-        for missing in sorted(wanted - set(snapshot.by_id)):
-            skipped.append(Skip(missing, "not in the scale set any more"))
-
+    targets, skipped = select_targets(snapshot, selection, include_deallocated=include_deallocated)
     if strategy is Strategy.BATCH and batch is None:
         batch = BatchSize(percent=policy.max_batch_percent)
-    size = batch.resolve(total) if batch else None
-
-    groups: list[tuple[str, list[VmInfo]]] = []
-    if strategy is Strategy.BATCH:
-        groups = _batch_groups(targets, policy)
-    else:
-        attr = {
-            Strategy.UPDATE_DOMAIN: ("UD", "update_domain"),
-            Strategy.FAULT_DOMAIN: ("FD", "fault_domain"),
-            Strategy.ZONE: ("zone", "zone"),
-        }[strategy]
-        short, name = attr
-        buckets: dict[Any, list[VmInfo]] = {}
-        for vm in targets:
-            buckets.setdefault(getattr(vm, name), []).append(vm)
-        for key in sorted(buckets, key=_domain_key):
-            label = f"{short} {key}" if key is not None else f"{short} ?"
-            if strategy is Strategy.ZONE and key is None:
-                label = "no zone"
-            groups.append((label, buckets[key]))
-
-    waves: list[Wave] = []
-    for label, vms in groups:
-        ordered = sorted(
-            vms, key=lambda v: (not (policy.prioritize_unhealthy and _is_unhealthy(v)), v.sort_key)
-        )
-        parts = _chunks([v.instance_id for v in ordered], size)
-        for n, part in enumerate(parts):
-            suffix = f" ({n + 1}/{len(parts)})" if len(parts) > 1 else ""
-            waves.append(Wave(len(waves), label + suffix, tuple(part)))
-
-    warnings: list[str] = []
-    if total:
-        biggest = max((len(w.instance_ids) for w in waves), default=0)
-        if biggest * 100 > policy.max_unhealthy_percent * total:
-            warnings.append(
-                f"The largest wave ({biggest} of {total} VMs, {biggest * 100 / total:.0f}%) exceeds "
-                f"the max unhealthy instance limit of {policy.max_unhealthy_percent}%: the run "
-                "will stop before it. Use smaller batches."
-            )
+    groups, batch_text = domain_waves(snapshot, targets, strategy, batch, policy)
+    waves = [Wave(n, label, ids) for n, (label, ids) in enumerate(groups)]
+    total = len(snapshot.vms)
     return Plan(
         plan_id=plan_id or uuid.uuid4().hex,
         scale_set_id=snapshot.scale_set.id,
@@ -324,35 +320,148 @@ def build_plan(
         skipped=tuple(skipped),
         policy=policy,
         total_instances=total,
-        batch=str(batch) if batch else "",
+        batch=batch_text,
         wave_seconds=wave_seconds,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings_for(waves, total, policy)),
     )
 
 
-def _batch_groups(targets: list[VmInfo], policy: Policy) -> list[tuple[str, list[VmInfo]]]:
-    """Batch groups: (unhealthy first,) then zone by zone (unless cross-zone), UD by UD."""
-    first: list[VmInfo] = []
-    rest = targets
-    if policy.prioritize_unhealthy:
-        first = [v for v in targets if _is_unhealthy(v)]
-        rest = [v for v in targets if not _is_unhealthy(v)]
+def select_targets(
+    snapshot: ScaleSetSnapshot,
+    selection: Iterable[str] | None,
+    *,
+    include_deallocated: bool = False,
+) -> tuple[list[VmInfo], list[Skip]]:
+    """The VMs to upgrade (in snapshot order) and the ones left out, each with why."""
+    wanted = set(selection) if selection is not None else None
+    flexible = snapshot.flexible
+    skipped: list[Skip] = []
+    targets: list[VmInfo] = []
+    for vm in snapshot.vms:
+        if wanted is not None and vm.instance_id not in wanted:
+            continue
+        reason = skip_reason(vm, include_deallocated=include_deallocated, flexible=flexible)
+        if reason:
+            skipped.append(Skip(vm.instance_id, reason))
+        else:
+            targets.append(vm)
+    if wanted is not None:
+        for missing in sorted(wanted - set(snapshot.by_id)):
+            skipped.append(Skip(missing, "not in the scale set any more"))
+    return targets, skipped
+
+
+def domain_waves(
+    snapshot: ScaleSetSnapshot,
+    targets: list[VmInfo],
+    strategy: Strategy,
+    batch: BatchSize | None,
+    policy: Policy,
+) -> tuple[list[tuple[str, tuple[str, ...]]], str]:
+    """(label, ids) per wave for ``targets``, and the batch size in true words."""
+    size = batch.resolve(len(snapshot.vms)) if batch else None
+    batch_text = str(batch) if batch else ""
+    out: list[tuple[str, tuple[str, ...]]] = []
+    if strategy is Strategy.BATCH:
+        cap = domain_worth(snapshot)
+        limit = min(size or cap, cap)
+        if size is not None and limit < size:
+            batch_text = f"up to {limit} VMs: {batch} asked, one update domain holds {limit}"
+        return batch_waves(targets, policy, limit), batch_text
+    for label, vms in _domain_groups(targets, strategy):
+        ordered = sorted(vms, key=lambda v: (not _first(v, policy), v.sort_key))
+        parts = _chunks([v.instance_id for v in ordered], size)
+        for n, part in enumerate(parts):
+            suffix = f" ({n + 1}/{len(parts)})" if len(parts) > 1 else ""
+            out.append((label + suffix, tuple(part)))
+    return out, batch_text
+
+
+def warnings_for(waves: Iterable[Wave], total: int, policy: Policy) -> list[str]:
+    warnings: list[str] = []
+    if total:
+        biggest = max((len(w.instance_ids) for w in waves), default=0)
+        if biggest * 100 > policy.max_unhealthy_percent * total:
+            warnings.append(
+                f"The largest wave ({biggest} of {total} VMs, {biggest * 100 / total:.0f}%) exceeds "
+                f"the max unhealthy instance limit of {policy.max_unhealthy_percent}%: the run "
+                "will stop before it. Use smaller batches."
+            )
+    return warnings
+
+
+def _first(vm: VmInfo, policy: Policy) -> bool:
+    return policy.prioritize_unhealthy and _is_unhealthy(vm)
+
+
+def _domain_groups(targets: list[VmInfo], strategy: Strategy) -> list[tuple[str, list[VmInfo]]]:
+    """One group per update domain, fault domain or zone, in ascending order."""
+    short, name = {
+        Strategy.UPDATE_DOMAIN: ("UD", "update_domain"),
+        Strategy.FAULT_DOMAIN: ("FD", "fault_domain"),
+        Strategy.ZONE: ("zone", "zone"),
+    }[strategy]
+    buckets: dict[Any, list[VmInfo]] = {}
+    for vm in targets:
+        buckets.setdefault(getattr(vm, name), []).append(vm)
     groups: list[tuple[str, list[VmInfo]]] = []
+    for key in sorted(buckets, key=_domain_key):
+        label = f"{short} {key}" if key is not None else f"{short} ?"
+        if strategy is Strategy.ZONE and key is None:
+            label = "no zone"
+        groups.append((label, buckets[key]))
+    return groups
+
+
+def domain_worth(snapshot: ScaleSetSnapshot) -> int:
+    """The most VMs one update domain (within a zone) holds: the most a wave may take
+    down at once, since the platform itself never takes down more than one domain."""
+    counts: dict[tuple[Any, Any], int] = {}
+    for vm in snapshot.vms:
+        key = (vm.zone, vm.update_domain)
+        counts[key] = counts.get(key, 0) + 1
+    return max(counts.values(), default=1)
+
+
+def batch_waves(
+    targets: list[VmInfo], policy: Policy, limit: int
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Waves of at most ``limit`` VMs, filled in domain order: (unhealthy first,) zone by
+    zone (unless cross-zone), update domain by update domain. A wave may take the end of
+    one domain and the start of the next, so a batch size is honoured even when the
+    targets are spread thinly over many domains."""
+    first = [v for v in targets if _first(v, policy)]
+    rest = [v for v in targets if not _first(v, policy)]
+    out: list[tuple[str, tuple[str, ...]]] = []
 
     def add(prefix: str, vms: list[VmInfo]) -> None:
         by_zone: dict[Any, list[VmInfo]] = {}
         for vm in vms:
             by_zone.setdefault(None if policy.cross_zone else vm.zone, []).append(vm)
         for zone in sorted(by_zone, key=_domain_key):
-            by_ud: dict[Any, list[VmInfo]] = {}
-            for vm in by_zone[zone]:
-                by_ud.setdefault(vm.update_domain, []).append(vm)
-            for ud in sorted(by_ud, key=_domain_key):
-                zone_text = f"zone {zone} " if zone is not None else ""
-                ud_text = f"UD {ud}" if ud is not None else "UD ?"
-                groups.append((f"{prefix}{zone_text}{ud_text}", by_ud[ud]))
+            ordered = sorted(
+                by_zone[zone], key=lambda v: (_domain_key(v.update_domain), v.sort_key)
+            )
+            zone_text = f"zone {zone} " if zone is not None else ""
+            for start in range(0, len(ordered), limit):
+                part = ordered[start : start + limit]
+                label = f"{prefix}{zone_text}{_ud_span(part)}".strip() or "batch"
+                out.append((label, tuple(v.instance_id for v in part)))
 
     if first:
         add("unhealthy ", first)
     add("", rest)
-    return groups
+    return out
+
+
+def _ud_span(vms: list[VmInfo]) -> str:
+    """``UD 2`` or ``UD 2–3`` (the update domains a wave touches, first to last). A
+    Flexible set has no update domains: ``FD 0``, or nothing with one fault domain."""
+    name, uds = "UD", [vm.update_domain for vm in vms]
+    if all(ud is None for ud in uds):
+        name, uds = "FD", [vm.fault_domain for vm in vms]
+        if all(fd is None for fd in uds):
+            return ""
+    low = "?" if uds[0] is None else str(uds[0])
+    high = "?" if uds[-1] is None else str(uds[-1])
+    return f"{name} {low}" if low == high else f"{name} {low}–{high}"

@@ -38,6 +38,7 @@ def render_plan(plan: Plan, image: str) -> str:
             f"Wave {wave.index + 1:>2}  {wave.label:<16} {vms(len(wave.instance_ids)):>6}  "
             + ids_text(wave.instance_ids, 20)
         )
+        lines += [f"         then {hold.text()}" for hold in wave.after]
     if not plan.waves:
         lines.append("Nothing to upgrade.")
     if plan.skipped:

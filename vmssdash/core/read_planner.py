@@ -42,6 +42,13 @@ _CHARGES: dict[ReadKind, tuple[str, ...]] = {
     ReadKind.VM_VIEW: ("GetVMScaleSetVM3Min", "GetVMScaleSetVM30Min", "VMScaleSetVMViews3Min"),
 }
 
+#: A Flexible set's members are plain VMs: their list and views charge the VM API's
+#: policies (List is high cost, Get low cost), not the scale-set VM ones.
+_FLEXIBLE_CHARGES: dict[ReadKind, tuple[str, ...]] = {
+    ReadKind.LIST: ("HighCostGet3Min", "HighCostGet30Min"),
+    ReadKind.VM_VIEW: ("LowCostGet3Min", "LowCostGet30Min"),
+}
+
 #: policy -> (limit, window seconds): the reference's figures (the lower where it gives
 #: two), used until Azure's own ``remaining`` counts show a higher ceiling.
 DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
@@ -52,6 +59,10 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
     "GetVMScaleSetVM3Min": (1000, 180.0),
     "GetVMScaleSetVM30Min": (5000, 1800.0),
     "VMScaleSetVMViews3Min": (5000, 180.0),
+    "HighCostGet3Min": (300, 180.0),
+    "HighCostGet30Min": (1500, 1800.0),
+    "LowCostGet3Min": (4000, 180.0),
+    "LowCostGet30Min": (32000, 1800.0),
 }
 
 #: Calls left unspent in every window whatever the share (others' calls race ours).
@@ -173,14 +184,20 @@ class ReadPlanner:
             for name, (limit, window) in (limits or DEFAULT_LIMITS).items()
         }
         self.calls: dict[ReadKind, int] = dict.fromkeys(ReadKind, 0)
+        #: The set is Flexible (the observer says so once it has read the model).
+        self.flexible = False
 
-    def _of(self, kind: ReadKind) -> list[PolicyWindow]:
-        return [self.windows[p] for p in kind.policies]
+    def policies_of(self, kind: ReadKind) -> tuple[str, ...]:
+        """The policies ``kind`` charges for this set's orchestration mode."""
+        return _FLEXIBLE_CHARGES.get(kind, kind.policies) if self.flexible else kind.policies
+
+    def windows_of(self, kind: ReadKind) -> list[PolicyWindow]:
+        return [self.windows[p] for p in self.policies_of(kind)]
 
     def record(self, kind: ReadKind, calls: int = 1) -> None:
         now = self.clock()
         self.calls[kind] += calls
-        for w in self._of(kind):
+        for w in self.windows_of(kind):
             w.record(now, calls)
 
     def learn(self, remaining: Mapping[str, int]) -> None:
@@ -193,12 +210,14 @@ class ReadPlanner:
 
     def allowance(self, kind: ReadKind, share: float | None = None) -> float:
         now = self.clock()
-        return min(w.allowance(now, self.share if share is None else share) for w in self._of(kind))
+        return min(
+            w.allowance(now, self.share if share is None else share) for w in self.windows_of(kind)
+        )
 
     def wait_for(self, kind: ReadKind, calls: int, share: float | None = None) -> float:
         now = self.clock()
         s = self.share if share is None else share
-        return max(w.wait_for(calls, now, s) for w in self._of(kind))
+        return max(w.wait_for(calls, now, s) for w in self.windows_of(kind))
 
     def pressure(self, option: Option, share: float | None = None) -> float:
         """The largest fraction of any policy's current allowance the option would take

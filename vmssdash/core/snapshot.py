@@ -12,23 +12,37 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+from vmssdash.azure.flexible import is_flexible
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
 from vmssdash.core.state import VmInfo, VmState, classify
 
 
 class Grouping(Enum):
-    """How heatmap rows are formed; ``next`` is the order ``g`` cycles through."""
+    """How heatmap rows are formed; ``next`` is the order ``g`` cycles through.
+
+    A Flexible set has no update domains: its rows are zone × fault domain (just zone
+    when it spreads over one fault domain, as Azure leaves ``platformFaultDomain`` unset
+    then), and ``g`` cycles through the groupings it has."""
 
     UPDATE_DOMAIN = "update domain"
     FAULT_DOMAIN = "fault domain"
     ZONE = "zone"
+    ZONE_FAULT_DOMAIN = "zone × fault domain"
 
     @property
     def short(self) -> str:
-        return {"update domain": "UD", "fault domain": "FD", "zone": "zone"}[self.value]
+        return {
+            "update domain": "UD",
+            "fault domain": "FD",
+            "zone": "zone",
+            "zone × fault domain": "zone×FD",
+        }[self.value]
 
-    def next(self) -> Grouping:
+    def next(self, *, flexible: bool = False) -> Grouping:
         members = list(Grouping)
+        members.remove(Grouping.UPDATE_DOMAIN if flexible else Grouping.ZONE_FAULT_DOMAIN)
+        if self not in members:
+            return members[0]
         return members[(members.index(self) + 1) % len(members)]
 
     def key_of(self, vm: VmInfo) -> str | int | None:
@@ -36,6 +50,10 @@ class Grouping(Enum):
             return vm.update_domain
         if self is Grouping.FAULT_DOMAIN:
             return vm.fault_domain
+        if self is Grouping.ZONE_FAULT_DOMAIN:
+            parts = [f"zone {vm.zone}" if vm.zone is not None else ""]
+            parts.append(f"FD {vm.fault_domain}" if vm.fault_domain is not None else "")
+            return " ".join(p for p in parts if p) or None
         return vm.zone
 
 
@@ -95,6 +113,15 @@ class ScaleSetSnapshot:
         return cls(scale_set=scale_set, vms=vms, taken_at=taken_at)
 
     @property
+    def flexible(self) -> bool:
+        return is_flexible(self.scale_set)
+
+    @property
+    def default_grouping(self) -> Grouping:
+        """Update domains for Uniform; zone × fault domain for Flexible (none has UDs)."""
+        return Grouping.ZONE_FAULT_DOMAIN if self.flexible else Grouping.UPDATE_DOMAIN
+
+    @property
     def image(self) -> str:
         return describe_image(self.scale_set)
 
@@ -125,6 +152,8 @@ class ScaleSetSnapshot:
         rows: list[Group] = []
         for pg, key in sorted(buckets, key=order):
             name = f"{grouping.short} {key}" if key is not None else f"{grouping.short} ?"
+            if grouping is Grouping.ZONE_FAULT_DOMAIN:
+                name = str(key) if key is not None else "no zone"
             if grouping is Grouping.ZONE and key is None:
                 name = "no zone"
             if several_pgs:

@@ -48,7 +48,7 @@ from vmssdash.sim.errors import SimError, invalid_parameter, vm_not_found
 from vmssdash.sim.faults import FaultConfig, FaultInjector
 from vmssdash.sim.flexible import flexible_routes
 from vmssdash.sim.resource_graph import resource_graph_routes
-from vmssdash.sim.scenarios import get_scenario
+from vmssdash.sim.scenarios import Scenario, get_scenario
 from vmssdash.sim.throttle import Throttle, ThrottleConfig
 from vmssdash.sim.world import Operation, ScaleSet, Vm, World
 
@@ -1058,7 +1058,7 @@ async def health(request: Request) -> Response:
 
 
 def create_app(
-    scenario: str = "demo",
+    scenario: str | Scenario = "demo",
     *,
     speed: float = 1.0,
     seed: int = 0,
@@ -1077,7 +1077,7 @@ def create_app(
     ``Retry-After`` to LRO 202s (off by default, as on the wire); ``require_auth`` makes
     ARM routes answer 401 without an unexpired bearer JWT (off: ``--auth none`` works).
     """
-    spec = get_scenario(scenario)
+    spec = get_scenario(scenario) if isinstance(scenario, str) else scenario
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
     if faults is None:
@@ -1094,7 +1094,7 @@ def create_app(
         world=world,
         throttle=Throttle(throttle),
         injector=injector,
-        scenario=scenario,
+        scenario=spec.name,
         page_size=page_size,
         base_url=base_url.rstrip("/") if base_url else None,
         retry_after_202=retry_after_202,

@@ -13,6 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from vmssdash.sim import scenario_file
 from vmssdash.sim.app import create_app
 from vmssdash.sim.faults import FaultConfig
 from vmssdash.sim.scenarios import SCENARIOS
@@ -49,6 +50,12 @@ def build_parser(prog: str = "vmssdash sim") -> argparse.ArgumentParser:
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)"
     )
     parser.add_argument("--scenario", default="demo", choices=sorted(SCENARIOS))
+    parser.add_argument(
+        "--scenario-file",
+        type=Path,
+        default=None,
+        help="serve the scenario in this JSON file instead (e.g. from `vmssdash rehearse --save`)",
+    )
     parser.add_argument(
         "--speed", type=float, default=1.0, help="simulated seconds per real second (default 1)"
     )
@@ -91,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vmssdash sim: warning: listening on {args.host}, not loopback", file=sys.stderr)
     try:
         faults = FaultConfig.parse(args.faults) if args.faults is not None else None
+        scenario = scenario_file.load(args.scenario_file) if args.scenario_file else args.scenario
         app = create_app(
-            args.scenario,
+            scenario,
             speed=args.speed,
             seed=args.seed,
             faults=faults,
@@ -124,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     world = app.state.world
     print(
-        f"vmssdash sim: scenario {args.scenario} on {scheme}://{host}:{port} "
+        f"vmssdash sim: scenario {app.state.sim.scenario} on {scheme}://{host}:{port} "
         f"(speed {args.speed:g}, seed {args.seed}, faults {app.state.sim.injector.config.to_spec()})",
         file=sys.stderr,
         flush=True,

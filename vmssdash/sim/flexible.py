@@ -5,12 +5,14 @@ Flexible members are plain virtual machines named ``{set}_{8 hex}``, listed with
 ``'virtualMachineScaleSet/id' eq '{id}'`` (``$expand=instanceView`` only with such a
 filter). The scale-set VM API is Uniform's: on a Flexible set ``$expand=instanceView`` on
 its VM list and any per-instance call by name answer 400, as Azure does, so a Uniform-only
-code path fails in tests as it would in Azure. Every other request goes on to ARM's
-handler. Not served yet: upgrades of Flexible members (``manualupgrade`` with names).
+code path fails in tests as it would in Azure. The VM API's reads are charged to the VM
+policies (List to ``HighCostGet*``, Get to ``LowCostGet*``). Every other request goes on to
+ARM's handler (``manualupgrade`` with names is the world's ``resolve_instance_ids``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,7 +24,8 @@ from starlette.routing import BaseRoute, Route
 
 from vmssdash.sim import render
 from vmssdash.sim.errors import SimError
-from vmssdash.sim.world import COMPUTE, ScaleSet, Vm, World
+from vmssdash.sim.throttle import Throttle
+from vmssdash.sim.world import COMPUTE, ScaleSet, Vm, World, vm_name
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 CheckAuth = Callable[[str | None, str], None]
@@ -32,12 +35,12 @@ _SET_PATH = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Comput
 
 
 def is_flexible(vmss: ScaleSet) -> bool:
-    return str(vmss.properties.get("orchestrationMode", "")).lower() == "flexible"
+    return vmss.flexible
 
 
 def member_name(vmss: ScaleSet, vm: Vm) -> str:
     """Flexible members are named ``{set}_{8 hex}``, not by an instance number."""
-    return f"{vmss.name}_{vm.vm_id.replace('-', '')[:8]}"
+    return vm_name(vmss, vm)
 
 
 def member_json(world: World, vmss: ScaleSet, vm: Vm, *, expand: bool) -> dict[str, Any]:
@@ -114,17 +117,65 @@ def flexible_routes(
             ]
         return JSONResponse({"value": value})
 
-    async def vm_list(request: Request) -> Response:
+    def front_door(request: Request, op_class: str) -> SimError | list[tuple[str, str]]:
+        """Auth, api-version and the VM API's throttling, as ARM's handler does them;
+        the rate headers to send, or the error to answer with."""
         if check_auth is not None:
             try:
                 check_auth(request.headers.get("authorization"), str(request.base_url).rstrip("/"))
             except SimError as err:
-                return _error(err)
-        query = {k.lower(): v for k, v in request.query_params.items()}
-        if not query.get("api-version"):
-            return _error(
-                SimError(400, "MissingApiVersionParameter", "The api-version is required.")
+                return err
+        if not request.query_params.get("api-version"):
+            return SimError(400, "MissingApiVersionParameter", "The api-version is required.")
+        throttle: Throttle = request.app.state.sim.throttle
+        neighbours: float = request.app.state.sim.injector.config.neighbours
+        with world.lock:
+            world.advance()
+            decision = throttle.charge(
+                str(request.path_params["sub"]),
+                op_class,
+                "reads",
+                world.now,
+                world.clock.epoch,
+                neighbours=neighbours,
             )
+            retry = world.clock.real_seconds(decision.retry_after)
+        if decision.error is not None:
+            refused = decision.error
+            refused.headers = {
+                **refused.headers,
+                **dict(decision.headers),
+                "Retry-After": str(max(1, math.ceil(retry))),
+            }
+            return refused
+        return decision.headers
+
+    async def vm_get(request: Request) -> Response:
+        door = front_door(request, "vmapi_get")
+        if isinstance(door, SimError):
+            return _error(door)
+        p = request.path_params
+        expand = (request.query_params.get("$expand") or "").lower() == "instanceview"
+        with world.lock:
+            for vmss in world.scale_sets_in(p["sub"], p["rg"]):
+                for vm in vmss.sorted_vms() if is_flexible(vmss) else ():
+                    if member_name(vmss, vm).lower() == p["vm"].lower():
+                        body = member_json(world, vmss, vm, expand=expand)
+                        return JSONResponse(body, headers=dict(door))
+        return _error(
+            SimError(
+                404,
+                "ResourceNotFound",
+                f"The Resource 'Microsoft.Compute/virtualMachines/{p['vm']}' under resource "
+                f"group '{p['rg']}' was not found.",
+            )
+        )
+
+    async def vm_list(request: Request) -> Response:
+        door = front_door(request, "vmapi_list")
+        if isinstance(door, SimError):
+            return _error(door)
+        query = {k.lower(): v for k, v in request.query_params.items()}
         expand = (query.get("$expand") or "").lower() == "instanceview"
         raw_filter = query.get("$filter")
         match = _FILTER.match(raw_filter) if raw_filter else None
@@ -162,12 +213,13 @@ def flexible_routes(
                 f"{str(request.base_url).rstrip('/')}{request.url.path}?"
                 + urlencode(params, quote_via=quote, safe="$'")
             )
-        return JSONResponse(body)
+        return JSONResponse(body, headers=dict(door))
 
     base = _SET_PATH + "/virtualMachineScaleSets/{name}/virtualMachines"
     methods = ["GET", "PUT", "PATCH", "POST", "DELETE"]
     return [
         Route(_SET_PATH + "/virtualMachines", vm_list, methods=["GET"]),
+        Route(_SET_PATH + "/virtualMachines/{vm}", vm_get, methods=["GET"]),
         Route(base, set_vms, methods=methods),
         Route(base + "/{rest:path}", set_vms, methods=methods),
     ]

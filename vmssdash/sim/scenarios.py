@@ -6,7 +6,8 @@ are not contiguous), which VMs start stale, and all generated GUIDs.
 
 Image catalog (platform image ``Canonical:ubuntu-24_04-lts:server``): versions from
 ``24.04.202606110`` to ``24.04.202612010``, plus ``24.04.202611990-bad`` (comes back
-unhealthy after an upgrade) and ``24.04.202611991-fail`` (fails to provision). Gallery
+unhealthy after an upgrade), ``24.04.202611989-bad-late`` (healthy at first, unhealthy a
+minute later: what a bake is for) and ``24.04.202611991-fail`` (fails to provision). Gallery
 ``vmssdashGallery/images/web-app`` has ``1.2.0`` .. ``1.6.0`` plus ``1.5.1-bad`` and
 ``1.5.2-fail``. Scenario ``images`` covers the other image forms: a managed image id,
 an unmanaged VHD (``osDisk.image.uri``, no imageReference) and a shared gallery id.
@@ -42,6 +43,7 @@ UBUNTU_VERSIONS = [
     "24.04.202609110",
     "24.04.202610010",
     "24.04.202611150",
+    "24.04.202611989-bad-late",
     "24.04.202611990-bad",
     "24.04.202611991-fail",
     "24.04.202612010",
@@ -335,6 +337,26 @@ DEMO_SETS = (
 )
 
 
+#: The demo's Flexible set: members are plain VMs (named, through the VM API), spread
+#: over three zones with one fault domain, so the heatmap groups them by zone. A zone is
+#: a third of the set: its policy lets one zone at a time be down.
+DEMO_FLEX = SetSpec(
+    name="vmss-flex",
+    count=12,
+    image=CURRENT,
+    old_image=PREVIOUS,
+    stale=6,
+    zones=("1", "2", "3"),
+    single_pg=False,
+    orchestration="Flexible",
+    rolling={
+        "maxBatchInstancePercent": 34,
+        "maxUnhealthyInstancePercent": 40,
+        "maxUnhealthyUpgradedInstancePercent": 40,
+    },
+)
+
+
 def _image_form_set(name: str, image: dict[str, Any], old_image: dict[str, Any]) -> SetSpec:
     """Six VMs, two still on ``old_image``: enough to meet one image form."""
     return SetSpec(name=name, count=6, image=image, old_image=old_image, stale=2)
@@ -343,8 +365,9 @@ def _image_form_set(name: str, image: dict[str, Any], old_image: dict[str, Any])
 SCENARIOS: dict[str, Scenario] = {
     "demo": Scenario(
         "demo",
-        "vmss-web (Manual, 40 VMs), vmss-zonal (gallery image, 3 zones), vmss-rolling",
-        DEMO_SETS,
+        "vmss-web (Manual, 40 VMs), vmss-zonal (gallery image, 3 zones), vmss-rolling, "
+        "vmss-flex (Flexible, 3 zones)",
+        (*DEMO_SETS, DEMO_FLEX),
     ),
     "small": Scenario(
         "small",

@@ -42,6 +42,11 @@ POLICIES: dict[str, tuple[int, float]] = {
     "DeleteVMScaleSetVM30Min": (1200, 1800),
     "VMScaleSetBatchedVMRequests5Min": (1200, 300),
     "VmssQueuedVMOperations": (4800, 1800),
+    # The VM API's (Flexible members are plain VMs): List is high cost, Get low cost.
+    "HighCostGet3Min": (300, 180),
+    "HighCostGet30Min": (1500, 1800),
+    "LowCostGet3Min": (4000, 180),
+    "LowCostGet30Min": (32000, 1800),
     "GetOperation3Min": (15000, 180),
     "GetOperation30Min": (30000, 1800),
 }
@@ -86,6 +91,8 @@ CLASSES: dict[str, tuple[str, ...]] = {
         "VmssQueuedVMOperations",
     ),
     "operation": ("GetOperation3Min", "GetOperation30Min"),
+    "vmapi_list": ("HighCostGet3Min", "HighCostGet30Min"),
+    "vmapi_get": ("LowCostGet3Min", "LowCostGet30Min"),
     "arm": (),
 }
 

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from vmssdash.azure.models import parse_duration
+from vmssdash.sim import delivery
 from vmssdash.sim.clock import SimClock
 from vmssdash.sim.errors import (
     SimError,
@@ -58,6 +59,10 @@ class Timings:
     create: float = 30.0
     model_update: float = 2.0
     noop: float = 1.0
+    upgrade_spread: float = 0.0
+    """Per-VM upgrade-time variance: 0.5 makes some VMs up to 50% slower or faster."""
+    bad_after: float = 60.0
+    """Seconds after warm-up until a ``bad-late`` image turns unhealthy."""
 
 
 @dataclass
@@ -189,6 +194,10 @@ class ScaleSet:
         )
 
     @property
+    def flexible(self) -> bool:
+        return str(self.properties.get("orchestrationMode", "")).lower() == "flexible"
+
+    @property
     def profile(self) -> dict[str, Any]:
         vmp: dict[str, Any] = self.properties["virtualMachineProfile"]
         return vmp
@@ -211,6 +220,14 @@ class ScaleSet:
 
     def sorted_vms(self) -> list[Vm]:
         return [self.vms[i] for i in sorted(self.vms)]
+
+
+def vm_name(vmss: ScaleSet, vm: Vm) -> str:
+    """A Uniform VM is ``{set}_{instance id}``; a Flexible member is a plain VM named
+    ``{set}_{8 hex}``, not by a number."""
+    if vmss.flexible:
+        return f"{vmss.name}_{vm.vm_id.replace('-', '')[:8]}"
+    return f"{vmss.name}_{vm.instance_id}"
 
 
 # --------------------------------------------------------------------------- images
@@ -360,6 +377,8 @@ def marker_of(version: str) -> str | None:
     low = version.lower()
     if "fail" in low:
         return "fail"
+    if delivery.is_late_bad(low):
+        return delivery.LATE_MARKER
     if "bad" in low:
         return "bad"
     return None
@@ -595,6 +614,13 @@ class World:
         def settle() -> None:
             if vm.health == "initializing" and vm.instance_id in vmss.vms:
                 self._touch(vm, health=self._settled_health(vmss, vm, vm.exact_version))
+                if marker_of(vm.exact_version) == delivery.LATE_MARKER:
+                    delivery.turn_bad_later(
+                        vm,
+                        self.timings.bad_after,
+                        self.schedule,
+                        lambda health: self._touch(vm, health=health),
+                    )
             if on_settled:
                 ok = vm.provisioning == "Succeeded" and vm.health == "healthy"
                 on_settled(vm, ok)
@@ -602,7 +628,7 @@ class World:
         self.schedule(self.timings.warmup * self._jitter(), settle)
 
     def vm_name(self, vmss: ScaleSet, vm: Vm) -> str:
-        return f"{vmss.name}_{vm.instance_id}"
+        return vm_name(vmss, vm)
 
     def run_vm_job(
         self,
@@ -651,7 +677,8 @@ class World:
                 on_done(vm, error)
 
         if kind in ("upgrade", "reimage", "reimageall"):
-            total = t.upgrade * self._jitter()
+            factor = delivery.upgrade_factor(self.seed, vmss.name, vm.instance_id, t.upgrade_spread)
+            total = t.upgrade * factor * self._jitter()
             target = self.catalog.resolve(
                 vmss.location, vmss.profiles[gen].get("storageProfile", {}).get("imageReference")
             )
@@ -827,9 +854,14 @@ class World:
             return vmss.sorted_vms()
         out: list[Vm] = []
         seen: set[int] = set()
+        # A Flexible set's instanceIds are its VMs' names (a number is no member there).
+        by_name = {self.vm_name(vmss, v).lower(): v for v in vmss.vms.values()}
         for raw in ids:
             text = str(raw).strip()
-            vm = vmss.vms.get(int(text)) if text.isdigit() else None
+            if vmss.flexible:
+                vm = by_name.get(text.lower())
+            else:
+                vm = vmss.vms.get(int(text)) if text.isdigit() else None
             if vm is None:
                 raise invalid_parameter(
                     f"The provided instanceId {text} is not an active Virtual Machine Scale "

@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input
 
+from vmssdash.azure.events import ClientEvent
 from vmssdash.core.observer import Observer
 from vmssdash.core.reading import VmReader
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
@@ -46,7 +47,6 @@ from vmssdash.ui.theme import THEMES
 from vmssdash.ui.write_path import CHANGE_BINDINGS, WritePath
 
 if TYPE_CHECKING:
-    from vmssdash.azure.events import ClientEvent
     from vmssdash.azure.scaleset import ScaleSetApi
     from vmssdash.config import Settings
 
@@ -118,6 +118,7 @@ class VmssDashApp(WritePath):
             api, counts_every=max(2.0, interval), counts_every_quiet=max(4.0, interval)
         )
         self.observer.subscribe(self._observed)
+        self.observer.on_decision(self._read_decided)
         # Runs gate on the same observer the dashboard reads through.
         self.setup_writes(
             journal_dir=journal_dir or (settings.journal_dir if settings else None),
@@ -142,6 +143,9 @@ class VmssDashApp(WritePath):
                 self.theme = settings.theme
             if settings.keymap:
                 self.set_keymap(dict(settings.keymap))
+        # Textual ignores unknown ids silently; a typo in the config deserves one line.
+        keymap = settings.keymap if settings is not None else {}
+        self._unknown_keymap_ids = sorted(set(keymap) - self._binding_ids())
 
     # ------------------------------------------------------------------ layout
 
@@ -199,6 +203,13 @@ class VmssDashApp(WritePath):
         self.log_activity(
             f"watching {self._target_name()}" + (" (read-only)" if self.read_only else "")
         )
+        if self._unknown_keymap_ids:
+            self.log_activity(
+                "warning: keymap names unknown binding ids, ignored: "
+                + ", ".join(self._unknown_keymap_ids)
+            )
+        if self.settings is not None:
+            self.watch(self, "theme", self._save_theme, init=False)
         self._update_header()
         self.set_interval(1.0, self._update_header)
         self._start_poll()
@@ -291,6 +302,10 @@ class VmssDashApp(WritePath):
         self._generation += 1
         self._poll_worker(self._generation, force)
 
+    def _read_decided(self, line: str) -> None:
+        """The planner's decisions go where the user looks for news: the activity log."""
+        self.post_message(ClientEventReceived(ClientEvent("reads", line)))
+
     def _observed(self, snapshot: ScaleSetSnapshot, changed: frozenset[str]) -> None:
         """The observer has news the app did not ask for (an upgrade run's reads)."""
         if not self._polling and not self._tearing_down:
@@ -363,6 +378,8 @@ class VmssDashApp(WritePath):
         previous = self.snapshot
         self.snapshot = message.snapshot
         self.last_error = None
+        if previous is None and message.snapshot.flexible:
+            self.set_grouping(message.snapshot.default_grouping)  # no UDs in a Flexible set
         transitions = message.transitions
         if transitions is None:
             transitions = describe_transitions(previous, message.snapshot, message.changed)
@@ -459,7 +476,8 @@ class VmssDashApp(WritePath):
 
     def action_cycle_grouping(self) -> None:
         heatmap = self.heatmap
-        heatmap.set_grouping(heatmap.grouping.next())
+        flexible = self.snapshot is not None and self.snapshot.flexible
+        heatmap.set_grouping(heatmap.grouping.next(flexible=flexible))
         heatmap.border_title = f"{heatmap.grouping.value}s"
         self._update_header()
 
@@ -543,6 +561,25 @@ class VmssDashApp(WritePath):
 
     async def action_leave(self) -> None:
         await self.action_quit()
+
+    def _binding_ids(self) -> set[str]:
+        from vmssdash.ui.heatmap import Heatmap
+
+        ids = {b.id for _key, b in self._bindings if b.id}
+        ids |= {b.id for b in Heatmap.BINDINGS if isinstance(b, Binding) and b.id}
+        return ids
+
+    def _save_theme(self, theme: str) -> None:
+        """A theme picked in the palette is the user's choice: keep it for next time."""
+        from vmssdash.config import ConfigError, save_setting
+
+        try:
+            saved = save_setting("theme", theme)
+        except (OSError, ConfigError) as exc:
+            self.log_activity(f"theme {theme} not saved: {exc}")
+            return
+        if saved is not None:
+            self.log_activity(f"theme {theme} saved to {saved}")
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

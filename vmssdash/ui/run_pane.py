@@ -18,7 +18,6 @@ from vmssdash.core.events import (
     RunFinished,
     RunState,
     StateChanged,
-    format_seconds,
 )
 from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
 from vmssdash.core.words import vms
@@ -103,10 +102,15 @@ class RunView:
                 + (f", {progress.vms_failed} unhealthy" if progress.vms_failed else "")
             )
             if progress.eta_seconds is not None and not self.state.is_terminal:
-                lines.append(f"ETA {format_seconds(progress.eta_seconds)}")
+                lines.append(f"ETA {progress.eta_text}")
             if progress.detail and not self.state.is_terminal:
                 lines.append(progress.detail)
-        if self.reason and self.state in (RunState.FAULTED, RunState.CANCELLED, RunState.PAUSED):
+        if self.reason and self.state in (
+            RunState.FAULTED,
+            RunState.HALTED,
+            RunState.CANCELLED,
+            RunState.PAUSED,
+        ):
             lines.append(self.reason)
         if self.running:
             lines.append("z pause/resume · X abort")
@@ -144,4 +148,4 @@ class RunPane(Vertical):
             bar = self.query_one("#orch-bar", ProgressBar)
             bar.update(total=progress.vms_total, progress=progress.vms_done)
         self.set_class(view.state is RunState.IDLE and progress is None, "-idle")
-        self.set_class(view.state is RunState.FAULTED, "-faulted")
+        self.set_class(view.state in (RunState.FAULTED, RunState.HALTED), "-faulted")

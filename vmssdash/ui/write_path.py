@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 
 from vmssdash.azure.models import ScaleSet
 from vmssdash.azure.scaleset import ScaleSetApi
+from vmssdash.config import Settings
 from vmssdash.core.changes import (
     Accepted,
     ActionKind,
@@ -33,6 +34,7 @@ from vmssdash.core.changes import (
     UpgradePlan,
     VmAction,
 )
+from vmssdash.core.eta import learned_wave_seconds
 from vmssdash.core.events import (
     Progress,
     RunFinished,
@@ -46,6 +48,7 @@ from vmssdash.core.journal import default_journal_dir, find_unfinished
 from vmssdash.core.plan import Strategy, build_plan
 from vmssdash.core.plan_text import id_key
 from vmssdash.core.reading import VmReader
+from vmssdash.core.revert import RevertError, RevertRun, find_run, plan_revert
 from vmssdash.core.runlock import RunLock, default_lock_dir
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo
@@ -70,13 +73,25 @@ CHANGE_BINDINGS: list[BindingType] = [
     Binding("z", "pause_run", "Pause/resume run", show=False, id="orch.pause"),
     Binding("X", "abort_run", "Abort run", show=False, id="orch.abort"),
     Binding("c", "scale", "Scale", show=False, id="orch.scale"),
+    Binding("G", "promote_run", "Promote run", show=False, id="orch.promote"),
+    Binding("R", "revert_run", "Revert last run", show=False, id="orch.revert"),
 ]
 
 
 class WritePath(App[None]):
     #: Actions that change Azure: hidden and refused in read-only mode.
     WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset(
-        {"upgrade", "edit_model", "plan", "vm_actions", "pause_run", "abort_run", "scale"}
+        {
+            "upgrade",
+            "edit_model",
+            "plan",
+            "vm_actions",
+            "pause_run",
+            "abort_run",
+            "scale",
+            "promote_run",
+            "revert_run",
+        }
     )
     #: The dashboard's own actions: no key reaches them while a dialog is open (Tab,
     #: ctrl+q and the dialog's keys still work).
@@ -85,6 +100,7 @@ class WritePath(App[None]):
     api: ScaleSetApi
     read_only: bool
     snapshot: ScaleSetSnapshot | None
+    settings: Settings | None
 
     def setup_writes(
         self,
@@ -299,7 +315,16 @@ class WritePath(App[None]):
             if change is not None:
                 self.submit(change)
 
-        self.push_screen(PlanScreen(snapshot, self.marked or None), callback=chosen)
+        learned = learned_wave_seconds(self.journal_dir, snapshot.scale_set.id)
+        screen = PlanScreen(
+            snapshot,
+            self.marked or None,
+            # A Flexible set has no update domains: its plans start zone by zone.
+            strategy=Strategy.ZONE if snapshot.flexible else Strategy.UPDATE_DOMAIN,
+            strategies=self.settings.strategies if self.settings is not None else None,
+            wave_seconds=learned or 60.0,
+        )
+        self.push_screen(screen, callback=chosen)
 
     def action_vm_actions(self) -> None:
         snapshot = self._need_snapshot()
@@ -365,6 +390,31 @@ class WritePath(App[None]):
             control.pause()
             self.notify("upgrade pauses after the wave in flight")
         self.show_state()
+
+    def action_promote_run(self) -> None:
+        """Release a run waiting at a ``pause`` step of its plan."""
+        control = self.run_view.control
+        if control is None or not control.waiting_for_promote:
+            self.notify("no run is waiting for promote", severity="warning")
+            return
+        control.promote()
+        self.show_state()
+
+    def action_revert_run(self) -> None:
+        """The last run on this scale set, reverted: previewed and confirmed as a change."""
+        snapshot = self._need_snapshot()
+        if snapshot is None:
+            return
+        if self.run_view.running:
+            self.notify("a run is going on; abort it first (X)", severity="warning")
+            return
+        try:
+            source = find_run(self.journal_dir, None, snapshot.scale_set.id)
+            revert = plan_revert(source, snapshot.scale_set)
+        except (RevertError, OSError) as exc:
+            self.notify(f"nothing to revert: {exc}", severity="warning")
+            return
+        self.submit(RevertRun(revert, source, len(snapshot.vms)))
 
     def action_abort_run(self) -> None:
         control = self.run_view.control

@@ -87,7 +87,7 @@ class UpgradePlan(Change):
                 health_timeout=ctx.health_timeout,
             )
             emit(RunStarted(orchestrator))
-            return _run_outcome(await orchestrator.run())
+            return run_outcome(await orchestrator.run())
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class RollingStart(Change):
                 ctx.api, on_event=emit, pacing=ctx.pacing, poll_interval=ctx.poll_interval
             )
             emit(RunStarted(runner))
-            return _run_outcome(await runner.run())
+            return run_outcome(await runner.run())
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ class RollingCancel(Change):
         return Outcome(True, (await operation.wait()).status)
 
 
-def _run_outcome(result: RunResult) -> Outcome:
+def run_outcome(result: RunResult) -> Outcome:
     ok = result.state is RunState.COMPLETED
     detail = f"{result.state.value}" + (f": {result.reason}" if result.reason else "")
     return Outcome(ok, detail, result=result)

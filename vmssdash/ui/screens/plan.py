@@ -1,14 +1,19 @@
 """Plan preview: what an upgrade will do, wave by wave, before anything is sent.
 
 The engineer picks the strategy (update domain, fault domain, zone, batches) and batch
-size and reads the waves, the skipped VMs and the estimated duration. Enter (or the
-start button) returns the plan as an ``UpgradePlan`` change; the app then asks the
-change's own confirmation, so nothing starts from this screen alone.
+size, or writes steps (``canary 1, bake PT2M, ud``; a named strategy from the config
+works too), and reads the waves, the skipped VMs and the estimated duration. F5
+rehearses the plan on a copy of this set in the embedded simulator (nothing is sent to
+Azure) and shows where it would stop and how long it would take. Enter (or the start
+button) returns the plan as an ``UpgradePlan`` change; the app then asks the change's
+own confirmation, so nothing starts from this screen alone.
 """
 
 from __future__ import annotations
 
-from textual import on
+from collections.abc import Mapping, Sequence
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -19,6 +24,7 @@ from vmssdash.core.changes import UpgradePlan
 from vmssdash.core.plan import BatchSize, Plan, Strategy, build_plan
 from vmssdash.core.plan_text import render_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
+from vmssdash.core.steps import Step, StepError, build_plan_from_steps, resolve_steps
 from vmssdash.core.words import vms
 
 STRATEGY_OPTIONS = [
@@ -27,6 +33,8 @@ STRATEGY_OPTIONS = [
     ("by zone", Strategy.ZONE),
     ("in batches", Strategy.BATCH),
 ]
+#: Step lists offered next to the strategies (the config's named strategies follow).
+STEP_PRESETS = [("canary 1, bake 2 min, then by UD", "canary 1, bake PT2M, ud")]
 
 
 class PlanScreen(ModalScreen[UpgradePlan | None]):
@@ -42,12 +50,16 @@ class PlanScreen(ModalScreen[UpgradePlan | None]):
     PlanScreen #plan-scroll { height: 1fr; }
     PlanScreen #plan-buttons { height: auto; align-horizontal: right; }
     PlanScreen #plan-error { color: $error; height: auto; }
+    PlanScreen #plan-steps-row { height: auto; }
+    PlanScreen #plan-steps { width: 1fr; }
+    PlanScreen #plan-rehearsal { height: auto; color: $text-muted; }
     """
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="plan.cancel"),
         # Priority: Enter on the strategy box or a button would otherwise be theirs.
         Binding("enter", "start", "Start…", priority=True, id="plan.start"),
+        Binding("f5", "rehearse", "Rehearse", id="plan.rehearse"),
     ]
 
     def __init__(
@@ -57,8 +69,12 @@ class PlanScreen(ModalScreen[UpgradePlan | None]):
         *,
         strategy: Strategy = Strategy.UPDATE_DOMAIN,
         wave_seconds: float = 60.0,
+        strategies: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         super().__init__()
+        self.strategies = dict(strategies or {})
+        self.steps: tuple[Step, ...] = ()
+        self.batch_size: BatchSize | None = None
         self.snapshot = snapshot
         self.selection = frozenset(selection) if selection else None
         self.strategy = strategy
@@ -76,14 +92,24 @@ class PlanScreen(ModalScreen[UpgradePlan | None]):
                 f"Upgrade plan for {self.snapshot.scale_set.name}: {scope}", id="plan-title"
             )
             with Horizontal(id="plan-controls"):
-                yield Select(
-                    STRATEGY_OPTIONS, value=self.strategy, allow_blank=False, id="plan-strategy"
-                )
+                options: list[tuple[str, Strategy | str]] = [
+                    *STRATEGY_OPTIONS,
+                    *STEP_PRESETS,
+                    *((f"strategy {name}", name) for name in self.strategies),
+                ]
+                yield Select(options, value=self.strategy, allow_blank=False, id="plan-strategy")
                 yield Input(placeholder="batch: N or N%", id="plan-batch")
                 yield Checkbox("include deallocated VMs", id="plan-dealloc")
+            with Horizontal(id="plan-steps-row"):
+                yield Input(
+                    placeholder="steps (instead): canary 1, bake PT2M, ud",
+                    id="plan-steps",
+                )
+                yield Button("Rehearse (F5)", id="plan-rehearse")
             yield Static("", id="plan-error")
             with VerticalScroll(id="plan-scroll"):
                 yield Static("", id="plan-body", markup=False)
+                yield Static("", id="plan-rehearsal", markup=False)
             with Horizontal(id="plan-buttons"):
                 yield Button("Cancel", id="plan-cancel", variant="primary")
                 yield Button("Start upgrade…", id="plan-start", variant="error")
@@ -96,36 +122,80 @@ class PlanScreen(ModalScreen[UpgradePlan | None]):
     def rebuild(self) -> None:
         error = self.query_one("#plan-error", Static)
         text = self.query_one("#plan-batch", Input).value.strip()
+        steps_text = self.query_one("#plan-steps", Input).value.strip()
         try:
-            batch = BatchSize.parse(text) if text else None
-        except ValueError as exc:
+            self.batch_size = BatchSize.parse(text) if text else None
+            self.steps = resolve_steps(steps_text, self.strategies) if steps_text else ()
+        except ValueError as exc:  # StepError is one
             error.update(str(exc))
             self.change = None
             self.query_one("#plan-start", Button).disabled = True
             return
         error.update("")
-        plan = build_plan(
-            self.snapshot,
-            self.strategy,
-            selection=self.selection,
-            batch=batch,
-            include_deallocated=self.query_one("#plan-dealloc", Checkbox).value,
-            wave_seconds=self.wave_seconds,
-        )
+        dealloc = self.query_one("#plan-dealloc", Checkbox).value
+        if self.steps:
+            plan = build_plan_from_steps(
+                self.snapshot,
+                self.steps,
+                selection=self.selection,
+                include_deallocated=dealloc,
+                wave_seconds=self.wave_seconds,
+            )
+        else:
+            plan = build_plan(
+                self.snapshot,
+                self.strategy,
+                selection=self.selection,
+                batch=self.batch_size,
+                include_deallocated=dealloc,
+                wave_seconds=self.wave_seconds,
+            )
         self.change = UpgradePlan(plan, self.snapshot.image)
         self.query_one("#plan-body", Static).update(render_plan(plan, self.snapshot.image))
+        self.query_one("#plan-rehearsal", Static).update("")
         self.query_one("#plan-start", Button).disabled = not plan.waves
 
     @on(Select.Changed, "#plan-strategy")
     def _strategy(self, event: Select.Changed) -> None:
+        steps = self.query_one("#plan-steps", Input)
         if isinstance(event.value, Strategy):
             self.strategy = event.value
+            steps.value = ""  # Input.Changed rebuilds (or nothing changed: rebuild now)
             self.rebuild()
+        elif isinstance(event.value, str):
+            steps.value = event.value
 
     @on(Input.Changed, "#plan-batch")
+    @on(Input.Changed, "#plan-steps")
     @on(Checkbox.Changed, "#plan-dealloc")
     def _batch(self) -> None:
         self.rebuild()
+
+    @on(Button.Pressed, "#plan-rehearse")
+    def action_rehearse(self) -> None:
+        plan = self.plan
+        if plan is None or not plan.waves:
+            self.query_one("#plan-rehearsal", Static).update("Nothing to rehearse.")
+            return
+        self.query_one("#plan-rehearsal", Static).update(
+            "Rehearsing on a copy of this scale set in the embedded simulator…"
+        )
+        self._rehearse(plan)
+
+    @work(exclusive=True, group="rehearsal")
+    async def _rehearse(self, plan: Plan) -> None:
+        from vmssdash import rehearsal  # the simulator loads only when asked for
+
+        try:
+            scenario = rehearsal.only(rehearsal.scenario_of(self.snapshot), plan.targets)
+            result = await rehearsal.rehearse(
+                scenario, self.steps, strategy=self.strategy, batch=self.batch_size
+            )
+        except (rehearsal.RehearsalError, StepError) as exc:
+            text = f"Cannot rehearse: {exc}"
+        else:
+            text = "\n".join(["", "Rehearsal on a copy (nothing sent to Azure):", *result.lines()])
+        self.query_one("#plan-rehearsal", Static).update(text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start":
