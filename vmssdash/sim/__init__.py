@@ -1,6 +1,6 @@
 """A simulated Azure Compute RP for VM scale sets, served over real HTTP.
 
-``create_app`` (``app.py``) builds a Starlette app around a ``World`` (``world.py``): scale
+``create_app`` (``app.py``) builds a Starlette app around a ``World`` (the ``world`` package): scale
 sets, VMs and operations that change on a simulated clock (``clock.py``), lazily, at the
 start of each request. Responses copy the wire (reference §3–§14): 202 + async headers
 for actions, nextLink paging, ETags, throttling headers and 429s (``throttle.py``),
