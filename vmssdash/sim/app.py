@@ -9,12 +9,8 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
 from vmssdash.sim import render
-from vmssdash.sim.arm.context import (
-    Sim,
-)
-from vmssdash.sim.arm.middleware import (
-    check_auth,
-)
+from vmssdash.sim.arm.context import Sim
+from vmssdash.sim.arm.middleware import check_auth
 from vmssdash.sim.arm.pipeline import arm_endpoint
 from vmssdash.sim.clock import SimClock
 from vmssdash.sim.control import control_routes

@@ -13,9 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from vmssdash.sim import render
-from vmssdash.sim.arm.context import (
-    Sim,
-)
+from vmssdash.sim.arm.context import Sim
 from vmssdash.sim.errors import SimError
 from vmssdash.sim.faults import FaultConfig
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vmssdash.sim import render
-from vmssdash.sim.arm.context import (
-    Ctx,
-    Handler,
-    Result,
-)
+from vmssdash.sim.arm.context import Ctx, Handler, Result
 from vmssdash.sim.arm.helpers import (
     addressed_scale_set,
     body_dict,

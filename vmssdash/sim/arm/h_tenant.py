@@ -5,14 +5,8 @@ and the platform image versions.
 from __future__ import annotations
 
 from vmssdash.sim import render
-from vmssdash.sim.arm.context import (
-    Ctx,
-    Result,
-)
-from vmssdash.sim.arm.helpers import (
-    paged,
-    require_resource_group,
-)
+from vmssdash.sim.arm.context import Ctx, Result
+from vmssdash.sim.arm.helpers import paged, require_resource_group
 from vmssdash.sim.errors import SimError, invalid_parameter
 
 

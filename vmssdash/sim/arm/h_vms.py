@@ -7,10 +7,7 @@ from __future__ import annotations
 import re
 
 from vmssdash.sim import render
-from vmssdash.sim.arm.context import (
-    Ctx,
-    Result,
-)
+from vmssdash.sim.arm.context import Ctx, Result
 from vmssdash.sim.arm.helpers import (
     addressed_scale_set,
     addressed_vm,

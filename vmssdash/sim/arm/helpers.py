@@ -10,10 +10,7 @@ import json
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from vmssdash.sim.arm.context import (
-    Ctx,
-    Result,
-)
+from vmssdash.sim.arm.context import Ctx, Result
 from vmssdash.sim.errors import SimError, vm_not_found
 from vmssdash.sim.world.model import Operation, ScaleSet, Vm
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vmssdash.sim.arm.context import (
-    Handler,
-)
+from vmssdash.sim.arm.context import Handler
 from vmssdash.sim.arm.h_scale_sets import (
     h_extension_rolling_upgrade,
     h_os_rolling_upgrade,

@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vmssdash.sim import delivery
-from vmssdash.sim.errors import (
-    invalid_parameter,
-)
+from vmssdash.sim.errors import invalid_parameter
 
 
 def version_key(version: str) -> tuple[int, ...]:

@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vmssdash.azure.models import parse_duration
-from vmssdash.sim.errors import (
-    invalid_parameter,
-)
+from vmssdash.sim.errors import invalid_parameter
 
 COMPUTE = "Microsoft.Compute"
 UPGRADE_MODES = ("Automatic", "Manual", "Rolling")

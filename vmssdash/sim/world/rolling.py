@@ -5,16 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from vmssdash.sim.errors import (
-    SimError,
-)
-from vmssdash.sim.world.model import (
-    Operation,
-    RollingUpgrade,
-    ScaleSet,
-    Vm,
-    parse_iso_duration,
-)
+from vmssdash.sim.errors import SimError
+from vmssdash.sim.world.model import Operation, RollingUpgrade, ScaleSet, Vm, parse_iso_duration
 from vmssdash.sim.world.vm_jobs import VmJobs
 
 

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmssdash.sim.world.model import (
-    Operation,
-    ScaleSet,
-    Vm,
-    computer_name,
-)
+from vmssdash.sim.world.model import Operation, ScaleSet, Vm, computer_name
 from vmssdash.sim.world.vm_jobs import VmJobs
 
 

@@ -15,11 +15,7 @@ from vmssdash.sim.errors import (
 )
 from vmssdash.sim.world.core import WorldCore
 from vmssdash.sim.world.images import marker_of
-from vmssdash.sim.world.model import (
-    Operation,
-    ScaleSet,
-    Vm,
-)
+from vmssdash.sim.world.model import Operation, ScaleSet, Vm
 
 
 class VmJobs(WorldCore):
