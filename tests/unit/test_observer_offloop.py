@@ -16,7 +16,7 @@ from vmssdash.azure import decode as decode_mod
 from vmssdash.azure import scaleset as scaleset_mod
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
-from vmssdash.core import observer as observer_mod
+from vmssdash.core import readings as readings_mod
 from vmssdash.core import snapshot as snapshot_mod
 from vmssdash.core.observer import Observer
 
@@ -58,7 +58,7 @@ async def test_pages_are_decoded_validated_and_classified_off_the_loop(
     monkeypatch.setattr(decode_mod, "decode_json", decode_spy)
     monkeypatch.setattr(client_mod, "decode_json", decode_spy)  # get_json's own binding
     monkeypatch.setattr(scaleset_mod, "_vms_from", spy("validate", scaleset_mod._vms_from))
-    monkeypatch.setattr(observer_mod, "classify_all", spy("classify", observer_mod.classify_all))
+    monkeypatch.setattr(readings_mod, "classify_all", spy("classify", readings_mod.classify_all))
     real_of = snapshot_mod.ScaleSetSnapshot.of
     monkeypatch.setattr(snapshot_mod.ScaleSetSnapshot, "of", staticmethod(spy("build", real_of)))
     async with ArmClient("http://arm.test", transport=_transport()) as client:
