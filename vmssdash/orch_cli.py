@@ -42,8 +42,10 @@ from vmssdash.cli_plan import describe_plan, plan_document, plan_for
 from vmssdash.core.events import OrchestratorEvent, RunState
 from vmssdash.core.journal import Journal, Replay, find_unfinished
 from vmssdash.core.model_edit import ImageKind, ModelEdit
-from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
+from vmssdash.core.orchestrator import Orchestrator
 from vmssdash.core.report import event_document, run_context, throttled_document
+from vmssdash.core.rolling_runner import RollingRunner
+from vmssdash.core.runner import RunResult
 
 if TYPE_CHECKING:
     from vmssdash.azure.clouds import Cloud

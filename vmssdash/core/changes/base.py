@@ -12,11 +12,13 @@ from vmssdash.azure.lro import Operation
 from vmssdash.azure.models import ScaleSet
 from vmssdash.azure.pacing import Pacing
 from vmssdash.core.events import OrchestratorEvent
-from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult, UpgradeApi
+from vmssdash.core.orchestrator import Orchestrator
 from vmssdash.core.plan import Skip
 from vmssdash.core.plan_text import ids_text, skipped_lines
 from vmssdash.core.reading import VmReader
+from vmssdash.core.rolling_runner import RollingRunner
 from vmssdash.core.runlock import RunLock
+from vmssdash.core.runner import RunResult, UpgradeApi
 
 #: Changes touching more VMs than this (or the whole set) need the scale set's name typed.
 LARGE_OVER = 20

@@ -16,9 +16,11 @@ from vmssdash.core.changes.base import (
 )
 from vmssdash.core.events import RunState
 from vmssdash.core.journal import Replay
-from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
+from vmssdash.core.orchestrator import Orchestrator
 from vmssdash.core.plan import Plan
 from vmssdash.core.plan_text import ids_text, render_plan
+from vmssdash.core.rolling_runner import RollingRunner
+from vmssdash.core.runner import RunResult
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.words import vms, who
 
