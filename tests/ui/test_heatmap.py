@@ -14,7 +14,8 @@ from tests.ui.fakeapi import make_api
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmState
-from vmssdash.ui.heatmap import CHANGED, MARK, Heatmap
+from vmssdash.ui.heatmap import Heatmap
+from vmssdash.ui.heatmap_cells import CHANGED, MARK
 from vmssdash.ui.heatmap_layout import CELL_W
 
 

@@ -37,7 +37,8 @@ from vmssdash.ui.activity import ActivityLog
 from vmssdash.ui.commands import binding_commands
 from vmssdash.ui.filtering import parse_filter
 from vmssdash.ui.footer import DashFooter
-from vmssdash.ui.heatmap import Heatmap, Rows, prepare_rows, state_class
+from vmssdash.ui.heatmap import Heatmap
+from vmssdash.ui.heatmap_cells import Rows, prepare_rows, state_class
 from vmssdash.ui.heatmap_news import CursorMoved, SelectionChanged
 from vmssdash.ui.messages import ClientEventReceived, SnapshotFailed, SnapshotReceived
 from vmssdash.ui.panes import DetailsPane, HeaderInfo, Legend, StatusHeader

@@ -18,7 +18,6 @@ glyph carries the state (``-`` filtered out), text styles carry cursor (reverse)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -32,6 +31,15 @@ from textual.strip import Strip
 
 from vmssdash.core.snapshot import Group, Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
+from vmssdash.ui.heatmap_cells import (
+    NOT_BEHIND,
+    Rows,
+    cell_text,
+    label_text,
+    row_name,
+    rows_of,
+    state_class,
+)
 from vmssdash.ui.heatmap_layout import Layout, Piece, build_layout
 from vmssdash.ui.heatmap_news import CursorMoved, SelectionChanged
 
@@ -39,55 +47,7 @@ from vmssdash.ui.heatmap_news import CursorMoved, SelectionChanged
 #: is a second widget on every line, cut and composited on every full repaint.
 SCROLL_W = 1
 BULK_REPAINT = 48
-MARK = "*"
-CHANGED = "Δ"
-BEHIND = "~"
-FILTERED = "-"
-DONE = VmState.UP_TO_DATE.glyph
 Matcher = Callable[[VmInfo], bool]
-
-
-def state_class(state: VmState) -> str:
-    return f"heatmap--{state.value}"
-
-
-#: States whose cell already says where the VM stands with the model.
-_NOT_BEHIND = frozenset({VmState.STALE} | {s for s in VmState if s.is_transitional})
-
-
-def left_behind(vm: VmInfo) -> bool:
-    """On an old model although its cell does not say stale (deallocated, stopped,
-    protected, unhealthy, failed): a finished plan skipped or could not fix it."""
-    return vm.latest_model is False and vm.state not in _NOT_BEHIND
-
-
-def row_done(vms: Iterable[VmInfo]) -> int:
-    """VMs of a row that need nothing more: up to date (latest model, running, healthy)."""
-    return sum(1 for vm in vms if vm.state is VmState.UP_TO_DATE)
-
-
-@dataclass(frozen=True, slots=True)
-class Rows:
-    """One grouping's rows, their VMs in screen order, and the layout's identity."""
-
-    groups: list[Group]
-    order: list[VmInfo]
-    structure: tuple[tuple[str, tuple[str, ...]], ...]
-
-
-def rows_of(snapshot: ScaleSetSnapshot, grouping: Grouping) -> Rows:
-    groups = snapshot.groups(grouping)
-    return Rows(
-        groups,
-        [vm for g in groups for vm in g.vms],
-        tuple((g.label, tuple(v.instance_id for v in g.vms)) for g in groups),
-    )
-
-
-def prepare_rows(snapshot: ScaleSetSnapshot) -> dict[Grouping, Rows]:
-    """Every grouping's rows: pure, so the poll worker runs it in a thread and the event
-    loop only compares and paints (grouping 1,000 VMs costs ~1 ms per grouping)."""
-    return {grouping: rows_of(snapshot, grouping) for grouping in Grouping}
 
 
 class Heatmap(ScrollView, can_focus=True):
@@ -409,19 +369,11 @@ class Heatmap(ScrollView, can_focus=True):
         return self.scrollable_content_region.height if self.is_mounted else 0
 
     def _row_name(self, group: Group) -> str:
-        """The row name; the placement group is in the heading line above, not repeated."""
-        if group.placement_group and self._several_pgs:
-            prefix = group.placement_group[:8] + " "
-            if group.label.startswith(prefix):
-                return group.label[len(prefix) :]
-        return group.label
+        return row_name(group, self._several_pgs)
 
     def _label_text(self, group: Group) -> str:
-        """ "UD 0 ●6/8": the row, and how many of its VMs are up to date (●) of all."""
         name_w, digits = self._label_dims
-        done = f"{DONE}{row_done(group.vms)}"
-        total = len(group.vms)
-        return f"{self._row_name(group):<{name_w}} {done:>{digits + 1}}/{total:<{digits}} "
+        return label_text(group, self._row_name(group), name_w, digits)
 
     def _relayout(self) -> None:
         width = self._width()
@@ -561,9 +513,14 @@ class Heatmap(ScrollView, can_focus=True):
         cell = self._cells.get(key)
         if cell is None:
             state, changed, dim, marked, cursor, behind = key
-            glyph = FILTERED if dim else state.glyph
-            if self._layout.cell_w > 1:
-                glyph += MARK if marked else CHANGED if changed else BEHIND if behind else " "
+            glyph = cell_text(
+                state,
+                changed=changed,
+                dim=dim,
+                marked=marked,
+                behind=behind,
+                wide=self._layout.cell_w > 1,
+            )
             style = self._cell_style(state, (changed, dim, marked, cursor))
             cell = self._cells[key] = (glyph, style)
         return cell
@@ -609,7 +566,7 @@ class Heatmap(ScrollView, can_focus=True):
                 matcher is not None and not matcher(vm),
                 iid in marked,
                 index == cursor,
-                vm.latest_model is False and vm.state not in _NOT_BEHIND,
+                vm.latest_model is False and vm.state not in NOT_BEHIND,
             )
             text, style = cells.get(key) or make(key)
             if style is not run_style:
