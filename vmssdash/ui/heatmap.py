@@ -13,15 +13,17 @@ Dense: one column per cell (no marker column) and, with several placement groups
 blocks side by side, so 1,000 VMs fit one screen. Colour is never the only signal: the
 glyph carries the state (``-`` filtered out), text styles carry cursor (reverse) and marks
 (bold underline).
+
+What a row and a cell show is in ``heatmap_cells``, how a line is painted (styles and
+segments) in ``heatmap_paint``, the geometry in ``heatmap_layout``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from rich.cells import cell_len
 from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
@@ -32,22 +34,21 @@ from textual.strip import Strip
 from vmssdash.core.snapshot import Group, Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
 from vmssdash.ui.heatmap_cells import (
-    NOT_BEHIND,
+    Matcher,
     Rows,
-    cell_text,
     label_text,
     row_name,
     rows_of,
     state_class,
 )
-from vmssdash.ui.heatmap_layout import Layout, Piece, build_layout
+from vmssdash.ui.heatmap_layout import Layout, build_layout
 from vmssdash.ui.heatmap_news import CursorMoved, SelectionChanged
+from vmssdash.ui.heatmap_paint import Painter
 
 #: The heatmap draws its own scroll bar in its last column: Textual's scroll bar widget
 #: is a second widget on every line, cut and composited on every full repaint.
 SCROLL_W = 1
 BULK_REPAINT = 48
-Matcher = Callable[[VmInfo], bool]
 
 
 class Heatmap(ScrollView, can_focus=True):
@@ -133,10 +134,10 @@ class Heatmap(ScrollView, can_focus=True):
         # drawn on them; valid for one (scroll_x, width), kept in _cache_for.
         self._cache: dict[int, tuple[bool, Strip]] = {}
         self._cache_for: tuple[int, int] = (-1, -1)
-        self._styles: dict[str, Style] = {}
-        self._cell_styles: dict[tuple[VmState, bool, bool, bool, bool], Style] = {}
-        self._cells: dict[tuple[VmState, bool, bool, bool, bool, bool], tuple[str, Style]] = {}
-        self._base_style: Style | None = None
+        self.painter = Painter(
+            lambda name, partial: self.get_component_rich_style(name, partial=partial),
+            lambda: self.rich_style,
+        )
         self._cursor_id: str | None = None
         self._dragging = False
         self.lines_rendered = 0
@@ -212,7 +213,7 @@ class Heatmap(ScrollView, can_focus=True):
 
     def set_dense(self, dense: bool) -> None:
         self.dense = dense
-        self._cells.clear()  # one column per cell: no marker column
+        self.painter.clear_cells()  # one column per cell: no marker column
         if self.snapshot is not None:
             self._relayout()
 
@@ -455,10 +456,7 @@ class Heatmap(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
-        self._cell_styles.clear()
-        self._cells.clear()
-        self._base_style = None
+        self.painter.clear()
         self._cache.clear()
 
     def _on_focus(self, event: events.Focus) -> None:
@@ -468,118 +466,6 @@ class Heatmap(ScrollView, can_focus=True):
     def _on_blur(self, event: events.Blur) -> None:
         super()._on_blur(event)
         self._refresh_index(self.cursor)
-
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            partial = name not in ("heatmap--label",)
-            style = self.get_component_rich_style(name, partial=partial)
-            self._styles[name] = style
-        return style
-
-    def _cell_style(self, state: VmState, flags: tuple[bool, bool, bool, bool]) -> Style:
-        """Combined style per (state, changed, dim, marked, cursor), computed once."""
-        key = (state, *flags)
-        style = self._cell_styles.get(key)
-        if style is None:
-            changed, dim, marked, cursor = flags
-            style = self._base() + self._style(state_class(state))
-            if changed:
-                style += self._style("heatmap--changed")
-            if dim:
-                style += self._style("heatmap--dim")
-            if marked:
-                style += self._style("heatmap--marked")
-            if cursor:
-                style += self._style("heatmap--cursor")
-            self._cell_styles[key] = style
-        return style
-
-    def _base(self) -> Style:
-        """The widget's own style; ``rich_style`` walks the DOM, so keep it per theme."""
-        if self._base_style is None:
-            self._base_style = self.rich_style
-        return self._base_style
-
-    def _cell(self, key: tuple[VmState, bool, bool, bool, bool, bool]) -> tuple[str, Style]:
-        """Text and style of one cell per (state, changed, dim, marked, cursor, behind),
-        made once.
-
-        A filtered-out cell shows ``-`` instead of its glyph (dimming alone vanishes
-        without colour). The style objects are shared, so a run of equal cells is
-        recognised by identity and merged into one segment (fewer segments: cheaper for
-        every Textual stage that follows: filters, cropping, compositing).
-        """
-        cell = self._cells.get(key)
-        if cell is None:
-            state, changed, dim, marked, cursor, behind = key
-            glyph = cell_text(
-                state,
-                changed=changed,
-                dim=dim,
-                marked=marked,
-                behind=behind,
-                wide=self._layout.cell_w > 1,
-            )
-            style = self._cell_style(state, (changed, dim, marked, cursor))
-            cell = self._cells[key] = (glyph, style)
-        return cell
-
-    def _line_segments(self, y: int) -> tuple[list[Segment], int]:
-        """One virtual line's segments and their cell length."""
-        segments: list[Segment] = []
-        length = 0
-        base = self._base()
-        for piece in self._layout.lines[y]:
-            if piece.x > length:
-                segments.append(Segment(" " * (piece.x - length), base))
-            if piece.is_heading:
-                segments.append(Segment(piece.heading, base + self._style("heatmap--heading")))
-                length = piece.x + cell_len(piece.heading)
-            else:
-                length = self._cells_segments(piece, segments)
-        return segments, length
-
-    def _cells_segments(self, piece: Piece, segments: list[Segment]) -> int:
-        """Append one row slice (label, then cells); returns the column after it."""
-        layout = self._layout
-        group = self._groups[piece.group]
-        if piece.start == 0:
-            label = self._label_text(group).ljust(layout.label_w)
-        else:
-            label = " " * layout.label_w
-        segments.append(Segment(label, self._style("heatmap--label")))
-        marked = self.marked
-        changed = self.changed
-        matcher = self.matcher
-        cursor = self.cursor if self.has_focus else -1
-        cells = self._cells
-        make = self._cell
-        run: list[str] = []
-        run_style: Style | None = None
-        index = piece.first
-        for vm in group.vms[piece.start : piece.stop]:
-            iid = vm.instance_id
-            key = (
-                vm.state,
-                iid in changed,
-                matcher is not None and not matcher(vm),
-                iid in marked,
-                index == cursor,
-                vm.latest_model is False and vm.state not in NOT_BEHIND,
-            )
-            text, style = cells.get(key) or make(key)
-            if style is not run_style:
-                if run:
-                    segments.append(Segment("".join(run), run_style))
-                run = [text]
-                run_style = style
-            else:
-                run.append(text)
-            index += 1
-        if run:
-            segments.append(Segment("".join(run), run_style))
-        return piece.x + layout.label_w + layout.cell_w * (piece.stop - piece.start)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -595,10 +481,19 @@ class Heatmap(ScrollView, can_focus=True):
         if cached is not None and cached[0] is on_thumb:
             return cached[1]
         cells_w = max(0, width - SCROLL_W)
-        base = self._base()
+        base = self.painter.base()
         bar = self._scroll_segment(thumb, on_thumb)
         if 0 <= index < len(self._layout.lines):
-            segments, length = self._line_segments(index)
+            segments, length = self.painter.line_segments(
+                self._layout,
+                self._groups,
+                index,
+                label=self._label_text,
+                marked=self.marked,
+                changed=self.changed,
+                matcher=self.matcher,
+                cursor=self.cursor if self.has_focus else -1,
+            )
             self.lines_rendered += 1
         else:
             segments, length = [], 0
@@ -625,10 +520,10 @@ class Heatmap(ScrollView, can_focus=True):
 
     def _scroll_segment(self, thumb: tuple[int, int] | None, on_thumb: bool) -> Segment:
         if thumb is None:
-            return Segment(" " * SCROLL_W, self._base())
+            return Segment(" " * SCROLL_W, self.painter.base())
         return Segment(
             " " * SCROLL_W,
-            self._style("heatmap--scrollbar-thumb" if on_thumb else "heatmap--scrollbar"),
+            self.painter.style("heatmap--scrollbar-thumb" if on_thumb else "heatmap--scrollbar"),
         )
 
     # ------------------------------------------------------------------ mouse

@@ -4,7 +4,7 @@ the panes and the tests use it without a Textual app."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from vmssdash.core.snapshot import Group, Grouping, ScaleSetSnapshot
@@ -15,6 +15,8 @@ CHANGED = "Δ"
 BEHIND = "~"
 FILTERED = "-"
 DONE = VmState.UP_TO_DATE.glyph
+#: Whether the filter shows a VM.
+Matcher = Callable[[VmInfo], bool]
 
 
 def state_class(state: VmState) -> str:
