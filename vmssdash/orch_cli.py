@@ -14,13 +14,12 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from vmssdash.azure.errors import ArmError
 from vmssdash.azure.events import ClientEvent
-from vmssdash.azure.models import ScaleSet
-from vmssdash.azure.scaleset import ScaleSetApi, parse_resource_id
+from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.cli_common import (
     EXIT_CONFLICT,
     EXIT_ERROR,
@@ -38,12 +37,24 @@ from vmssdash.cli_connect import (
     require_target,
     settings_from,
 )
-from vmssdash.cli_plan import describe_plan, plan_document, plan_for
+from vmssdash.cli_plan import plan_document, plan_for
+from vmssdash.core.changes import (
+    Accepted,
+    Change,
+    ChangeEvent,
+    RollingStart,
+    RunContext,
+    RunStarted,
+    UpgradePlan,
+)
 from vmssdash.core.events import OrchestratorEvent, RunState
-from vmssdash.core.journal import Journal, Replay, find_unfinished
+from vmssdash.core.journal import Replay, find_unfinished
 from vmssdash.core.model_edit import ImageKind, ModelEdit
-from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
-from vmssdash.core.report import event_document, run_context, throttled_document
+from vmssdash.core.observer import Observer
+from vmssdash.core.orchestrator import Orchestrator, RunResult
+from vmssdash.core.report import event_document, image_of, throttled_document
+from vmssdash.core.runlock import RunLock, default_lock_dir
+from vmssdash.core.snapshot import ScaleSetSnapshot, describe_image
 
 if TYPE_CHECKING:
     from vmssdash.azure.clouds import Cloud
@@ -125,7 +136,7 @@ async def _set_version(
         out.info(f"Model change: {change}")
     for note in edit.warnings():
         out.info(f"Note: {note}")
-    before = _image_of(scale_set)
+    before = image_of(scale_set)
     sent = len(writes.seen)
     # A 412 (someone changed the model since it was read) propagates: exit 5.
     updated = await api.update_model(edit.patch(), etag=scale_set.etag, base=scale_set)
@@ -133,15 +144,9 @@ async def _set_version(
     return {
         "changes": [str(c) for c in changes],
         "before": before,
-        "after": _image_of(updated),
+        "after": image_of(updated),
         "requests": writes.seen[sent:],
     }
-
-
-def _image_of(scale_set: ScaleSet) -> dict[str, Any]:
-    """The model's image reference as Azure holds it (the before/after image)."""
-    ref = scale_set.image_reference
-    return ref.model_dump(mode="json", by_alias=True, exclude_none=True) if ref else {}
 
 
 async def run(args: argparse.Namespace, conn: Connection, rid: str) -> int:
@@ -152,8 +157,6 @@ async def run(args: argparse.Namespace, conn: Connection, rid: str) -> int:
             "read-only mode (flag, VMSSDASH_READ_ONLY or read_only in the config file): "
             "`upgrade` would send writes; nothing was sent",
         )
-    path = parse_resource_id(rid).path
-    journal_dir = settings.journal_dir
     await checked_preflight(conn, rid)
     writes = Writes()
 
@@ -163,71 +166,79 @@ async def run(args: argparse.Namespace, conn: Connection, rid: str) -> int:
 
     async with conn.client(poll_interval=args.poll_interval, events=on_wire) as client:
         api = ScaleSetApi(client, rid)
-        replay: Replay | None = None
-        if args.resume:
-            replay = find_unfinished(journal_dir, path)
-            if replay is None:
-                out.info(f"No unfinished plan for {api.name} in {journal_dir}; starting a new one")
-            else:
-                out.info(f"Resuming {replay.describe()}")
-        model_change = None
-        if replay is None and args.image_version:
-            model_change = await _set_version(api, args.image_version, out, writes)
-        scale_set = await api.get()
-        if scale_set.upgrade_mode.lower() == "rolling" and replay is None:
-            out.info(
-                f"{scale_set.name} is in Rolling mode: starting the server-side rolling upgrade"
-            )
-            if not args.yes and not _confirm(f"Start a rolling upgrade of {scale_set.name}?"):
-                return EXIT_ERROR
-            rolling = RollingRunner(api, on_event=out.event, poll_interval=args.poll_interval)
-            return _exit_for(await rolling.run())
-        if replay is not None:
-            plan = replay.plan
-            journal = Journal(replay.path)
-        else:
-            planned = await plan_for(api, args, settings)
-            plan = planned.plan
-            if out.json:
-                emit_json(plan_document(planned), compact=True)
-            for line in describe_plan(plan):
-                out.info(line)
-            if not plan.waves:
-                out.info("Nothing to upgrade.")
-                return EXIT_OK
-            if not args.yes and not _confirm(
-                f"Proceed? Type the scale set name ({plan.scale_set_name})", plan.scale_set_name
-            ):
-                out.info("Cancelled; nothing was changed.")
-                return EXIT_ERROR
-            journal = Journal.create(journal_dir, plan)
-        journal.append(
-            "context",
-            **run_context(
-                identity=conn.identity,
-                endpoint=conn.endpoint,
-                resumed=replay is not None,
-                image=_image_of(scale_set),
-            ),
-        )
-        if model_change is not None:
-            journal.append("model", **model_change)
-        orchestrator = Orchestrator(
-            api,
-            plan,
-            on_event=out.event,
-            journal=journal,
-            replay=replay,
+        ctx = RunContext(
+            api=api,
+            pacing=api.pacing,
+            reader=Observer(api, pacing=api.pacing),
+            journal_dir=settings.journal_dir,
+            lock=RunLock(default_lock_dir(), api.path),
             poll_interval=args.poll_interval,
             health_timeout=args.health_timeout,
+            identity=conn.identity,
+            endpoint=conn.endpoint,
         )
-        out.info(f"Journal: {journal.path}")
-        result = await orchestrator.run()
-        for iid, reason in result.failed.items():
-            out.info(f"VM {iid}: {reason}")
-        if result.not_done:
-            out.info(f"Not upgraded: {', '.join(result.not_done)}")
-        return _exit_for(result)
+        # The run lock before the first write, held to the end (the model PATCH included):
+        # a second process on this set is refused (exit 5, holder named) having sent nothing.
+        with ctx.lock.keep(f"headless upgrade of {api.name}"):
+            return await _upgrade(args, settings, api, ctx, out, writes)
+
+
+async def _upgrade(
+    args: argparse.Namespace,
+    settings: Settings,
+    api: ScaleSetApi,
+    ctx: RunContext,
+    out: Output,
+    writes: Writes,
+) -> int:
+    """Build the same ``Change`` the dashboard would, show its ``describe()``, confirm, run."""
+    replay: Replay | None = None
+    if args.resume:
+        replay = find_unfinished(ctx.journal_dir, api.path)
+        if replay is None:
+            out.info(f"No unfinished plan for {api.name} in {ctx.journal_dir}; starting a new one")
+        else:
+            out.info(f"Resuming {replay.describe()}")
+    if replay is None and args.image_version:
+        model_change = await _set_version(api, args.image_version, out, writes)
+        if model_change is not None:
+            ctx = replace(ctx, records=(("model", model_change),))
+    change: Change
+    scale_set = await api.get()
+    if replay is not None:
+        change = UpgradePlan(replay.plan, describe_image(scale_set), replay=replay)
+    elif scale_set.upgrade_mode.lower() == "rolling":
+        change = RollingStart.build(ScaleSetSnapshot.build(scale_set, await api.list_vms()))
+    else:
+        planned = await plan_for(api, args, settings)
+        change = UpgradePlan(planned.plan, describe_image(planned.scale_set))
+        if out.json:
+            emit_json(plan_document(planned), compact=True)
+        if not planned.plan.waves:
+            out.info(change.describe())
+            return EXIT_OK
+    out.info(change.title)
+    out.info(change.describe())
+    if not args.yes and not _confirm_change(change):
+        out.info("Cancelled; nothing was changed.")
+        return EXIT_ERROR
+
+    def emit(event: ChangeEvent) -> None:
+        if isinstance(event, RunStarted):
+            if isinstance(event.control, Orchestrator) and event.control.journal is not None:
+                out.info(f"Journal: {event.control.journal.path}")
+        elif not isinstance(event, Accepted):
+            out.event(event)
+
+    outcome = await change.run(ctx, emit)
+    result = outcome.result
+    if result is None:
+        return EXIT_OK if outcome.ok else EXIT_ERROR
+    for iid, reason in result.failed.items():
+        out.info(f"VM {iid}: {reason}")
+    if result.not_done:
+        out.info(f"Not upgraded: {', '.join(result.not_done)}")
+    return _exit_for(result)
 
 
 def _exit_for(result: RunResult) -> int:
@@ -245,11 +256,14 @@ def _exit_for(result: RunResult) -> int:
     return EXIT_ERROR
 
 
-def _confirm(prompt: str, expected: str = "y") -> bool:
+def _confirm_change(change: Change) -> bool:
+    """The dashboard's rule: a large change needs the scale set's name typed, others y."""
     if not sys.stdin.isatty():
         say("Refusing to change anything without a terminal to confirm on; pass --yes", err=True)
         return False
-    answer = input(f"{prompt}: ").strip()
+    expected = change.scale_set_name if change.is_large else "y"
+    prompt = f"Type the scale set name ({expected})" if change.is_large else "Proceed? [y/N]"
+    answer = input(f"{change.confirm_label}: {prompt}: ").strip()
     return answer == expected or (expected == "y" and answer.lower() in ("y", "yes"))
 
 
