@@ -57,8 +57,6 @@ from vmssdash.core.runlock import RunLock, default_lock_dir
 from vmssdash.core.snapshot import ScaleSetSnapshot, describe_image
 
 if TYPE_CHECKING:
-    from vmssdash.azure.clouds import Cloud
-    from vmssdash.azure.tokens import TokenProvider
     from vmssdash.config import Settings
 
 
@@ -166,17 +164,7 @@ async def run(args: argparse.Namespace, conn: Connection, rid: str) -> int:
 
     async with conn.client(poll_interval=args.poll_interval, events=on_wire) as client:
         api = ScaleSetApi(client, rid)
-        ctx = RunContext(
-            api=api,
-            pacing=api.pacing,
-            reader=Observer(api, pacing=api.pacing),
-            journal_dir=settings.journal_dir,
-            lock=RunLock(default_lock_dir(), api.path),
-            poll_interval=args.poll_interval,
-            health_timeout=args.health_timeout,
-            identity=conn.identity,
-            endpoint=conn.endpoint,
-        )
+        ctx = context_for(conn, api, args.poll_interval, args.health_timeout)
         # The run lock before the first write, held to the end (the model PATCH included):
         # a second process on this set is refused (exit 5, holder named) having sent nothing.
         with ctx.lock.keep(f"headless upgrade of {api.name}"):
@@ -219,7 +207,7 @@ async def _upgrade(
             return EXIT_OK
     out.info(change.title)
     out.info(change.describe())
-    if not args.yes and not _confirm_change(change):
+    if not args.yes and not confirm_change(change):
         out.info("Cancelled; nothing was changed.")
         return EXIT_ERROR
 
@@ -241,6 +229,24 @@ async def _upgrade(
     return _exit_for(result)
 
 
+def context_for(
+    conn: Connection, api: ScaleSetApi, poll_interval: float, health_timeout: float
+) -> RunContext:
+    """What a headless run needs, as the dashboard builds it: the observer as the reader,
+    this scale set's run lock (shared with every other process), who runs it from where."""
+    return RunContext(
+        api=api,
+        pacing=api.pacing,
+        reader=Observer(api, pacing=api.pacing),
+        journal_dir=conn.settings.journal_dir,
+        lock=RunLock(default_lock_dir(), api.path),
+        poll_interval=poll_interval,
+        health_timeout=health_timeout,
+        identity=conn.identity,
+        endpoint=conn.endpoint,
+    )
+
+
 def _exit_for(result: RunResult) -> int:
     """0 completed; 4 halted by a health gate or limit, or a VM judged unhealthy; 5 the set
     was busy (409/412); 1 any other fault or a cancelled run."""
@@ -256,7 +262,7 @@ def _exit_for(result: RunResult) -> int:
     return EXIT_ERROR
 
 
-def _confirm_change(change: Change) -> bool:
+def confirm_change(change: Change) -> bool:
     """The dashboard's rule: a large change needs the scale set's name typed, others y."""
     if not sys.stdin.isatty():
         say("Refusing to change anything without a terminal to confirm on; pass --yes", err=True)
@@ -283,24 +289,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-# The settings path for `promote`, `revert` and `rehearse` (delivery_cli), which parse their
-# own arguments: the same file < env < flags as every other command.
-
-
-def _cloud(args: argparse.Namespace) -> tuple[Cloud, Settings]:
-    from vmssdash.azure.clouds import get_cloud
-
-    settings = settings_from(args)
-    return get_cloud(settings.cloud, settings), settings
-
-
-def _cloud_endpoint(args: argparse.Namespace) -> str:
-    cloud, settings = _cloud(args)
-    return settings.endpoint or str(cloud.arm_endpoint)
-
-
-def _token_provider(args: argparse.Namespace) -> TokenProvider:
-    provider: TokenProvider = connect(args, settings_from(args)).token_provider
-    return provider
