@@ -103,6 +103,7 @@ def run_dashboard(conn: Connection, resource_id: str | None, *, identity: str = 
         read_only=conn.settings.read_only,
         settings=conn.settings,
         identity=identity or conn.identity,
+        endpoint=conn.endpoint,
     )
     # Sign-in prompts during the session (a token that expires mid-upgrade) show in the TUI.
     attach_device_code_prompts(app, conn.token_provider)

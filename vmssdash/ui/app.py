@@ -93,6 +93,7 @@ class VmssDashApp(WritePath):
         read_only: bool = False,
         settings: Settings | None = None,
         identity: str = "",
+        endpoint: str = "",
         journal_dir: Path | None = None,
         lock_dir: Path | None = None,
         reader: VmReader | None = None,
@@ -121,6 +122,8 @@ class VmssDashApp(WritePath):
             lock_dir=lock_dir,
             reader=reader or self.observer,
             run_poll_interval=run_poll_interval,
+            identity=identity,
+            endpoint=endpoint,
         )
         self.snapshot: ScaleSetSnapshot | None = None
         self.last_error: str | None = None
