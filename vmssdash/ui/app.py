@@ -33,6 +33,7 @@ from vmssdash.core.reading import VmReader
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
 from vmssdash.core.transitions import describe_transitions
+from vmssdash.ui import records
 from vmssdash.ui.activity import ActivityLog
 from vmssdash.ui.commands import binding_commands
 from vmssdash.ui.filtering import parse_filter
@@ -78,6 +79,8 @@ class VmssDashApp(WritePath):
         *CHANGE_BINDINGS,
         Binding("p", "toggle_pause", "Pause", show=False, id="app.pause"),
         Binding("ctrl+r", "refresh_now", "Refresh", show=False, id="app.refresh"),
+        Binding("E", "export_report", "Export run report", show=False, id="app.report"),
+        Binding("L", "save_log", "Save activity log", show=False, id="app.save-log"),
         Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("q", "leave", "Quit", id="app.quit"),
     ]
@@ -107,6 +110,8 @@ class VmssDashApp(WritePath):
         self.settings = settings
         self.read_only = read_only or (settings is not None and settings.read_only)
         self.identity = identity
+        # Exported run reports and saved activity logs (``E``, ``L``).
+        self.records_dir = records.records_dir()
         self.clock = clock
         self.timestamp = timestamp
         self.live = live
@@ -544,7 +549,35 @@ class VmssDashApp(WritePath):
         styles = {
             s: heatmap.get_component_rich_style(state_class(s), partial=True) for s in VmState
         }
-        self.push_screen(HelpScreen(keys, styles))
+        where = (
+            f"Run journals: {self.journal_dir}  (E exports this set's last run as a "
+            f"markdown change record, L saves this log; both to {self.records_dir})"
+        )
+        self.push_screen(HelpScreen(keys, styles, where))
+
+    async def action_export_report(self) -> None:
+        """The change record of this set's newest run (the current one while it runs)."""
+        try:
+            path = await asyncio.to_thread(
+                records.export_report, self.journal_dir, self.api.path, self.records_dir
+            )
+        except (LookupError, OSError, ValueError) as exc:
+            self.log_activity(f"report not exported: {exc}")
+            self.notify(str(exc), title="No report", severity="warning")
+            return
+        self.log_activity(f"report saved to {path}")
+        self.notify(str(path), title="Run report saved")
+
+    async def action_save_log(self) -> None:
+        lines = list(self.activity.lines)
+        try:
+            path = await asyncio.to_thread(records.save_lines, lines, "activity", self.records_dir)
+        except OSError as exc:
+            self.log_activity(f"activity log not saved: {exc}")
+            self.notify(str(exc), title="Log not saved", severity="error")
+            return
+        self.log_activity(f"activity log saved to {path}")
+        self.notify(str(path), title="Activity log saved")
 
     async def action_leave(self) -> None:
         await self.action_quit()
