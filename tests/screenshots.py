@@ -25,19 +25,29 @@ OUT = Path(__file__).resolve().parent.parent / "screenshots"
 SIZE = (120, 36)
 
 
-def _to_png(svg: Path) -> Path | None:
+def _to_png(svg: Path, width: int) -> Path | None:
     png = svg.with_suffix(".png")
     try:
         import cairosvg  # type: ignore[import-untyped]
     except (ImportError, OSError) as exc:  # OSError: libcairo2 missing
         print(f"  (no PNG for {svg.name}: cairosvg unavailable: {exc})")
         return None
-    cairosvg.svg2png(url=str(svg), write_to=str(png), output_width=SIZE[0] * 12)
+    cairosvg.svg2png(url=str(svg), write_to=str(png), output_width=width * 12)
     return png
 
 
+MARK_TWO = ("down", "down", "right", "space", "right", "space")
+
+
 async def _shoot(
-    base_url: str, name: str, stem: str, *, theme: str | None = None, upgrade_ud: int | None = None
+    base_url: str,
+    name: str,
+    stem: str,
+    *,
+    theme: str | None = None,
+    upgrade_ud: int | None = None,
+    size: tuple[int, int] = SIZE,
+    keys: tuple[str, ...] = MARK_TWO,
 ) -> list[Path]:
     client = ArmClient(base_url, poll_interval=0.05)
     api = ScaleSetApi(client, scale_set_id(name))
@@ -51,7 +61,7 @@ async def _shoot(
     if theme:
         app.theme = theme
     written: list[Path] = []
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         snap = await app.refresh_snapshot()
         if upgrade_ud is not None:
             ids = [
@@ -68,12 +78,12 @@ async def _shoot(
                     await http.post("/_sim/clock/advance", json={"seconds": 4})
                 await operation.poll()
                 await app.refresh_snapshot()
-        await pilot.press("down", "down", "right", "space", "right", "space")
+        await pilot.press(*keys)
         await pilot.pause()
         svg = OUT / f"{stem}.svg"
         svg.write_text(app.export_screenshot(title="vmssdash"), encoding="utf-8")
         written.append(svg)
-        png = _to_png(svg)
+        png = _to_png(svg, size[0])
         if png:
             written.append(png)
     return written
@@ -87,7 +97,10 @@ async def _main() -> list[Path]:
     with serve_in_thread(create_app("demo", manual_clock=True, seed=0, faults="off")) as server:
         written += await _shoot(server.base_url, "vmss-web", "main-okabe-ito", theme="okabe-ito")
     with serve_in_thread(create_app("large", manual_clock=True, seed=0, faults="off")) as server:
-        written += await _shoot(server.base_url, "vmss-large", "large")
+        # The dense layout (D): all 1,000 VMs on one 160x48 screen.
+        written += await _shoot(
+            server.base_url, "vmss-large", "large", size=(160, 48), keys=("D", "down", "space")
+        )
     return written
 
 

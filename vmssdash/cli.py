@@ -156,7 +156,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             conn = Connection(
                 settings=settings, endpoint=sim.base_url, token_provider=NoAuth(), verify=True
             )
-            return run_dashboard(conn, resource_id, identity="simulator (no auth)")
+            return run_dashboard(conn, resource_id, identity="no sign-in (simulator)")
     except SimulatorStartError as exc:
         raise CliError(str(exc)) from None
 

@@ -400,7 +400,7 @@ def test_report_of_a_run_with_a_fault(
     assert cli.main(["report", "--last", "--journal-dir", str(journal), "-o", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["schema"] == 1 and doc["scale_set"]["name"] == NAME
-    assert doc["who"]["identity"] == "none" and doc["who"]["version"]
+    assert doc["who"]["identity"] == "no sign-in (--auth none)" and doc["who"]["version"]
     model = doc["what"]["model_change"]
     assert model["before"]["version"] != model["after"]["version"] == NEW_VERSION
     assert model["requests"][0]["method"] == "PATCH" and model["requests"][0]["request_id"]

@@ -14,7 +14,8 @@ from tests.ui.fakeapi import make_api
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmState
-from vmssdash.ui.heatmap import CELL_W, CHANGED, MARK, Heatmap
+from vmssdash.ui.heatmap import CHANGED, MARK, Heatmap
+from vmssdash.ui.heatmap_layout import CELL_W
 
 
 def snapshot_of(api: Any) -> ScaleSetSnapshot:
@@ -51,13 +52,13 @@ def line_texts(hm: Heatmap) -> list[str]:
 async def test_rows_wrap_when_a_domain_is_wider_than_the_screen() -> None:
     api = make_api(200, uds=2)
     async with shown(api, (60, 40)) as (_pilot, hm):
-        per_line = (hm.scrollable_content_region.width - hm._label_w) // CELL_W
+        per_line = (hm.scrollable_content_region.width - hm.layout_info.label_w) // CELL_W
         assert per_line > 10
         lines_per_ud = -(-100 // per_line)
         assert hm.line_count == 2 * lines_per_ud
         texts = line_texts(hm)
         assert texts[0].startswith("UD 0")
-        assert texts[1].startswith(" " * hm._label_w)  # continuation line: no label
+        assert texts[1].startswith(" " * hm.layout_info.label_w)  # continuation line: no label
         assert texts[lines_per_ud].startswith("UD 1")
         # Down from the last line of UD 0 lands on UD 1's first line, same column.
         hm.cursor = per_line * (lines_per_ud - 1)
@@ -98,12 +99,11 @@ async def test_one_changed_vm_repaints_only_its_cell_and_label() -> None:
         assert len(regions) == 2
         cell, label = regions
         assert (cell.width, cell.height) == (CELL_W, 1)
-        assert label.x == 0 and label.width == hm._label_w
+        assert label.x == 0 and label.width == hm.layout_info.label_w
         assert hm.lines_rendered - rendered_before <= 2
         # The cell shows the new glyph with the change marker...
         index = hm._index["3"]
-        y, col = hm._where[index]
-        x = hm._label_w + col * CELL_W
+        y, x = hm.layout_info.where[index]
         assert hm.render_line(y).text[x : x + 2] == VmState.UPDATING.glyph + CHANGED
         # ...for one refresh only: the next snapshot repaints it without the marker.
         regions.clear()
@@ -169,7 +169,10 @@ async def test_own_scroll_bar_tracks_scrolling_and_mouse_drags_it() -> None:
         top = scroll_column_styles(hm)
         assert top[0] == str(thumb) and top[-1] == str(track)
         # The cells stop one column short of the bar.
-        assert hm._per_line == (hm.scrollable_content_region.width - 1 - hm._label_w) // CELL_W
+        assert (
+            hm.layout_info.per_line
+            == (hm.scrollable_content_region.width - 1 - hm.layout_info.label_w) // CELL_W
+        )
         hm.action_cursor_last()
         await pilot.pause()
         assert hm.scroll_offset.y == hm.max_scroll_y > 0

@@ -102,7 +102,12 @@ async def test_revert_restores_the_previous_model(tmp_path: Path) -> None:
         assert pane.query_one("#version", Input).value == "24.04.202610010"
         assert f"{GOOD} → 24.04.202610010" in text(pane, "#model-diff")
         pane.applied = None
-        await apply(app, pilot)
+        # Back to an older version is a downgrade: the confirmation wants the name typed.
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        assert app.screen.require_text == "vmss-web"  # type: ignore[attr-defined]
+        app.screen.query_one("#confirm-input", Input).focus()
+        await pilot.press(*"vmss-web", "enter")
         await until(pilot, lambda: pane.applied is not None, "the revert PATCH")
         ref = web(world).properties["virtualMachineProfile"]["storageProfile"]["imageReference"]
         assert ref["version"] == "24.04.202610010"
@@ -133,3 +138,43 @@ async def gallery_checks(app: VmssDashApp) -> None:
         pane.query_one("#vhd-uri", Input).value = "http://a.blob.core.windows.net/c/x.vhd"
         await pilot.pause()
         assert "https" in text(pane, "#model-problems")
+
+
+async def test_at_80x24_the_version_field_shows_and_the_picker_marks_the_current_version(
+    tmp_path: Path,
+) -> None:
+    async with story_app(tmp_path) as (app, _world), app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(app, pilot)
+        await until(pilot, lambda: bool(pane.known_versions), "the version list")
+        await pilot.pause()
+        form = pane.query_one("#model-form")
+        version = pane.query_one("#version", Input)
+        # Visible without scrolling: what is drawn at its place on screen is the field.
+        assert form.region.contains_region(version.region), (form.region, version.region)
+        assert pane.get_widget_at(version.region.x, version.region.y)[0] is version
+        assert "tab" in text(pane, "#model-hint")
+        picker = pane.query_one("#version-picker", Select)
+        labels = [str(label) for label, _value in picker._options]
+        assert "24.04.202610010 ● current" in labels
+        assert sum("current" in label for label in labels) == 1
+
+
+async def test_a_downgrade_warns_and_asks_for_the_typed_name(tmp_path: Path) -> None:
+    async with story_app(tmp_path) as (app, world), app.run_test(size=(160, 50)) as pilot:
+        pane = await open_pane(app, pilot)
+        etag = web(world).etag
+        pane.query_one("#version", Input).value = "24.04.202609110"  # below 202610010
+        await pilot.pause()
+        assert "DOWNGRADE" in text(pane, "#model-notes")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        assert confirm.require_text == "vmss-web"
+        assert "DOWNGRADE: 24.04.202609110 is older than the current 24.04.202610010" in (
+            confirm.body
+        )
+        assert confirm.query_one("#confirm", Button).disabled
+        await pilot.press("y")  # no key escapes the typed confirmation
+        await pilot.pause()
+        assert app.screen is confirm and web(world).etag == etag

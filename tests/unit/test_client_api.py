@@ -72,7 +72,7 @@ def test_parse_resource_id_rejects_with_clear_message(bad: str) -> None:
 def test_token_providers_satisfy_protocol() -> None:
     assert isinstance(NoAuth(), TokenProvider)
     assert isinstance(StaticToken("t"), TokenProvider)
-    assert NoAuth().identity == "none"
+    assert NoAuth().identity == "no sign-in (--auth none)"
 
 
 def test_api_versions_live_in_one_place() -> None:

@@ -208,3 +208,36 @@ def test_a_model_without_any_image_does_not_crash() -> None:
     spec = ImageSpec.from_scale_set(ss)
     assert spec.kind is ImageKind.NONE
     assert validate(ModelDraft(spec, 1))[0].field == "image"
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "downgrade"),
+    [
+        ("24.04.202612010", "24.04.202611150", True),
+        ("24.04.202611150", "24.04.202612010", False),
+        ("1.10.0", "1.9.0", True),  # numbers, not text: 1.9 is below 1.10
+        ("1.9.0", "1.10.0", False),
+        ("24.04.202612010", "latest", False),
+        ("latest", "24.04.202611150", False),
+        ("24.04.202612010", "24.04.202612010", False),
+    ],
+)
+def test_a_version_below_the_current_one_is_a_downgrade(
+    current: str, new: str, downgrade: bool
+) -> None:
+    edit = ModelEdit.start(scale_set(version=current))
+    edit.draft = edit.draft.with_version(new)
+    warning = edit.downgrade()
+    assert (warning is not None) is downgrade
+    if downgrade:
+        assert warning is not None and new in warning and current in warning
+        assert warning in edit.warnings()
+
+
+def test_a_gallery_version_below_the_current_one_is_a_downgrade_another_image_is_not() -> None:
+    edit = ModelEdit.start(scale_set(image={"id": GALLERY}))
+    edit.draft = ModelDraft(ImageSpec.from_id(GALLERY.replace("1.2.3", "1.2.0")), 10)
+    assert edit.downgrade() is not None
+    other = GALLERY.replace("/images/web/", "/images/api/").replace("1.2.3", "1.0.0")
+    edit.draft = ModelDraft(ImageSpec.from_id(other), 10)
+    assert edit.downgrade() is None

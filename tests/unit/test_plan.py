@@ -292,6 +292,16 @@ def test_busy_vms_are_skipped_so_nothing_is_upgraded_twice() -> None:
     assert {s.reason for s in plan.skipped} == {"busy (updating)", "busy (starting)"}
 
 
+def test_one_wave_is_one_wave_in_the_summary_and_the_start_line() -> None:
+    from vmssdash.core.events import PlanStarted
+
+    plan = build_plan(snapshot(grid(8, uds=1)), Strategy.UPDATE_DOMAIN)
+    assert len(plan.waves) == 1
+    assert " in 1 wave (" in plan.summary()
+    started = PlanStarted(0.0, plan.plan_id, "vmss-t", waves=1, vms=1)
+    assert started.text().endswith(": 1 wave, 1 VM")
+
+
 def test_a_vm_whose_instance_id_is_not_a_number_is_skipped_not_sent() -> None:
     """A malformed answer (instanceId "abc") must end as a skip with its reason, never as an
     id that the API refuses halfway through a run."""

@@ -110,7 +110,8 @@ def test_browser_fleet_heatmap_mark_and_dialog(served: str, tmp_path: Path) -> N
             wait_for_text(page, "1 of 4 scale sets")
             page.keyboard.press("Enter")  # back to the table
             page.keyboard.press("Enter")  # open the heatmap: the page reopens on it
-            page.wait_for_url("**/?target=*")
+            # A new app process starts behind the reopened page: generous on a loaded machine.
+            page.wait_for_url("**/?target=*", timeout=120_000)
             screen = wait_for_text(page, "UD 4")  # rows appear with the first snapshot
             page.focus("textarea.xterm-helper-textarea")
             assert "vmss-web" in screen

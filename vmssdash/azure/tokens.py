@@ -27,7 +27,7 @@ class TokenProvider(Protocol):
 class NoAuth:
     """No credentials: the client sends no ``Authorization`` header (simulator)."""
 
-    identity: str = "none"
+    identity: str = "no sign-in (--auth none)"
 
     async def get_token(self, *, force_refresh: bool = False) -> str:
         return ""

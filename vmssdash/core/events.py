@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from vmssdash.core.words import count, vms
+
 
 class RunState(Enum):
     """Mirrors ``rollingUpgrades/latest`` running-status codes, plus the idle/paused states."""
@@ -48,7 +50,10 @@ class PlanStarted(OrchestratorEvent):
 
     def text(self) -> str:
         verb = "Resuming" if self.resumed else "Starting"
-        return f"{verb} plan {self.plan_id[:8]} on {self.scale_set}: {self.waves} waves, {self.vms} VMs"
+        return (
+            f"{verb} plan {self.plan_id[:8]} on {self.scale_set}: "
+            f"{count(self.waves, 'wave')}, {vms(self.vms)}"
+        )
 
 
 @dataclass(frozen=True)

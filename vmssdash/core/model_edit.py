@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from vmssdash.azure.models import IMAGE_KEYS, ScaleSet
+from vmssdash.core.image_order import Versioned, is_older, split_id
 
 
 class ImageKind(Enum):
@@ -106,6 +107,15 @@ class ImageSpec:
         if self.kind is ImageKind.COMMUNITY_GALLERY:
             return {"communityGalleryImageId": self.id}
         return {}
+
+    def versioned(self) -> Versioned | None:
+        """The image and its version, when this form names one (for the downgrade rule)."""
+        if self.kind is ImageKind.PLATFORM:
+            image = f"{self.publisher}:{self.offer}:{self.sku}".lower()
+            return Versioned(image, self.version)
+        if self.kind in (ImageKind.VHD, ImageKind.NONE):
+            return None
+        return split_id(self.id)
 
     def fields(self) -> dict[str, str]:
         """The user-visible fields of this form, keyed by their wire path."""
@@ -358,9 +368,22 @@ class ModelEdit:
     def patch(self) -> dict[str, Any]:
         return build_patch(self.base_draft, self.draft)
 
+    def downgrade(self) -> str | None:
+        """A warning when the draft's image version sorts below the current one (same
+        image), else None. Any confirmation of this edit asks for the typed name then."""
+        old, new = self.base_draft.image.versioned(), self.draft.image.versioned()
+        if old is None or new is None or not is_older(new, old):
+            return None
+        return (
+            f"DOWNGRADE: {new.version} is older than the current {old.version}; "
+            "every VM upgraded after this goes back to the older image."
+        )
+
     def warnings(self) -> list[str]:
-        """Consequences the user should read before confirming (upgrade mode, latest)."""
-        notes: list[str] = []
+        """Consequences the user should read before confirming (downgrade, upgrade mode,
+        latest)."""
+        downgrade = self.downgrade()
+        notes: list[str] = [downgrade] if downgrade else []
         mode = self.base.upgrade_mode.lower()
         image_changed = self.base_draft.image != self.draft.image
         if image_changed and mode == "automatic":

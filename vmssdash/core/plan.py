@@ -22,6 +22,7 @@ from vmssdash.azure.flexible import is_member_name
 from vmssdash.azure.models import RollingUpgradePolicy, ScaleSet, format_duration
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
+from vmssdash.core.words import count
 
 
 class Strategy(Enum):
@@ -195,8 +196,8 @@ class Plan:
         batch = f" of {self.batch}" if self.batch else ""
         how = f"steps: {', '.join(self.steps)}" if self.steps else f"{self.strategy.words}{batch}"
         return (
-            f"Upgrade {len(self.targets)} of {self.total_instances} VMs of {self.scale_set_name} "
-            f"in {len(self.waves)} waves ({how}); "
+            f"Upgrade {len(self.targets)} of {count(self.total_instances, 'VM')} of {self.scale_set_name} "
+            f"in {count(len(self.waves), 'wave')} ({how}); "
             f"{len(self.skipped)} skipped"
         )
 

@@ -1,12 +1,18 @@
-"""Counts in words: "1 VM", "2 VMs" (never "1 VMs") wherever the UI shows a count."""
+"""Counts in words: "1 VM", "2 VMs", "1 wave" (never "1 VMs", "in 1 waves") wherever the UI
+shows a count."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 
+def count(n: int, noun: str) -> str:
+    """ "1 wave", "3 waves": the noun in the singular for exactly one."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def vms(n: int) -> str:
-    return f"{n} VM" if n == 1 else f"{n} VMs"
+    return count(n, "VM")
 
 
 def who(ids: Sequence[str], *, list_up_to: int = 1) -> str:

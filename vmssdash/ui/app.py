@@ -25,7 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from vmssdash.azure.events import ClientEvent
 from vmssdash.core.observer import Observer
@@ -37,6 +37,7 @@ from vmssdash.ui import records
 from vmssdash.ui.activity import ActivityLog
 from vmssdash.ui.commands import binding_commands
 from vmssdash.ui.filtering import parse_filter
+from vmssdash.ui.footer import DashFooter
 from vmssdash.ui.heatmap import Heatmap, Rows, prepare_rows, state_class
 from vmssdash.ui.heatmap_news import CursorMoved, SelectionChanged
 from vmssdash.ui.messages import ClientEventReceived, SnapshotFailed, SnapshotReceived
@@ -60,6 +61,9 @@ class FilterInput(Input):
 
     BINDINGS = [Binding("escape", "close", "Close filter", id="filter.close")]
 
+    #: The filter last kept with enter: in effect whenever the text typed does not parse.
+    committed = ""
+
     def action_close(self) -> None:
         self.value = ""
         self.post_message(self.Submitted(self, ""))
@@ -77,7 +81,7 @@ class VmssDashApp(WritePath):
         Binding("g", "cycle_grouping", "Group by", show=False, id="app.grouping"),
         Binding("slash", "filter", "Filter", id="app.filter"),
         *CHANGE_BINDINGS,
-        Binding("p", "toggle_pause", "Pause", show=False, id="app.pause"),
+        Binding("p", "toggle_pause", "Pause refresh", show=False, id="app.pause"),
         Binding("ctrl+r", "refresh_now", "Refresh", show=False, id="app.refresh"),
         Binding("E", "export_report", "Export run report", show=False, id="app.report"),
         Binding("L", "save_log", "Save activity log", show=False, id="app.save-log"),
@@ -196,7 +200,7 @@ class VmssDashApp(WritePath):
         yield self._legend
         yield self._activity
         yield self._filter
-        yield Footer()
+        yield DashFooter()
 
     def on_mount(self) -> None:
         self.heatmap.focus()
@@ -431,7 +435,8 @@ class VmssDashApp(WritePath):
             error=self.last_error,
             marked=len(self.heatmap.marked),
             grouping=self.heatmap.grouping,
-            filter_text=self._filter.value if self.heatmap.matcher else "",
+            filter_text=self.heatmap.filter_text,
+            filter_matches=self.heatmap.match_count(),
             busy=self.busy(),
         )
         fresh = info.freshness
@@ -453,6 +458,7 @@ class VmssDashApp(WritePath):
             info.marked,
             info.grouping,
             info.filter_text,
+            info.filter_matches,
             tuple(info.busy),
         )
         if key != self._header_key:
@@ -511,18 +517,28 @@ class VmssDashApp(WritePath):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.apply_filter(event.value)
+        """Typing previews the filter; text that does not parse shows the kept one."""
+        if not self.apply_filter(event.value):
+            kept = self._filter.committed
+            self.heatmap.set_filter(parse_filter(kept), kept)
+            self._update_header()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         box = self._filter
-        if not event.value:
-            self.apply_filter("")
+        if not self.apply_filter(event.value):
+            # Refused: the line stays open with the reason; the filter in effect (the
+            # one the header names) is unchanged.
+            self.notify(f"filter not applied: {box.border_title}", severity="warning")
+            box.focus()
+            return
+        box.committed = self.heatmap.filter_text
         box.remove_class("-shown")  # the header keeps showing an active filter
         self.heatmap.focus()
 
     def apply_filter(self, text: str) -> bool:
-        """Dim the cells that do not match; False (and the old filter kept) when invalid."""
+        """Blank out the cells that do not match; False (and the old filter kept) when
+        invalid."""
         box = self._filter
         try:
             matcher = parse_filter(text)
@@ -532,7 +548,7 @@ class VmssDashApp(WritePath):
             return False
         box.border_title = None
         box.remove_class("-invalid")
-        self.heatmap.set_filter(matcher)
+        self.heatmap.set_filter(matcher, text.strip())
         self._update_header()
         return True
 

@@ -35,11 +35,11 @@ def _lookup_state(value: str) -> VmState:
     raise ValueError(f"unknown state {value!r} (try: {', '.join(s.value for s in VmState)})")
 
 
-def _int_term(attr: str, value: str) -> Matcher:
+def _int_term(key: str, attr: str, value: str) -> Matcher:
     try:
         want = {int(v) for v in value.split(",") if v}
     except ValueError:
-        raise ValueError(f"{attr} needs numbers, got {value!r}") from None
+        raise ValueError(f"{key}: needs numbers, got {value!r}") from None
     return lambda vm: getattr(vm, attr) in want
 
 
@@ -52,9 +52,9 @@ def _term(term: str) -> Matcher:
         if key in ("state", "s"):
             return _state_term(value)
         if key == "ud":
-            return _int_term("update_domain", value)
+            return _int_term(key, "update_domain", value)
         if key == "fd":
-            return _int_term("fault_domain", value)
+            return _int_term(key, "fault_domain", value)
         if key in ("zone", "z"):
             zones = set(value.split(","))
             return lambda vm: (vm.zone or "") in zones

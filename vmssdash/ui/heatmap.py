@@ -5,10 +5,14 @@ whole on every cell update. This widget keeps one cached ``Strip`` per screen li
 when a snapshot arrives with the same layout, refreshes only the regions of the cells
 whose facts changed (plus the cells that carried last refresh's change marker).
 
-Layout: a label column (domain name and "done/total" progress) followed by cells two
-columns wide: the state glyph, then a marker (``*`` marked, ``Δ`` changed since the
-previous refresh). Colour is never the only signal: the glyph carries the state, text
-styles carry cursor (reverse) and marks (bold underline).
+Two layouts, switched with ``D``. Roomy: a label column (domain name and "●done/total",
+the VMs up to date of all) followed by cells two columns wide: the state glyph, then a
+marker (``*`` marked, ``Δ`` changed since the previous refresh, ``~`` still on the old
+model although not shown as stale: deallocated, stopped, protected, unhealthy, failed).
+Dense: one column per cell (no marker column) and, with several placement groups, their
+blocks side by side, so 1,000 VMs fit one screen. Colour is never the only signal: the
+glyph carries the state (``-`` filtered out), text styles carry cursor (reverse) and marks
+(bold underline).
 """
 
 from __future__ import annotations
@@ -28,20 +32,38 @@ from textual.strip import Strip
 
 from vmssdash.core.snapshot import Group, Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
+from vmssdash.ui.heatmap_layout import Layout, Piece, build_layout
 from vmssdash.ui.heatmap_news import CursorMoved, SelectionChanged
 
-CELL_W = 2
 #: The heatmap draws its own scroll bar in its last column: Textual's scroll bar widget
 #: is a second widget on every line, cut and composited on every full repaint.
 SCROLL_W = 1
 BULK_REPAINT = 48
 MARK = "*"
 CHANGED = "Δ"
+BEHIND = "~"
+FILTERED = "-"
+DONE = VmState.UP_TO_DATE.glyph
 Matcher = Callable[[VmInfo], bool]
 
 
 def state_class(state: VmState) -> str:
     return f"heatmap--{state.value}"
+
+
+#: States whose cell already says where the VM stands with the model.
+_NOT_BEHIND = frozenset({VmState.STALE} | {s for s in VmState if s.is_transitional})
+
+
+def left_behind(vm: VmInfo) -> bool:
+    """On an old model although its cell does not say stale (deallocated, stopped,
+    protected, unhealthy, failed): a finished plan skipped or could not fix it."""
+    return vm.latest_model is False and vm.state not in _NOT_BEHIND
+
+
+def row_done(vms: Iterable[VmInfo]) -> int:
+    """VMs of a row that need nothing more: up to date (latest model, running, healthy)."""
+    return sum(1 for vm in vms if vm.state is VmState.UP_TO_DATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,23 +90,8 @@ def prepare_rows(snapshot: ScaleSetSnapshot) -> dict[Grouping, Rows]:
     return {grouping: rows_of(snapshot, grouping) for grouping in Grouping}
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
-    """One screen line: a placement-group heading or a slice of one group's cells."""
-
-    group: int
-    start: int
-    stop: int
-    first: int  # order index of the first cell on this line
-    heading: str = ""
-
-    @property
-    def is_heading(self) -> bool:
-        return self.group < 0
-
-
 class Heatmap(ScrollView, can_focus=True):
-    """Every VM of a snapshot as a glyph; cursor, marks, filter dimming, change markers."""
+    """Every VM of a snapshot as a glyph; cursor, marks, filter, change markers."""
 
     COMPONENT_CLASSES = {
         *(state_class(s) for s in VmState),
@@ -106,23 +113,34 @@ class Heatmap(ScrollView, can_focus=True):
         Binding("home", "cursor_first", "First", show=False, id="heatmap.first"),
         Binding("end", "cursor_last", "Last", show=False, id="heatmap.last"),
         Binding(
-            "shift+left", "mark_range('left')", "Mark range ←", show=False, id="heatmap.range-left"
+            "shift+left",
+            "mark_range('left')",
+            "Move and mark ←",
+            show=False,
+            id="heatmap.range-left",
         ),
         Binding(
             "shift+right",
             "mark_range('right')",
-            "Mark range →",
+            "Move and mark →",
             show=False,
             id="heatmap.range-right",
         ),
-        Binding("shift+up", "mark_range('up')", "Mark range ↑", show=False, id="heatmap.range-up"),
         Binding(
-            "shift+down", "mark_range('down')", "Mark range ↓", show=False, id="heatmap.range-down"
+            "shift+up", "mark_range('up')", "Move and mark ↑", show=False, id="heatmap.range-up"
+        ),
+        Binding(
+            "shift+down",
+            "mark_range('down')",
+            "Move and mark ↓",
+            show=False,
+            id="heatmap.range-down",
         ),
         Binding("space", "toggle_mark", "Mark", id="heatmap.mark"),
         Binding("u", "mark_domain", "Mark row", id="heatmap.mark-domain"),
         Binding("s", "mark_stale", "Mark stale", id="heatmap.mark-stale"),
         Binding("escape,ctrl+backslash", "clear_marks", "Clear", show=False, id="heatmap.clear"),
+        Binding("D", "toggle_dense", "Dense/roomy", show=False, id="heatmap.dense"),
     ]
 
     cursor: var[int] = var(0, always_update=False)
@@ -133,30 +151,31 @@ class Heatmap(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.snapshot: ScaleSetSnapshot | None = None
         self.grouping = Grouping.UPDATE_DOMAIN
+        self.dense = False
         self.marked: set[str] = set()
         self.changed: frozenset[str] = frozenset()
         self.matcher: Matcher | None = None
+        #: The text of the filter in effect ("" for none): what the header shows.
+        self.filter_text = ""
+        self._match_key: tuple[int, int] = (0, 0)
+        self._matches = 0
         self._groups: list[Group] = []
         self._prepared: Mapping[Grouping, Rows] | None = None
         self._structure: tuple[tuple[str, tuple[str, ...]], ...] = ()
-        self._lines: list[_Line] = []
+        self._layout = Layout()
         self._order: list[VmInfo] = []
         self._index: dict[str, int] = {}
-        self._where: list[tuple[int, int]] = []
-        self._group_first_line: list[int] = []
-        self._group_offset: list[int] = []
-        self._label_w = 0
-        self._per_line = 1
         self._several_pgs = False
         self._label_dims = (4, 1)
         self._layout_width = -1
+        self._layout_height = -1
         # Finished screen lines by virtual line index, with whether the scroll thumb is
         # drawn on them; valid for one (scroll_x, width), kept in _cache_for.
         self._cache: dict[int, tuple[bool, Strip]] = {}
         self._cache_for: tuple[int, int] = (-1, -1)
         self._styles: dict[str, Style] = {}
         self._cell_styles: dict[tuple[VmState, bool, bool, bool, bool], Style] = {}
-        self._cells: dict[tuple[VmState, bool, bool, bool, bool], tuple[str, Style]] = {}
+        self._cells: dict[tuple[VmState, bool, bool, bool, bool, bool], tuple[str, Style]] = {}
         self._base_style: Style | None = None
         self._cursor_id: str | None = None
         self._dragging = False
@@ -176,7 +195,12 @@ class Heatmap(ScrollView, can_focus=True):
 
     @property
     def line_count(self) -> int:
-        return len(self._lines)
+        return len(self._layout.lines)
+
+    @property
+    def layout_info(self) -> Layout:
+        """The current geometry (tests, and the mouse)."""
+        return self._layout
 
     def update_snapshot(
         self,
@@ -226,13 +250,33 @@ class Heatmap(ScrollView, can_focus=True):
             self._structure = current.structure
             self._relayout()
 
-    def set_filter(self, matcher: Matcher | None) -> None:
+    def set_dense(self, dense: bool) -> None:
+        self.dense = dense
+        self._cells.clear()  # one column per cell: no marker column
+        if self.snapshot is not None:
+            self._relayout()
+
+    def action_toggle_dense(self) -> None:
+        self.set_dense(not self.dense)
+
+    def set_filter(self, matcher: Matcher | None, text: str = "") -> None:
         self.matcher = matcher
+        self.filter_text = text if matcher is not None else ""
         self._cache.clear()
         self.refresh()
 
     def matches(self, vm: VmInfo) -> bool:
         return self.matcher is None or self.matcher(vm)
+
+    def match_count(self) -> int | None:
+        """How many VMs the filter shows (None without one), counted once per snapshot."""
+        if self.matcher is None or self.snapshot is None:
+            return None
+        key = (id(self.snapshot), id(self.matcher))
+        if key != self._match_key:
+            self._match_key = key
+            self._matches = sum(1 for vm in self.snapshot.vms if self.matcher(vm))
+        return self._matches
 
     # ------------------------------------------------------------------ marks
 
@@ -256,8 +300,7 @@ class Heatmap(ScrollView, can_focus=True):
     def domain_of_cursor(self) -> Group | None:
         if not self._order:
             return None
-        y, _ = self._where[self.cursor]
-        return self._groups[self._lines[y].group]
+        return self._groups[self._layout.group_of(self.cursor)]
 
     def action_mark_domain(self) -> None:
         """Mark the whole row under the cursor, or unmark it when it is all marked."""
@@ -282,11 +325,10 @@ class Heatmap(ScrollView, can_focus=True):
         self._marks_changed()
 
     def action_mark_range(self, direction: str) -> None:
-        """Shift+arrow (k9s's range mark): move, and mark every VM from the old cursor to
-        the new one in screen order (hidden-by-filter VMs excepted)."""
+        """Shift+arrow (k9s's range mark): move, and mark the VM left and the VM reached,
+        so the marks follow the path the cursor took (filtered-out VMs excepted)."""
         if not self._order:
             return
-        before = self.cursor
         move = {
             "left": self.action_cursor_left,
             "right": self.action_cursor_right,
@@ -295,9 +337,10 @@ class Heatmap(ScrollView, can_focus=True):
         }.get(direction)
         if move is None:
             return
+        before = self._order[self.cursor]
         move()
-        lo, hi = sorted((before, self.cursor))
-        self.marked |= {vm.instance_id for vm in self._order[lo : hi + 1] if self.matches(vm)}
+        after = self._order[self.cursor]
+        self.marked |= {vm.instance_id for vm in (before, after) if self.matches(vm)}
         self._marks_changed()
 
     def action_clear_marks(self) -> None:
@@ -327,10 +370,7 @@ class Heatmap(ScrollView, can_focus=True):
         self._refresh_index(new)
         vm = self._order[new]
         self._cursor_id = vm.instance_id
-        y, col = self._where[new]
-        self.scroll_to_region(
-            Region(self._label_w + col * CELL_W, y, CELL_W, 1), animate=False, immediate=True
-        )
+        self.scroll_to_region(self.region_of(new), animate=False, immediate=True)
         self.post_message(CursorMoved(vm))
 
     def action_cursor_left(self) -> None:
@@ -354,14 +394,9 @@ class Heatmap(ScrollView, can_focus=True):
     def _vertical(self, step: int) -> None:
         if not self._order:
             return
-        y, col = self._where[self.cursor]
-        y += step
-        while 0 <= y < len(self._lines) and self._lines[y].is_heading:
-            y += step
-        if not 0 <= y < len(self._lines):
-            return
-        line = self._lines[y]
-        self.cursor = line.first + min(col, line.stop - line.start - 1)
+        target = self._layout.vertical(self.cursor, step)
+        if target is not None:
+            self.cursor = target
 
     # ------------------------------------------------------------------ layout
 
@@ -369,6 +404,9 @@ class Heatmap(ScrollView, can_focus=True):
         """Columns for the label and the cells (the scroll bar column excepted)."""
         width = self.scrollable_content_region.width if self.is_mounted else 0
         return max(1, width - SCROLL_W) if width else 80
+
+    def _height(self) -> int:
+        return self.scrollable_content_region.height if self.is_mounted else 0
 
     def _row_name(self, group: Group) -> str:
         """The row name; the placement group is in the heading line above, not repeated."""
@@ -379,101 +417,89 @@ class Heatmap(ScrollView, can_focus=True):
         return group.label
 
     def _label_text(self, group: Group) -> str:
-        done = sum(1 for vm in group.vms if vm.latest_model is not False)
+        """ "UD 0 ●6/8": the row, and how many of its VMs are up to date (●) of all."""
         name_w, digits = self._label_dims
-        return f"{self._row_name(group):<{name_w}} {done:>{digits}}/{len(group.vms):<{digits}} "
+        done = f"{DONE}{row_done(group.vms)}"
+        total = len(group.vms)
+        return f"{self._row_name(group):<{name_w}} {done:>{digits + 1}}/{total:<{digits}} "
 
     def _relayout(self) -> None:
         width = self._width()
         self._layout_width = width
+        self._layout_height = self._height()
         groups = self._groups
         several_pgs = self._several_pgs = len({g.placement_group for g in groups}) > 1
         self._label_dims = (
             max((len(self._row_name(g)) for g in groups), default=4),
             len(str(max((len(g.vms) for g in groups), default=1))),
         )
-        self._label_w = max((len(self._label_text(g)) for g in groups), default=0)
-        self._per_line = max(1, (width - self._label_w) // CELL_W)
-        lines: list[_Line] = []
-        order: list[VmInfo] = []
-        where: list[tuple[int, int]] = []
-        group_first: list[int] = []
-        group_offset: list[int] = []
-        current_pg: object = object()
-        for gi, group in enumerate(groups):
-            if several_pgs and group.placement_group != current_pg:
-                current_pg = group.placement_group
-                lines.append(
-                    _Line(-1, 0, 0, len(order), f"placement group {group.placement_group or '?'}")
-                )
-            group_first.append(len(lines))
-            group_offset.append(len(order))
-            for start in range(0, max(1, len(group.vms)), self._per_line):
-                stop = min(len(group.vms), start + self._per_line)
-                y = len(lines)
-                lines.append(_Line(gi, start, stop, len(order)))
-                for col, vm in enumerate(group.vms[start:stop]):
-                    where.append((y, col))
-                    order.append(vm)
-        self._lines = lines
+        label_w = max((cell_len(self._label_text(g)) for g in groups), default=0)
+        layout = self._layout = build_layout(
+            groups,
+            width=width,
+            height=self._height(),
+            label_w=label_w,
+            several_pgs=several_pgs,
+            dense=self.dense,
+        )
+        order = [vm for g in groups for vm in g.vms]
         self._order = order
-        self._where = where
-        self._group_first_line = group_first
-        self._group_offset = group_offset
         self._index = {vm.instance_id: i for i, vm in enumerate(order)}
         self._cache.clear()
-        self.virtual_size = Size(self._label_w + self._per_line * CELL_W, len(lines))
+        self.virtual_size = Size(layout.width, len(layout.lines))
         keep = self._index.get(self._cursor_id) if self._cursor_id is not None else None
         target = keep if keep is not None else min(self.cursor, max(0, len(order) - 1))
         self.set_reactive(Heatmap.cursor, target)
         if order:
             self._cursor_id = order[target].instance_id
             self.post_message(CursorMoved(order[target]))
+            self.call_after_refresh(self._scroll_to_cursor)
         else:
             self.post_message(CursorMoved(None))
         self.refresh()
 
+    def _scroll_to_cursor(self) -> None:
+        if self._order:
+            self.scroll_to_region(self.region_of(self.cursor), animate=False, immediate=True)
+
     def on_resize(self, event: events.Resize) -> None:
-        if self.snapshot is not None and self._width() != self._layout_width:
+        if self.snapshot is None:
+            return
+        if self._width() != self._layout_width or (
+            self.dense and self._height() != self._layout_height
+        ):
             self._relayout()
 
     def cell_at(self, x: int, y: int) -> int | None:
         """Order index of the cell at virtual coordinates, if any."""
-        if not 0 <= y < len(self._lines) or x < self._label_w:
-            return None
-        line = self._lines[y]
-        if line.is_heading:
-            return None
-        col = (x - self._label_w) // CELL_W
-        if col >= line.stop - line.start:
-            return None
-        return line.first + col
+        return self._layout.cell_at(x, y)
 
     def region_of(self, index: int) -> Region:
         """Virtual region of one cell (for tests and mouse hit checks)."""
-        y, col = self._where[index]
-        return Region(self._label_w + col * CELL_W, y, CELL_W, 1)
+        y, x = self._layout.where[index]
+        return Region(x, y, self._layout.cell_w, 1)
 
     # ------------------------------------------------------------------ repaint
 
     def _refresh_index(self, index: int) -> None:
-        if not 0 <= index < len(self._where):
+        if not 0 <= index < len(self._layout.where):
             return
-        y, col = self._where[index]
+        y, x = self._layout.where[index]
         self._cache.pop(y, None)
         scroll_x, scroll_y = self.scroll_offset
-        self.refresh(Region(self._label_w + col * CELL_W - scroll_x, y - scroll_y, CELL_W, 1))
+        self.refresh(Region(x - scroll_x, y - scroll_y, self._layout.cell_w, 1))
 
     def _refresh_vm(self, instance_id: str) -> None:
         index = self._index.get(instance_id)
         if index is None:
             return
         self._refresh_index(index)
-        # The row label carries "done/total" progress, so it may have changed too.
-        y = self._group_first_line[self._lines[self._where[index][0]].group]
+        # The row label carries "●done/total" progress, so it may have changed too.
+        layout = self._layout
+        y, x = layout.label_at[layout.group_of(index)]
         self._cache.pop(y, None)
         scroll_x, scroll_y = self.scroll_offset
-        self.refresh(Region(-scroll_x, y - scroll_y, self._label_w, 1))
+        self.refresh(Region(x - scroll_x, y - scroll_y, layout.label_w, 1))
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -523,35 +549,49 @@ class Heatmap(ScrollView, can_focus=True):
             self._base_style = self.rich_style
         return self._base_style
 
-    def _cell(self, key: tuple[VmState, bool, bool, bool, bool]) -> tuple[str, Style]:
-        """Text and style of one cell per (state, changed, dim, marked, cursor), made once.
+    def _cell(self, key: tuple[VmState, bool, bool, bool, bool, bool]) -> tuple[str, Style]:
+        """Text and style of one cell per (state, changed, dim, marked, cursor, behind),
+        made once.
 
-        The style objects are shared, so a run of equal cells is recognised by identity
-        and merged into one segment (fewer segments: cheaper for every Textual stage that
-        follows: filters, cropping, compositing).
+        A filtered-out cell shows ``-`` instead of its glyph (dimming alone vanishes
+        without colour). The style objects are shared, so a run of equal cells is
+        recognised by identity and merged into one segment (fewer segments: cheaper for
+        every Textual stage that follows: filters, cropping, compositing).
         """
         cell = self._cells.get(key)
         if cell is None:
-            state, changed, dim, marked, cursor = key
-            suffix = MARK if marked else CHANGED if changed else " "
+            state, changed, dim, marked, cursor, behind = key
+            glyph = FILTERED if dim else state.glyph
+            if self._layout.cell_w > 1:
+                glyph += MARK if marked else CHANGED if changed else BEHIND if behind else " "
             style = self._cell_style(state, (changed, dim, marked, cursor))
-            cell = self._cells[key] = (state.glyph + suffix, style)
+            cell = self._cells[key] = (glyph, style)
         return cell
 
     def _line_segments(self, y: int) -> tuple[list[Segment], int]:
         """One virtual line's segments and their cell length."""
-        line = self._lines[y]
+        segments: list[Segment] = []
+        length = 0
         base = self._base()
-        if line.is_heading:
-            return [Segment(line.heading, base + self._style("heatmap--heading"))], cell_len(
-                line.heading
-            )
-        group = self._groups[line.group]
-        if line.start == 0:
-            label = self._label_text(group).ljust(self._label_w)
+        for piece in self._layout.lines[y]:
+            if piece.x > length:
+                segments.append(Segment(" " * (piece.x - length), base))
+            if piece.is_heading:
+                segments.append(Segment(piece.heading, base + self._style("heatmap--heading")))
+                length = piece.x + cell_len(piece.heading)
+            else:
+                length = self._cells_segments(piece, segments)
+        return segments, length
+
+    def _cells_segments(self, piece: Piece, segments: list[Segment]) -> int:
+        """Append one row slice (label, then cells); returns the column after it."""
+        layout = self._layout
+        group = self._groups[piece.group]
+        if piece.start == 0:
+            label = self._label_text(group).ljust(layout.label_w)
         else:
-            label = " " * self._label_w
-        segments = [Segment(label, self._style("heatmap--label"))]
+            label = " " * layout.label_w
+        segments.append(Segment(label, self._style("heatmap--label")))
         marked = self.marked
         changed = self.changed
         matcher = self.matcher
@@ -560,8 +600,8 @@ class Heatmap(ScrollView, can_focus=True):
         make = self._cell
         run: list[str] = []
         run_style: Style | None = None
-        index = line.first
-        for vm in group.vms[line.start : line.stop]:
+        index = piece.first
+        for vm in group.vms[piece.start : piece.stop]:
             iid = vm.instance_id
             key = (
                 vm.state,
@@ -569,6 +609,7 @@ class Heatmap(ScrollView, can_focus=True):
                 matcher is not None and not matcher(vm),
                 iid in marked,
                 index == cursor,
+                vm.latest_model is False and vm.state not in _NOT_BEHIND,
             )
             text, style = cells.get(key) or make(key)
             if style is not run_style:
@@ -581,7 +622,7 @@ class Heatmap(ScrollView, can_focus=True):
             index += 1
         if run:
             segments.append(Segment("".join(run), run_style))
-        return segments, self._label_w + CELL_W * (line.stop - line.start)
+        return piece.x + layout.label_w + layout.cell_w * (piece.stop - piece.start)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -599,7 +640,7 @@ class Heatmap(ScrollView, can_focus=True):
         cells_w = max(0, width - SCROLL_W)
         base = self._base()
         bar = self._scroll_segment(thumb, on_thumb)
-        if 0 <= index < len(self._lines):
+        if 0 <= index < len(self._layout.lines):
             segments, length = self._line_segments(index)
             self.lines_rendered += 1
         else:
@@ -618,7 +659,7 @@ class Heatmap(ScrollView, can_focus=True):
 
     def _thumb(self, height: int) -> tuple[int, int] | None:
         """Screen rows [top, bottom) of the scroll bar's thumb; None when all lines fit."""
-        total = len(self._lines)
+        total = len(self._layout.lines)
         if height <= 0 or total <= height:
             return None
         size = max(1, round(height * height / total))
@@ -673,8 +714,9 @@ class Heatmap(ScrollView, can_focus=True):
         x, y = offset.x + scroll_x, offset.y + scroll_y
         index = self.cell_at(x, y)
         if index is None:
-            if 0 <= y < len(self._lines) and not self._lines[y].is_heading and x < self._label_w:
-                self.cursor = self._lines[y].first
+            row = self._layout.label_piece_at(x, y)
+            if row is not None:
+                self.cursor = row.first
                 self.action_mark_domain()
             return
         if index == self.cursor or event.ctrl:

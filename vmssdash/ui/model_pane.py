@@ -53,21 +53,36 @@ class VersionsLoaded(Message):
     error: str = ""
 
 
+def version_options(versions: list[str], current: str) -> list[tuple[str, str]]:
+    """The picker's entries, newest first, the model's current version marked."""
+
+    def label(version: str) -> str:
+        return f"{version} ● current" if version.lower() == current.lower() else version
+
+    return [(label(v), v) for v in ["latest", *reversed(versions)]]
+
+
 class ModelPane(ModalScreen["ScaleSet | None"]):
     """Returns the fresh model after an applied change (None when closed without one)."""
 
+    # Compact one-line fields: at 80x24 every field, the Version included, and what the
+    # edit will do fit on screen; both parts scroll on smaller screens.
     DEFAULT_CSS = """
     ModelPane { align: center middle; }
     ModelPane #model-dialog { width: 100; max-width: 95%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
-    ModelPane #model-form { height: 1fr; }
+    ModelPane #model-form { height: auto; max-height: 60%; margin-bottom: 1; }
+    ModelPane #model-outcome { height: 1fr; }
+    ModelPane #platform-fields { height: auto; }
     ModelPane .model-row { height: auto; }
-    ModelPane .model-row Label { width: 14; padding-top: 1; }
+    ModelPane .model-row Label { width: 14; }
     ModelPane .model-row Input { width: 1fr; }
-    ModelPane #version-picker { width: 36; }
+    ModelPane #version-picker { width: 36; margin-left: 1; }
+    ModelPane #model-hint { color: $text-muted; }
     ModelPane #model-problems { color: $error; height: auto; }
     ModelPane #model-conflict { color: $warning; height: auto; }
     ModelPane #model-diff, ModelPane #model-current, ModelPane #model-notes { height: auto; }
     ModelPane #model-buttons { height: auto; align-horizontal: right; }
+    ModelPane #model-buttons Button { margin-left: 2; }
     ModelPane .-hidden { display: none; }
     """
 
@@ -101,6 +116,12 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
         with Vertical(id="model-dialog"):
             yield Label(f"Model of {base.name}", id="model-title")
             yield Static("", id="model-current", markup=False)
+            yield Static(
+                "tab / shift+tab: next / previous field · the picker lists the versions "
+                "(current one marked) · ctrl+s: apply · esc: close",
+                id="model-hint",
+                markup=False,
+            )
             with VerticalScroll(id="model-form"):
                 with Horizontal(classes="model-row"):
                     yield Label("Image form")
@@ -111,6 +132,7 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
                         else ImageKind.PLATFORM,
                         allow_blank=False,
                         id="image-kind",
+                        compact=True,
                     )
                 with Vertical(id="platform-fields"):
                     for field_id, label in (
@@ -120,32 +142,45 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
                     ):
                         with Horizontal(classes="model-row"):
                             yield Label(label)
-                            yield Input(getattr(image, field_id), id=field_id)
+                            yield Input(getattr(image, field_id), id=field_id, compact=True)
                     with Horizontal(classes="model-row"):
                         yield Label("Version")
-                        yield Input(image.version, id="version", placeholder="latest or 1.2.3")
+                        yield Input(
+                            image.version,
+                            id="version",
+                            placeholder="latest or 1.2.3",
+                            compact=True,
+                        )
                         yield Select(
-                            [("latest", "latest")],
+                            version_options([], image.version),
                             prompt="pick a version",
                             id="version-picker",
+                            compact=True,
                         )
                 with Horizontal(classes="model-row", id="id-row"):
                     yield Label("Image id")
-                    yield Input(image.id, id="image-id")
+                    yield Input(image.id, id="image-id", compact=True)
                 with Horizontal(classes="model-row", id="uri-row"):
                     yield Label("VHD URI")
-                    yield Input(image.uri, id="vhd-uri", placeholder="https://…/x.vhd")
+                    yield Input(
+                        image.uri, id="vhd-uri", placeholder="https://…/x.vhd", compact=True
+                    )
                 with Horizontal(classes="model-row"):
                     yield Label("Capacity")
-                    yield Input(str(self.edit.draft.capacity), id="capacity", type="integer")
+                    yield Input(
+                        str(self.edit.draft.capacity), id="capacity", type="integer", compact=True
+                    )
+            # What the edit does (problems, the diff, warnings such as a downgrade) stays
+            # in view under the fields, never below the fold.
+            with VerticalScroll(id="model-outcome"):
                 yield Static("", id="model-problems", markup=False)
                 yield Static("", id="model-conflict", markup=False)
                 yield Static("", id="model-diff", markup=False)
                 yield Static("", id="model-notes", markup=False)
             with Horizontal(id="model-buttons"):
-                yield Button("Close", id="model-close", variant="primary")
-                yield Button("Revert to previous", id="model-revert")
-                yield Button("Apply…", id="model-apply", variant="error")
+                yield Button("Close", id="model-close", variant="primary", compact=True)
+                yield Button("Revert to previous", id="model-revert", compact=True)
+                yield Button("Apply…", id="model-apply", variant="error", compact=True)
 
     def on_mount(self) -> None:
         self._show_kind()
@@ -171,8 +206,9 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
     @on(VersionsLoaded)
     def _versions(self, message: VersionsLoaded) -> None:
         self.known_versions = message.versions
-        options = [("latest", "latest")] + [(v, v) for v in reversed(message.versions)]
-        self.query_one("#version-picker", Select).set_options(options)
+        current = ImageSpec.from_scale_set(self.edit.base).version
+        picker = self.query_one("#version-picker", Select)
+        picker.set_options(version_options(message.versions, current))
         if message.error:
             self.notify(f"could not list image versions: {message.error}", severity="warning")
         self._refresh()
@@ -265,27 +301,30 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
             )
         )
         problems = [form_error] if form_error else self.problems()
-        self.query_one("#model-problems", Static).update("\n".join(problems))
+        self._say("#model-problems", "\n".join(problems))
         changes = self.edit.changes() if not form_error else []
         diff = "Changes:\n" + "\n".join(f"  {c}" for c in changes) if changes else "No changes."
         self.query_one("#model-diff", Static).update(diff)
-        self.query_one("#model-notes", Static).update(
-            "\n".join(self.edit.warnings()) if changes else ""
+        self._say("#model-notes", "\n".join(self.edit.warnings()) if changes else "")
+        self._say(
+            "#model-conflict",
+            "The model changed underneath you (412, reloaded):\n"
+            + "\n".join(f"  {c}" for c in self.underneath)
+            + "\nYour edit is kept on top of the new model; review and apply again."
+            if self.underneath
+            else "",
         )
-        conflict = self.query_one("#model-conflict", Static)
-        if self.underneath:
-            conflict.update(
-                "The model changed underneath you (412, reloaded):\n"
-                + "\n".join(f"  {c}" for c in self.underneath)
-                + "\nYour edit is kept on top of the new model; review and apply again."
-            )
-        else:
-            conflict.update("")
         apply = self.query_one("#model-apply", Button)
         apply.disabled = self.read_only or bool(problems) or not changes
         self.query_one("#model-revert", Button).disabled = (
             self.read_only or self.edit.previous is None
         )
+
+    def _say(self, selector: str, text: str) -> None:
+        """Show ``text`` in one of the outcome lines; an empty one takes no room."""
+        static = self.query_one(selector, Static)
+        static.update(text)
+        static.display = bool(text)
 
     # ------------------------------------------------------------------ actions
 
@@ -317,6 +356,7 @@ class ModelPane(ModalScreen["ScaleSet | None"]):
             self.edit.patch(),
             tuple(str(c) for c in changes),
             tuple(self.edit.warnings()),
+            downgrade=self.edit.downgrade() is not None,
         )
         # The App confirms and sends it like every other change, and calls back here.
         self.post_message(SubmitRequested(change, on_done=self._done))

@@ -20,7 +20,7 @@ from textual.widget import Widget
 from vmssdash.core.observer import Freshness
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
-from vmssdash.ui.heatmap import state_class
+from vmssdash.ui.heatmap import BEHIND, left_behind, state_class
 
 PORTAL = "https://portal.azure.com/#@/resource"
 
@@ -228,6 +228,8 @@ class HeaderInfo:
     marked: int = 0
     grouping: Grouping = Grouping.UPDATE_DOMAIN
     filter_text: str = ""
+    #: How many VMs the filter in effect shows (None without a filter).
+    filter_matches: int | None = None
     busy: list[str] = field(default_factory=list)
 
 
@@ -239,6 +241,14 @@ class StatusHeader(TextPane):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.info = HeaderInfo()
+        self._behind: tuple[int, Counter[VmState]] = (0, Counter())
+
+    def behind(self, snap: ScaleSetSnapshot) -> Counter[VmState]:
+        """States of the VMs left on an old model that their cells do not call stale,
+        counted once per snapshot (the header is rebuilt every second for its age)."""
+        if self._behind[0] != id(snap):
+            self._behind = (id(snap), Counter(vm.state for vm in snap.vms if left_behind(vm)))
+        return self._behind[1]
 
     def show(self, info: HeaderInfo) -> None:
         self.info = info
@@ -263,13 +273,19 @@ class StatusHeader(TextPane):
         line3 = Text()
         if snap is not None:
             line3.append_text(counts_text(snap.counts(), self, zeros=False, labels=False))
+            behind = self.behind(snap)
+            if behind:
+                line3.append(f" · {BEHIND}{behind.total()} left on old model (")
+                line3.append_text(counts_text(behind, self, zeros=False, labels=False))
+                line3.append(")")
             line3.append(" · ")
         self._freshness(line3, info)
         line3.append(f" · rows by {info.grouping.value}")
         if info.marked:
             line3.append(f" · marked {info.marked}", key)
         if info.filter_text:
-            line3.append(f" · filter {info.filter_text!r}")
+            shown = "" if info.filter_matches is None else f" shows {info.filter_matches}"
+            line3.append(f" · filter {info.filter_text!r}{shown}")
         for item in info.busy:
             line3.append(f" · {item}", key)
         if info.paused:

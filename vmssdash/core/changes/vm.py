@@ -172,6 +172,8 @@ class ModelPatch(Change):
     patch: dict[str, Any]
     changes: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    #: The new image version sorts below the current one (``ModelEdit.downgrade``).
+    downgrade: bool = False
 
     @property
     def scale_set_name(self) -> str:
@@ -196,8 +198,9 @@ class ModelPatch(Change):
 
     @property
     def is_large(self) -> bool:
-        # An Automatic-mode set upgrades every VM to a changed model by itself.
-        return self.base.upgrade_mode.lower() == "automatic"
+        # An Automatic-mode set upgrades every VM to a changed model by itself; a
+        # downgrade is easy to pick by mistake from a list of versions.
+        return self.downgrade or self.base.upgrade_mode.lower() == "automatic"
 
     def describe(self) -> str:
         lines = [f"Scale set {self.base.name}: PATCH with If-Match {self.base.etag or '-'}", ""]

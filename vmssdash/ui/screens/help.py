@@ -1,4 +1,5 @@
-"""The `?` screen: every key (as currently mapped), every glyph, the filter syntax.
+"""The `?` screen: every key (as currently mapped), every glyph, how to read the row
+labels, header counts and cell markers, the two pauses, the filter syntax.
 
 Built from the live bindings, so a remapped key in ``settings.keymap`` shows here as it
 is, not as the defaults were.
@@ -18,10 +19,36 @@ from textual.widgets import Footer, Static
 from vmssdash.core.state import VmState
 
 FILTER_HELP = (
-    "Filter (/): space-separated terms, all must match; dims the rest.\n"
+    "Filter (/): space-separated terms, all must match; others show -.\n"
     "  state:stale  or a bare state (failed, updating, …)\n"
     "  ud:0,1  fd:2  zone:1  pg:<prefix>  id:17  or a bare number\n"
-    "  any other word: part of the VM or computer name"
+    "  any other word: part of the VM or computer name\n"
+    "  Enter keeps it (refused, with the reason, if it does not parse);\n"
+    "  esc clears it."
+)
+
+READING_HELP = (
+    "Reading the screen\n"
+    "  Row label  UD 0 ●6/8: 6 of the row's 8 VMs are up to date\n"
+    "             (● = latest model, running, healthy).\n"
+    "  Header     ✖1 ○3 ●36: VMs per state (glyphs below).\n"
+    "             ~2 left on old model (□1 !1): VMs on an old model\n"
+    "             that another state hides (deallocated, stopped,\n"
+    "             protected, unhealthy, failed). Plans skip deallocated\n"
+    "             and protected VMs: after a run, these stay behind.\n"
+    "  Cell       the state glyph, then * marked, Δ changed since the\n"
+    "             last refresh, ~ on an old model (as above); - means\n"
+    "             filtered out. Cursor reversed, marks underlined.\n"
+    "  D          dense layout (one column per VM, no marker column,\n"
+    "             placement groups side by side) or roomy."
+)
+
+PAUSE_HELP = (
+    "Two pauses\n"
+    "  p  pauses the live refresh: the screen stops updating;\n"
+    "     nothing in Azure stops.\n"
+    "  z  pauses (and resumes) the running upgrade plan before its\n"
+    "     next wave; VMs already sent keep upgrading. X aborts it."
 )
 
 
@@ -49,14 +76,13 @@ class HelpScreen(ModalScreen[None]):
         glyphs.add_column()
         for state in VmState:
             glyphs.add_row(Text(state.glyph, self.glyph_styles.get(state, Style())), state.label)
-        marks = Text(
-            "Cell marker: * marked, Δ changed since the previous refresh; cursor is shown reversed."
-        )
         with VerticalScroll(id="help-dialog"):
             yield Static(Text("vmssdash help — esc closes", style="bold"))
-            yield Static(table)
+            # How to read the screen first: the keys are also in the footer and palette.
+            yield Static(READING_HELP, markup=False)
             yield Static(glyphs)
-            yield Static(marks)
+            yield Static(table)
+            yield Static(PAUSE_HELP, markup=False)
             yield Static(FILTER_HELP, markup=False)
             if self.where:
                 yield Static(self.where, markup=False, id="help-where")
