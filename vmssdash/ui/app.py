@@ -16,6 +16,7 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -573,27 +574,27 @@ class VmssDashApp(WritePath):
 
     async def action_export_report(self) -> None:
         """The change record of this set's newest run (the current one while it runs)."""
-        try:
-            path = await asyncio.to_thread(
-                records.export_report, self.journal_dir, self.api.path, self.records_dir
-            )
-        except (LookupError, OSError, ValueError) as exc:
-            self.log_activity(f"report not exported: {exc}")
-            self.notify(str(exc), title="No report", severity="warning")
-            return
-        self.log_activity(f"report saved to {path}")
-        self.notify(str(path), title="Run report saved")
+        await self._keep(
+            "report",
+            partial(records.export_report, self.journal_dir, self.api.path, self.records_dir),
+        )
 
     async def action_save_log(self) -> None:
         lines = list(self.activity.lines)
+        await self._keep(
+            "activity log", partial(records.save_lines, lines, "activity", self.records_dir)
+        )
+
+    async def _keep(self, what: str, write: Callable[[], Path]) -> None:
+        """Write a record off the event loop; say where it went (or why it did not)."""
         try:
-            path = await asyncio.to_thread(records.save_lines, lines, "activity", self.records_dir)
-        except OSError as exc:
-            self.log_activity(f"activity log not saved: {exc}")
-            self.notify(str(exc), title="Log not saved", severity="error")
+            path = await asyncio.to_thread(write)
+        except (LookupError, OSError, ValueError) as exc:  # no run yet; a full disk
+            self.log_activity(f"{what} not saved: {exc}")
+            self.notify(str(exc), title=f"{what.capitalize()} not saved", severity="warning")
             return
-        self.log_activity(f"activity log saved to {path}")
-        self.notify(str(path), title="Activity log saved")
+        self.log_activity(f"{what} saved to {path}")
+        self.notify(str(path), title=f"{what.capitalize()} saved")
 
     async def action_leave(self) -> None:
         await self.action_quit()
