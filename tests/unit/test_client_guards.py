@@ -10,11 +10,12 @@ import pytest
 import trustme
 
 from tests.unit.test_client__fakes import BASE, ENDPOINT, FakeArm, arm_error, js, make_client
-from vmssdash.azure.client import ArmClient, build_ssl_context
+from vmssdash.azure.client import ArmClient
 from vmssdash.azure.debuglog import redact_headers, redact_url
 from vmssdash.azure.errors import AuthFailedError, NotFoundError, ReadOnlyError, UntrustedHostError
 from vmssdash.azure.events import ClientEvent
 from vmssdash.azure.scaleset import ScaleSetApi
+from vmssdash.azure.tls import build_ssl_context
 from vmssdash.azure.tokens import StaticToken
 from vmssdash.azure.transport import GuardTransport
 

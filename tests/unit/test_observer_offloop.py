@@ -12,10 +12,11 @@ import pytest
 
 from tests.ui.fakeapi import RG, SUB, scale_set_json, vm_json
 from vmssdash.azure import client as client_mod
+from vmssdash.azure import decode as decode_mod
 from vmssdash.azure import scaleset as scaleset_mod
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
-from vmssdash.core import observer as observer_mod
+from vmssdash.core import readings as readings_mod
 from vmssdash.core import snapshot as snapshot_mod
 from vmssdash.core.observer import Observer
 
@@ -53,9 +54,11 @@ async def test_pages_are_decoded_validated_and_classified_off_the_loop(
 
         return wrapper
 
-    monkeypatch.setattr(client_mod, "decode_json", spy("decode", client_mod.decode_json))
+    decode_spy = spy("decode", decode_mod.decode_json)
+    monkeypatch.setattr(decode_mod, "decode_json", decode_spy)
+    monkeypatch.setattr(client_mod, "decode_json", decode_spy)  # get_json's own binding
     monkeypatch.setattr(scaleset_mod, "_vms_from", spy("validate", scaleset_mod._vms_from))
-    monkeypatch.setattr(observer_mod, "classify_all", spy("classify", observer_mod.classify_all))
+    monkeypatch.setattr(readings_mod, "classify_all", spy("classify", readings_mod.classify_all))
     real_of = snapshot_mod.ScaleSetSnapshot.of
     monkeypatch.setattr(snapshot_mod.ScaleSetSnapshot, "of", staticmethod(spy("build", real_of)))
     async with ArmClient("http://arm.test", transport=_transport()) as client:
@@ -75,4 +78,4 @@ async def test_pages_are_decoded_validated_and_classified_off_the_loop(
 
 def test_page_size_in_this_test_is_above_the_threshold() -> None:
     page = json.dumps({"value": [vm_json("vmss-fake", i, ud=0, fd=0) for i in range(PAGE)]})
-    assert len(page) > client_mod.OFF_LOOP_DECODE_BYTES
+    assert len(page) > decode_mod.OFF_LOOP_DECODE_BYTES

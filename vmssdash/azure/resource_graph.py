@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vmssdash.azure.client import ArmClient, decode_json
+from vmssdash.azure.client import ArmClient
+from vmssdash.azure.decode import decode_json
 from vmssdash.azure.errors import BadResponseError
 from vmssdash.azure.pacing import Pacing
 

@@ -22,7 +22,8 @@ from pydantic.alias_generators import to_camel
 
 from vmssdash.azure import flexible
 from vmssdash.azure.bounds import pages_for
-from vmssdash.azure.client import ArmClient, decode_json
+from vmssdash.azure.client import ArmClient
+from vmssdash.azure.decode import decode_json
 from vmssdash.azure.errors import (
     ArmError,
     PreconditionFailedError,

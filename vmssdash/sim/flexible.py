@@ -25,7 +25,8 @@ from starlette.routing import BaseRoute, Route
 from vmssdash.sim import render
 from vmssdash.sim.errors import SimError
 from vmssdash.sim.throttle import Throttle
-from vmssdash.sim.world import COMPUTE, ScaleSet, Vm, World, vm_name
+from vmssdash.sim.world import World
+from vmssdash.sim.world.model import COMPUTE, ScaleSet, Vm, vm_name
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 CheckAuth = Callable[[str | None, str], None]

@@ -11,7 +11,8 @@ import copy
 import json
 from typing import Any
 
-from vmssdash.sim.world import COMPUTE, Operation, RollingUpgrade, ScaleSet, Vm, World
+from vmssdash.sim.world import World
+from vmssdash.sim.world.model import COMPUTE, Operation, RollingUpgrade, ScaleSet, Vm
 
 VMSS_TYPE = f"{COMPUTE}/virtualMachineScaleSets"
 VM_TYPE = f"{COMPUTE}/virtualMachineScaleSets/virtualMachines"

@@ -26,7 +26,8 @@ from starlette.routing import BaseRoute, Route
 
 from vmssdash.azure import graph_queries
 from vmssdash.sim.errors import SimError
-from vmssdash.sim.world import ScaleSet, World
+from vmssdash.sim.world import World
+from vmssdash.sim.world.model import ScaleSet
 
 MODES = ("ok", "forbidden", "unavailable")
 CheckAuth = Callable[[str | None, str], None]

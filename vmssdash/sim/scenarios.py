@@ -20,14 +20,14 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from vmssdash.sim.world import (
+from vmssdash.sim.world import World
+from vmssdash.sim.world.model import (
     COMPUTE,
     ResourceGroup,
     ScaleSet,
     Subscription,
     Timings,
     Vm,
-    World,
     computer_name,
     fill_upgrade_policy,
 )

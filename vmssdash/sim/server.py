@@ -17,7 +17,7 @@ from typing import Any
 
 import uvicorn
 
-from vmssdash.sim.app import SimulatedReset
+from vmssdash.sim.arm.context import SimulatedReset
 
 
 class _HideSimulatedResets(logging.Filter):
