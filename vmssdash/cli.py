@@ -103,6 +103,7 @@ def run_dashboard(conn: Connection, resource_id: str | None, *, identity: str = 
         read_only=conn.settings.read_only,
         settings=conn.settings,
         identity=identity or conn.identity,
+        endpoint=conn.endpoint,
     )
     # Sign-in prompts during the session (a token that expires mid-upgrade) show in the TUI.
     attach_device_code_prompts(app, conn.token_provider)
@@ -215,12 +216,13 @@ def _split_passthrough(
 
 def _run_passthrough(name: str, argv: list[str], read_only: bool) -> int:
     module = importlib.import_module(PASSTHROUGH[name][0])
-    if name in WITH_NAME:
-        return int(module.main([name, *argv]))
-    own = one_line_errors(module.build_parser(), argv)
+    with_name = name in WITH_NAME
+    own = one_line_errors(module.parser_for(name) if with_name else module.build_parser(), argv)
     takes_read_only = any("--read-only" in a.option_strings for a in own._actions)
     if read_only and takes_read_only and "--read-only" not in argv:
         argv = [*argv, "--read-only"]  # given before the command name
+    if with_name:
+        return int(module.main([name, *argv]))
     own.parse_args(argv)
     return int(module.main(argv))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from vmssdash import __version__
 from vmssdash.config import AUTH_MODES
@@ -46,6 +46,12 @@ COMMANDS = (
 OUTPUTS = ("table", "json")
 STRATEGIES = ("ud", "fd", "zone", "batch")
 SHELLS = ("bash", "zsh", "fish")
+
+
+class Options(Protocol):
+    """A parser or an argument group: anything options are added to."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action: ...
 
 
 def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -90,6 +96,18 @@ def _connection_options(parser: argparse.ArgumentParser, *, target: bool = True)
     group.add_argument(
         "-s", "--subscription", metavar="ID", help="subscription id (or AZURE_SUBSCRIPTION_ID)"
     )
+    endpoint_options(group)
+    group.add_argument(
+        "--debug-log",
+        type=Path,
+        metavar="PATH",
+        help="write a redacted line per HTTP request to this file (mode 0600)",
+    )
+
+
+def endpoint_options(group: Options) -> None:
+    """Where ARM is and how to sign in to it: the one spelling every command uses (also
+    ``fleet``, ``revert`` and ``rehearse``, which parse their own arguments)."""
     group.add_argument(
         "--endpoint", metavar="URL", help="ARM base URL (default: the cloud's; or a simulator's)"
     )
@@ -105,15 +123,9 @@ def _connection_options(parser: argparse.ArgumentParser, *, target: bool = True)
     group.add_argument(
         "--ca-bundle", type=Path, metavar="PEM", help="CA bundle to trust for a TLS endpoint"
     )
-    group.add_argument(
-        "--debug-log",
-        type=Path,
-        metavar="PATH",
-        help="write a redacted line per HTTP request to this file (mode 0600)",
-    )
 
 
-def _journal_option(parser: argparse.ArgumentParser) -> None:
+def journal_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--journal-dir",
         type=Path,
@@ -241,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         subs, "dashboard", "open the dashboard (the default: `vmssdash [TARGET]`)", prog="vmssdash"
     )
     _connection_options(dash)
-    _journal_option(dash)
+    journal_option(dash)
 
     demo = _sub(subs, "demo", "open the dashboard on a simulated scale set")
     _demo_options(demo)
@@ -252,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = _sub(subs, "status", "counts per state and domain, stale and unhealthy VMs, a run")
     _connection_options(status)
-    _journal_option(status)
+    journal_option(status)
     _output_option(status)
 
     plan = _sub(subs, "plan", "print the upgrade plan the dashboard would run; sends no write")
@@ -264,13 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(upgrade)
     _plan_options(upgrade)
     _upgrade_options(upgrade)
-    _journal_option(upgrade)
+    journal_option(upgrade)
     _output_option(upgrade)
 
     report = _sub(subs, "report", "render a run's journal as a change record")
     report.add_argument("run", nargs="?", help="plan id (or its first characters), or a path")
     report.add_argument("--last", action="store_true", help="the most recent run (the default)")
-    _journal_option(report)
+    journal_option(report)
     _output_option(report, ("md", "json"))
 
     _sub(subs, "logout", "forget the tokens vmssdash cached (an Azure CLI login is not touched)")
@@ -312,7 +324,7 @@ def _demo_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--faults", metavar="SPEC", help="simulator fault spec (see `vmssdash sim --help`)"
     )
-    _journal_option(parser)
+    journal_option(parser)
 
 
 def _takes_value(parser: argparse.ArgumentParser) -> dict[str, bool]:

@@ -14,18 +14,21 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from vmssdash.azure.client import ArmClient
-from vmssdash.azure.errors import ArmError
 from vmssdash.azure.scaleset import ScaleSetApi, parse_resource_id
+from vmssdash.cli_args import endpoint_options, journal_option
+from vmssdash.cli_common import describe_error, exit_code_for, expected_errors
+from vmssdash.cli_connect import Connection, connect, settings_from
 from vmssdash.core import bake
+from vmssdash.core.changes import Accepted, ChangeEvent, RunStarted
 from vmssdash.core.eta import past_wave_seconds
-from vmssdash.core.events import OrchestratorEvent, Progress, RunState
-from vmssdash.core.journal import Replay, default_journal_dir, list_journals
-from vmssdash.core.revert import RevertError, find_run, plan_revert, run_revert
+from vmssdash.core.events import Progress, RunState
+from vmssdash.core.journal import Replay, list_journals
+from vmssdash.core.revert import RevertError, RevertRun, find_run, plan_revert
 from vmssdash.core.steps import STEP_HELP, Step, resolve_steps
-from vmssdash.orch_cli import _cloud, _cloud_endpoint, _token_provider
+from vmssdash.orch_cli import confirm_change, context_for
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -49,12 +52,15 @@ def _say(text: str) -> None:
 
 
 def _connection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--endpoint", default=None, help="ARM base URL (default: the cloud's)")
-    parser.add_argument("--auth", default="auto", help="none | auto | env | cli | managed-identity")
-    parser.add_argument("--cloud", default=None, help="cloud name (default AzureCloud)")
-    parser.add_argument("--journal-dir", type=Path, default=None)
-    parser.add_argument("--insecure", action="store_true", help="do not verify TLS (simulator)")
-    parser.add_argument("--ca", default=None, help="CA bundle to trust")
+    """The same connection options, spelled the same, as every other command."""
+    endpoint_options(parser.add_argument_group("connection"))
+    journal_option(parser)
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=None,
+        help="send no change to Azure (also VMSSDASH_READ_ONLY or read_only in the config)",
+    )
 
 
 def parser_for(command: str) -> argparse.ArgumentParser:
@@ -62,7 +68,7 @@ def parser_for(command: str) -> argparse.ArgumentParser:
     if command == "promote":
         parser.description = "Let a run waiting at a `pause` step go on."
         parser.add_argument("run", nargs="?", help="plan id (or its first characters)")
-        parser.add_argument("--journal-dir", type=Path, default=None)
+        journal_option(parser)
         return parser
     _connection(parser)
     if command == "revert":
@@ -88,37 +94,23 @@ def parser_for(command: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _print_event(event: OrchestratorEvent) -> None:
-    if not isinstance(event, Progress):
+def _print_event(event: ChangeEvent) -> None:
+    if isinstance(event, Accepted):
+        _say(f"Accepted: {event.what}")
+    elif not isinstance(event, (RunStarted, Progress)):
         _say(event.text())
 
 
-def _confirm(prompt: str, expected: str) -> bool:
-    if not sys.stdin.isatty():
-        print("Refusing to change anything without a terminal; pass --yes", file=sys.stderr)
-        return False
-    return input(f"{prompt}: ").strip() == expected
-
-
-def _client(args: argparse.Namespace, *, read_only: bool = False, **kw: float) -> ArmClient:
-    return ArmClient(
-        args.endpoint or _cloud_endpoint(args),
-        token_provider=_token_provider(args),
-        verify=False if args.insecure else (args.ca or True),
-        read_only=read_only,
-        **kw,  # type: ignore[arg-type]
-    )
-
-
-def _read_only(args: argparse.Namespace) -> bool:
-    return bool(_cloud(args)[1].read_only) if args.auth != "none" or args.endpoint else False
+def _connect(args: argparse.Namespace) -> Connection:
+    """Config file < VMSSDASH_* < flags, and the client, as for every other command."""
+    return connect(args, settings_from(args))
 
 
 # --------------------------------------------------------------------------- promote
 
 
 def promote(args: argparse.Namespace) -> int:
-    directory: Path = args.journal_dir or default_journal_dir()
+    directory = settings_from(args).journal_dir
     waiting: list[tuple[Replay, tuple[int, int]]] = []
     for replay in list_journals(directory):
         at = None if replay.finished else bake.promote_pending(replay.path)
@@ -144,36 +136,29 @@ def promote(args: argparse.Namespace) -> int:
 
 
 async def revert(args: argparse.Namespace) -> int:
-    directory: Path = args.journal_dir or default_journal_dir()
+    """The dashboard's ``RevertRun`` change, run with the same context (run lock held)."""
+    conn = _connect(args)
     try:
-        replay = find_run(directory, args.run)
+        replay = find_run(conn.settings.journal_dir, args.run)
     except RevertError as exc:
         raise CommandError(str(exc)) from None
-    async with _client(args, poll_interval=args.poll_interval) as client:
+    async with conn.client(poll_interval=args.poll_interval) as client:
         api = ScaleSetApi(client, replay.plan.scale_set_id)
         try:
-            change = plan_revert(replay, await api.get())
+            revert = plan_revert(replay, await api.get())
         except RevertError as exc:
             raise CommandError(str(exc)) from None
-        for line in change.describe().splitlines():
-            _say(line)
-        if not args.yes and not _confirm(
-            f"Revert? Type the scale set name ({change.scale_set_name})", change.scale_set_name
-        ):
+        change = RevertRun(revert, replay, len(await api.list_vms()))
+        _say(change.title)
+        _say(change.describe())
+        if not args.yes and not confirm_change(change):
             _say("Cancelled; nothing was changed.")
             return EXIT_FAILED
-        result = await run_revert(
-            api,
-            change,
-            replay,
-            journal_dir=directory,
-            on_event=_print_event,
-            poll_interval=args.poll_interval,
-            health_timeout=args.health_timeout,
-        )
-    if result.state is RunState.COMPLETED and not result.failed:
+        ctx = context_for(conn, api, args.poll_interval, args.health_timeout)
+        result = (await change.run(ctx, _print_event)).result
+    if result is not None and result.state is RunState.COMPLETED and not result.failed:
         return EXIT_OK
-    return EXIT_HALTED if result.state is RunState.HALTED else EXIT_FAILED
+    return EXIT_HALTED if result is not None and result.state is RunState.HALTED else EXIT_FAILED
 
 
 # --------------------------------------------------------------------------- rehearse
@@ -184,9 +169,11 @@ async def rehearse(args: argparse.Namespace, steps: Sequence[Step]) -> int:
     from vmssdash.sim import scenario_file
 
     rid = args.resource_id
-    async with _client(args, read_only=True) as client:  # only GETs can leave
+    conn = _connect(args)
+    source = replace(conn, settings=conn.settings.model_copy(update={"read_only": True}))
+    async with source.client() as client:  # only GETs can leave
         snapshot = await rehearsal.read_source(ScaleSetApi(client, rid))
-    directory: Path = args.journal_dir or default_journal_dir()
+    directory = conn.settings.journal_dir
     try:
         scenario = rehearsal.scenario_of(
             snapshot, wave_seconds=past_wave_seconds(directory, rid), faults=args.faults
@@ -220,13 +207,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "promote":
             return promote(args)
-        if _read_only(args) and command == "revert":
+        if command == "revert" and settings_from(args).read_only:
             raise CommandError("read-only mode: `revert` would send writes; nothing was sent")
         if command == "revert":
             return asyncio.run(revert(args))
         try:
             parse_resource_id(args.resource_id)
-            steps = resolve_steps(args.steps or DEFAULT_STEPS, _cloud(args)[1].strategies)
+            steps = resolve_steps(args.steps or DEFAULT_STEPS, settings_from(args).strategies)
             if args.faults:
                 from vmssdash.sim.faults import FaultConfig
 
@@ -237,6 +224,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"vmssdash {command}: {exc}", file=sys.stderr)
         return exc.code
-    except (ArmError, OSError) as exc:
-        print(f"vmssdash {command}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except expected_errors() as exc:
+        print(f"vmssdash {command}: {describe_error(exc)}", file=sys.stderr)
+        return exit_code_for(exc)

@@ -12,9 +12,9 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from vmssdash.cli_args import endpoint_options, journal_option
 from vmssdash.core.fleet import COLUMNS, SORT_KEYS, Fleet, cells, filter_rows, load_fleet, sort_rows
 
 DESCRIPTION = "list every scale set across subscriptions (Resource Graph, else ARM)"
@@ -36,11 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default="",
         help="terms that must all match: is:stale, is:unhealthy, is:busy, is:flexible, or text",
     )
-    parser.add_argument("--endpoint", help="ARM base URL (default: the cloud's, or a simulator's)")
-    parser.add_argument("--auth", default=None, help="how to get a token (default: auto)")
-    parser.add_argument("--cloud", default=None, help="AzureCloud, AzureChinaCloud, ...")
-    parser.add_argument("--ca-bundle", help="CA bundle to trust for a TLS endpoint")
-    parser.add_argument("--journal-dir", type=Path, help="where vmssdash runs are journaled")
+    endpoint_options(parser.add_argument_group("connection"))
+    journal_option(parser)
     parser.add_argument(
         "--read-only",
         action="store_true",
@@ -60,35 +57,22 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return configure(parser)
 
 
-def make_client(args: argparse.Namespace, *, read_only: bool | None = None) -> Any:
-    """An ``ArmClient`` from the flags, the environment and the config file."""
-    from vmssdash.azure.auth import build_token_provider
-    from vmssdash.azure.client import ArmClient
-    from vmssdash.azure.clouds import get_cloud
+def make_client(args: argparse.Namespace) -> Any:
+    """An ``ArmClient`` from the config file, the environment and the flags, built as for
+    every other command (``cli_connect``)."""
     from vmssdash.azure.retry import RetryPolicy
-    from vmssdash.azure.tokens import NoAuth
+    from vmssdash.cli_connect import connect
     from vmssdash.config import load_settings
 
-    overrides = {"auth": args.auth, "cloud": args.cloud, "endpoint": args.endpoint}
+    # Not ``settings_from``: here -s is a list of subscriptions to cover, not the setting.
+    flags = ("auth", "cloud", "endpoint", "journal_dir", "ca_bundle")
+    overrides: dict[str, Any] = {f: getattr(args, f) for f in flags if getattr(args, f)}
     if args.read_only:
         overrides["read_only"] = True
-    settings = load_settings({k: v for k, v in overrides.items() if v is not None})
-    cloud = get_cloud(settings.cloud, settings)
-    provider = (
-        NoAuth()
-        if settings.auth == "none"
-        else build_token_provider(settings.auth, cloud, settings)
-    )
-    ca_file = cloud.ca_file
-    args.journal_dir = args.journal_dir or settings.journal_dir
-    return ArmClient(
-        settings.endpoint or str(cloud.arm_endpoint),
-        token_provider=provider,
-        # A one-shot listing: a wrong endpoint should fail in seconds, not after a minute.
-        retry=RetryPolicy(max_attempts=4, backoff_cap=4.0, max_retry_after=30.0),
-        read_only=settings.read_only if read_only is None else read_only,
-        verify=args.ca_bundle or (str(ca_file) if ca_file else True),
-    )
+    conn = connect(args, load_settings(overrides))
+    args.journal_dir = conn.settings.journal_dir
+    # A one-shot listing: a wrong endpoint should fail in seconds, not after a minute.
+    return conn.client(retry=RetryPolicy(max_attempts=4, backoff_cap=4.0, max_retry_after=30.0))
 
 
 def format_table(fleet: Fleet) -> str:

@@ -14,13 +14,12 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from vmssdash.azure.errors import ArmError
 from vmssdash.azure.events import ClientEvent
-from vmssdash.azure.models import ScaleSet
-from vmssdash.azure.scaleset import ScaleSetApi, parse_resource_id
+from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.cli_common import (
     EXIT_CONFLICT,
     EXIT_ERROR,
@@ -38,16 +37,27 @@ from vmssdash.cli_connect import (
     require_target,
     settings_from,
 )
-from vmssdash.cli_plan import describe_plan, plan_document, plan_for
+from vmssdash.cli_plan import plan_document, plan_for
+from vmssdash.core.changes import (
+    Accepted,
+    Change,
+    ChangeEvent,
+    RollingStart,
+    RunContext,
+    RunStarted,
+    UpgradePlan,
+)
 from vmssdash.core.events import OrchestratorEvent, RunState
-from vmssdash.core.journal import Journal, Replay, find_unfinished
+from vmssdash.core.journal import Replay, find_unfinished
 from vmssdash.core.model_edit import ImageKind, ModelEdit
-from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
-from vmssdash.core.report import event_document, run_context, throttled_document
+from vmssdash.core.observer import Observer
+from vmssdash.core.orchestrator import Orchestrator
+from vmssdash.core.report import event_document, image_of, throttled_document
+from vmssdash.core.runlock import RunLock, default_lock_dir
+from vmssdash.core.runner import RunResult
+from vmssdash.core.snapshot import ScaleSetSnapshot, describe_image
 
 if TYPE_CHECKING:
-    from vmssdash.azure.clouds import Cloud
-    from vmssdash.azure.tokens import TokenProvider
     from vmssdash.config import Settings
 
 
@@ -125,7 +135,7 @@ async def _set_version(
         out.info(f"Model change: {change}")
     for note in edit.warnings():
         out.info(f"Note: {note}")
-    before = _image_of(scale_set)
+    before = image_of(scale_set)
     sent = len(writes.seen)
     # A 412 (someone changed the model since it was read) propagates: exit 5.
     updated = await api.update_model(edit.patch(), etag=scale_set.etag, base=scale_set)
@@ -133,15 +143,9 @@ async def _set_version(
     return {
         "changes": [str(c) for c in changes],
         "before": before,
-        "after": _image_of(updated),
+        "after": image_of(updated),
         "requests": writes.seen[sent:],
     }
-
-
-def _image_of(scale_set: ScaleSet) -> dict[str, Any]:
-    """The model's image reference as Azure holds it (the before/after image)."""
-    ref = scale_set.image_reference
-    return ref.model_dump(mode="json", by_alias=True, exclude_none=True) if ref else {}
 
 
 async def run(args: argparse.Namespace, conn: Connection, rid: str) -> int:
@@ -152,8 +156,6 @@ async def run(args: argparse.Namespace, conn: Connection, rid: str) -> int:
             "read-only mode (flag, VMSSDASH_READ_ONLY or read_only in the config file): "
             "`upgrade` would send writes; nothing was sent",
         )
-    path = parse_resource_id(rid).path
-    journal_dir = settings.journal_dir
     await checked_preflight(conn, rid)
     writes = Writes()
 
@@ -163,71 +165,87 @@ async def run(args: argparse.Namespace, conn: Connection, rid: str) -> int:
 
     async with conn.client(poll_interval=args.poll_interval, events=on_wire) as client:
         api = ScaleSetApi(client, rid)
-        replay: Replay | None = None
-        if args.resume:
-            replay = find_unfinished(journal_dir, path)
-            if replay is None:
-                out.info(f"No unfinished plan for {api.name} in {journal_dir}; starting a new one")
-            else:
-                out.info(f"Resuming {replay.describe()}")
-        model_change = None
-        if replay is None and args.image_version:
-            model_change = await _set_version(api, args.image_version, out, writes)
-        scale_set = await api.get()
-        if scale_set.upgrade_mode.lower() == "rolling" and replay is None:
-            out.info(
-                f"{scale_set.name} is in Rolling mode: starting the server-side rolling upgrade"
-            )
-            if not args.yes and not _confirm(f"Start a rolling upgrade of {scale_set.name}?"):
-                return EXIT_ERROR
-            rolling = RollingRunner(api, on_event=out.event, poll_interval=args.poll_interval)
-            return _exit_for(await rolling.run())
-        if replay is not None:
-            plan = replay.plan
-            journal = Journal(replay.path)
+        ctx = context_for(conn, api, args.poll_interval, args.health_timeout)
+        # The run lock before the first write, held to the end (the model PATCH included):
+        # a second process on this set is refused (exit 5, holder named) having sent nothing.
+        with ctx.lock.keep(f"headless upgrade of {api.name}"):
+            return await _upgrade(args, settings, api, ctx, out, writes)
+
+
+async def _upgrade(
+    args: argparse.Namespace,
+    settings: Settings,
+    api: ScaleSetApi,
+    ctx: RunContext,
+    out: Output,
+    writes: Writes,
+) -> int:
+    """Build the same ``Change`` the dashboard would, show its ``describe()``, confirm, run."""
+    replay: Replay | None = None
+    if args.resume:
+        replay = find_unfinished(ctx.journal_dir, api.path)
+        if replay is None:
+            out.info(f"No unfinished plan for {api.name} in {ctx.journal_dir}; starting a new one")
         else:
-            planned = await plan_for(api, args, settings)
-            plan = planned.plan
-            if out.json:
-                emit_json(plan_document(planned), compact=True)
-            for line in describe_plan(plan):
-                out.info(line)
-            if not plan.waves:
-                out.info("Nothing to upgrade.")
-                return EXIT_OK
-            if not args.yes and not _confirm(
-                f"Proceed? Type the scale set name ({plan.scale_set_name})", plan.scale_set_name
-            ):
-                out.info("Cancelled; nothing was changed.")
-                return EXIT_ERROR
-            journal = Journal.create(journal_dir, plan)
-        journal.append(
-            "context",
-            **run_context(
-                identity=conn.identity,
-                endpoint=conn.endpoint,
-                resumed=replay is not None,
-                image=_image_of(scale_set),
-            ),
-        )
+            out.info(f"Resuming {replay.describe()}")
+    if replay is None and args.image_version:
+        model_change = await _set_version(api, args.image_version, out, writes)
         if model_change is not None:
-            journal.append("model", **model_change)
-        orchestrator = Orchestrator(
-            api,
-            plan,
-            on_event=out.event,
-            journal=journal,
-            replay=replay,
-            poll_interval=args.poll_interval,
-            health_timeout=args.health_timeout,
-        )
-        out.info(f"Journal: {journal.path}")
-        result = await orchestrator.run()
-        for iid, reason in result.failed.items():
-            out.info(f"VM {iid}: {reason}")
-        if result.not_done:
-            out.info(f"Not upgraded: {', '.join(result.not_done)}")
-        return _exit_for(result)
+            ctx = replace(ctx, records=(("model", model_change),))
+    change: Change
+    scale_set = await api.get()
+    if replay is not None:
+        change = UpgradePlan(replay.plan, describe_image(scale_set), replay=replay)
+    elif scale_set.upgrade_mode.lower() == "rolling":
+        change = RollingStart.build(ScaleSetSnapshot.build(scale_set, await api.list_vms()))
+    else:
+        planned = await plan_for(api, args, settings)
+        change = UpgradePlan(planned.plan, describe_image(planned.scale_set))
+        if out.json:
+            emit_json(plan_document(planned), compact=True)
+        if not planned.plan.waves:
+            out.info(change.describe())
+            return EXIT_OK
+    out.info(change.title)
+    out.info(change.describe())
+    if not args.yes and not confirm_change(change):
+        out.info("Cancelled; nothing was changed.")
+        return EXIT_ERROR
+
+    def emit(event: ChangeEvent) -> None:
+        if isinstance(event, RunStarted):
+            if isinstance(event.control, Orchestrator) and event.control.journal is not None:
+                out.info(f"Journal: {event.control.journal.path}")
+        elif not isinstance(event, Accepted):
+            out.event(event)
+
+    outcome = await change.run(ctx, emit)
+    result = outcome.result
+    if result is None:
+        return EXIT_OK if outcome.ok else EXIT_ERROR
+    for iid, reason in result.failed.items():
+        out.info(f"VM {iid}: {reason}")
+    if result.not_done:
+        out.info(f"Not upgraded: {', '.join(result.not_done)}")
+    return _exit_for(result)
+
+
+def context_for(
+    conn: Connection, api: ScaleSetApi, poll_interval: float, health_timeout: float
+) -> RunContext:
+    """What a headless run needs, as the dashboard builds it: the observer as the reader,
+    this scale set's run lock (shared with every other process), who runs it from where."""
+    return RunContext(
+        api=api,
+        pacing=api.pacing,
+        reader=Observer(api, pacing=api.pacing),
+        journal_dir=conn.settings.journal_dir,
+        lock=RunLock(default_lock_dir(), api.path),
+        poll_interval=poll_interval,
+        health_timeout=health_timeout,
+        identity=conn.identity,
+        endpoint=conn.endpoint,
+    )
 
 
 def _exit_for(result: RunResult) -> int:
@@ -245,11 +263,14 @@ def _exit_for(result: RunResult) -> int:
     return EXIT_ERROR
 
 
-def _confirm(prompt: str, expected: str = "y") -> bool:
+def confirm_change(change: Change) -> bool:
+    """The dashboard's rule: a large change needs the scale set's name typed, others y."""
     if not sys.stdin.isatty():
         say("Refusing to change anything without a terminal to confirm on; pass --yes", err=True)
         return False
-    answer = input(f"{prompt}: ").strip()
+    expected = change.scale_set_name if change.is_large else "y"
+    prompt = f"Type the scale set name ({expected})" if change.is_large else "Proceed? [y/N]"
+    answer = input(f"{change.confirm_label}: {prompt}: ").strip()
     return answer == expected or (expected == "y" and answer.lower() in ("y", "yes"))
 
 
@@ -269,24 +290,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-# The settings path for `promote`, `revert` and `rehearse` (delivery_cli), which parse their
-# own arguments: the same file < env < flags as every other command.
-
-
-def _cloud(args: argparse.Namespace) -> tuple[Cloud, Settings]:
-    from vmssdash.azure.clouds import get_cloud
-
-    settings = settings_from(args)
-    return get_cloud(settings.cloud, settings), settings
-
-
-def _cloud_endpoint(args: argparse.Namespace) -> str:
-    cloud, settings = _cloud(args)
-    return settings.endpoint or str(cloud.arm_endpoint)
-
-
-def _token_provider(args: argparse.Namespace) -> TokenProvider:
-    provider: TokenProvider = connect(args, settings_from(args)).token_provider
-    return provider

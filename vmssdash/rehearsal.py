@@ -27,9 +27,10 @@ import httpx
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.events import OrchestratorEvent, RunState, format_seconds
-from vmssdash.core.orchestrator import Orchestrator, RunResult
+from vmssdash.core.orchestrator import Orchestrator
 from vmssdash.core.plan import BatchSize, Plan, Strategy, build_plan
 from vmssdash.core.revert import RevertError, reverted_image
+from vmssdash.core.runner import RunResult
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.steps import Step, build_plan_from_steps
 from vmssdash.sim import scenario_file

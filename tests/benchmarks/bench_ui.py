@@ -25,7 +25,8 @@ from vmssdash.azure.scaleset import ScaleSetApi, _vms_from
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.demo import run_simulator
 from vmssdash.ui.app import VmssDashApp, _prepare_view
-from vmssdash.ui.heatmap import Heatmap, prepare_rows
+from vmssdash.ui.heatmap import Heatmap
+from vmssdash.ui.heatmap_cells import prepare_rows
 from vmssdash.ui.messages import SnapshotReceived
 
 SIZE = (120, 40)

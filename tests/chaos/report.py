@@ -40,8 +40,9 @@ from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmError
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.journal import find_unfinished
-from vmssdash.core.orchestrator import Orchestrator, RunResult
+from vmssdash.core.orchestrator import Orchestrator
 from vmssdash.core.plan import BatchSize, Strategy, build_plan
+from vmssdash.core.runner import RunResult
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.sim.app import create_app
 from vmssdash.sim.server import serve_in_thread

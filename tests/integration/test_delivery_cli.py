@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 
 from vmssdash import cli
+from vmssdash.azure.scaleset import parse_resource_id
 from vmssdash.core import bake
 from vmssdash.core.journal import list_journals
+from vmssdash.core.runlock import RunLock, default_lock_dir
 from vmssdash.sim import scenario_file
 
 BAD_LATE = "24.04.202611989-bad-late"
@@ -53,6 +55,13 @@ def test_steps_halt_in_the_bake_and_revert_puts_the_canary_back(
     assert "then bake PT3S" in out and "application health unhealthy" in out
     touched = [str(i) for i, vm in vms.items() if vm.exact_version == BAD_LATE]
     assert len(touched) == 1
+    # Revert runs the dashboard's RevertRun under the run lock: held elsewhere, exit 5.
+    lock = RunLock(default_lock_dir(), parse_resource_id(sim.resource_id("vmss-small")).path)
+    with lock.hold("upgrade of 9 VMs in 2 waves"):
+        code = cli.main(["revert", *_conn(sim, tmp_path), "--yes", "--poll-interval", "0.05"])
+    assert code == 5
+    assert "already in progress: upgrade of 9 VMs" in capsys.readouterr().err
+    assert vms[int(touched[0])].exact_version == BAD_LATE  # nothing was sent
     code = cli.main(["revert", *_conn(sim, tmp_path), "--yes", "--poll-interval", "0.05"])
     out = capsys.readouterr().out
     assert code == 0, out

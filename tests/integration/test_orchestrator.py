@@ -16,8 +16,9 @@ from tests.integration.orch_harness import SimHarness
 from vmssdash.azure.errors import ConflictError
 from vmssdash.core.events import OrchestratorEvent, RunState, VmSettled, WaveStarted
 from vmssdash.core.journal import Replay, find_unfinished
-from vmssdash.core.orchestrator import Orchestrator, RollingRunner
+from vmssdash.core.orchestrator import Orchestrator
 from vmssdash.core.plan import BatchSize, Plan, Policy, Strategy, build_plan
+from vmssdash.core.rolling_runner import RollingRunner
 from vmssdash.core.snapshot import ScaleSetSnapshot
 
 GOOD = "24.04.202611150"

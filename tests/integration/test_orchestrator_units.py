@@ -7,7 +7,7 @@ import pytest
 from tests.factories import vm_json
 from vmssdash.azure.models import ScaleSetVM
 from vmssdash.core.events import Progress, RunFinished, RunState, format_seconds
-from vmssdash.core.orchestrator import _blocks_unhealthy_count, verdict
+from vmssdash.core.health_gate import blocks_unhealthy_count, verdict
 from vmssdash.core.state import classify
 
 
@@ -43,11 +43,11 @@ def test_verdict_failures_are_decisive() -> None:
 
 
 def test_parked_vms_do_not_count_as_unhealthy() -> None:
-    assert not _blocks_unhealthy_count(info(power="deallocated", health=None))
-    assert not _blocks_unhealthy_count(info(power="stopped", health=None))
-    assert _blocks_unhealthy_count(info(health="unhealthy"))
-    assert _blocks_unhealthy_count(info(prov="updating"))
-    assert not _blocks_unhealthy_count(info())
+    assert not blocks_unhealthy_count(info(power="deallocated", health=None))
+    assert not blocks_unhealthy_count(info(power="stopped", health=None))
+    assert blocks_unhealthy_count(info(health="unhealthy"))
+    assert blocks_unhealthy_count(info(prov="updating"))
+    assert not blocks_unhealthy_count(info())
 
 
 def test_event_texts() -> None:

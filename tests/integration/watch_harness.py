@@ -27,8 +27,9 @@ from vmssdash.azure.events import ClientEvent
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.events import OperationDispatched, OrchestratorEvent, WaveFinished
 from vmssdash.core.observer import Observer
-from vmssdash.core.orchestrator import Orchestrator, RunResult
+from vmssdash.core.orchestrator import Orchestrator
 from vmssdash.core.plan import Policy, Strategy, build_plan
+from vmssdash.core.runner import RunResult
 from vmssdash.sim.app import create_app
 
 BASE = "http://sim.test"

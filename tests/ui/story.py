@@ -127,6 +127,7 @@ async def story(
         app = VmssDashApp(
             ScaleSetApi(client, rid(name)),
             read_only=read_only,
+            endpoint=server.base_url,
             journal_dir=tmp_path / "journal",
             lock_dir=tmp_path / "locks",
             timestamp=lambda: "12:00:00",
@@ -161,3 +162,16 @@ async def new_image_version(api: ScaleSetApi, version: str = GOOD) -> None:
     ref = {**profile["imageReference"], "version": version}
     patch = {"properties": {"virtualMachineProfile": {"storageProfile": {"imageReference": ref}}}}
     await api.update_model(patch, etag=scale_set.etag)
+
+
+async def upgrade_marked(app: VmssDashApp, pilot: Pilot[Any], ids: set[str]) -> None:
+    """A dashboard run: a new image, mark ``ids``, `U`, confirm, wait for the end."""
+    from vmssdash.ui.screens.confirm import ConfirmScreen
+
+    await new_image_version(app.api)
+    await app.refresh_snapshot()
+    app.heatmap.marked = ids
+    await pilot.press("U")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+    await pilot.press("tab", "enter")
+    await until(pilot, lambda: app.run_view.state.is_terminal, "the run")

@@ -14,7 +14,8 @@ from tests.ui.fakeapi import make_api
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmState
-from vmssdash.ui.heatmap import CHANGED, MARK, Heatmap
+from vmssdash.ui.heatmap import Heatmap
+from vmssdash.ui.heatmap_cells import CHANGED, MARK
 from vmssdash.ui.heatmap_layout import CELL_W
 
 
@@ -163,8 +164,8 @@ async def test_own_scroll_bar_tracks_scrolling_and_mouse_drags_it() -> None:
     async with shown(api, (60, 20)) as (pilot, hm):
         height = hm.scrollable_content_region.height
         assert hm.line_count > height
-        thumb = hm._style("heatmap--scrollbar-thumb")
-        track = hm._style("heatmap--scrollbar")
+        thumb = hm.painter.style("heatmap--scrollbar-thumb")
+        track = hm.painter.style("heatmap--scrollbar")
         assert thumb != track
         top = scroll_column_styles(hm)
         assert top[0] == str(thumb) and top[-1] == str(track)
@@ -192,4 +193,4 @@ async def test_own_scroll_bar_tracks_scrolling_and_mouse_drags_it() -> None:
 async def test_no_scroll_thumb_when_every_line_fits() -> None:
     api = make_api(40)
     async with shown(api, (80, 20)) as (_pilot, hm):
-        assert set(scroll_column_styles(hm)) == {str(hm._base())}
+        assert set(scroll_column_styles(hm)) == {str(hm.painter.base())}

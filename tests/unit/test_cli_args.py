@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from vmssdash import __version__, cli
+from vmssdash import __version__, cli, delivery_cli, fleet_cli
 from vmssdash.cli_args import COMMANDS, build_parser, normalize_argv
 from vmssdash.config import AUTH_MODES
 
@@ -90,6 +90,19 @@ def test_one_name_per_concept() -> None:
                 assert all(mode in (action.help or "") for mode in AUTH_MODES)
     assert "--ca" not in options and "--insecure" not in options
     assert "--ca-bundle" in options
+
+
+@pytest.mark.parametrize("command", ["fleet", "revert", "rehearse"])
+def test_commands_with_their_own_parser_spell_the_connection_the_same(command: str) -> None:
+    """`fleet` had a free-form --auth; `revert`/`rehearse` had --ca and --insecure."""
+    parser = fleet_cli.build_parser() if command == "fleet" else delivery_cli.parser_for(command)
+    auth = next(a for a in parser._actions if "--auth" in a.option_strings)
+    assert tuple(auth.choices or ()) == AUTH_MODES
+    options = {o for a in parser._actions for o in a.option_strings}
+    assert {"--ca-bundle", "--endpoint", "--cloud", "--journal-dir"} <= options
+    assert "--ca" not in options and "--insecure" not in options
+    args = parser.parse_args(["--ca-bundle", "ca.pem", *([] if command != "rehearse" else ["x"])])
+    assert args.ca_bundle == Path("ca.pem")
 
 
 def test_every_documented_command_exists() -> None:

@@ -15,33 +15,25 @@ lock (``core.runlock``, taken by ``core.changes``), which also holds across proc
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
 
 from vmssdash import __version__
 from vmssdash.azure.errors import (
     ArmConnectionError,
     ArmError,
     ConflictError,
-    OperationFailedError,
     ThrottledError,
 )
-from vmssdash.azure.lro import Operation
-from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
-from vmssdash.azure.pacing import Clock, Pacing, Sleep
+from vmssdash.azure.pacing import Pacing
 from vmssdash.core import bake
 from vmssdash.core.eta import Estimator, Eta
 from vmssdash.core.events import (
     Note,
     OperationDispatched,
     OperationFinished,
-    OrchestratorEvent,
     PlanStarted,
     Progress,
-    RollingStatusEvent,
     RunFinished,
     RunState,
     StateChanged,
@@ -50,152 +42,21 @@ from vmssdash.core.events import (
     WaveFinished,
     WaveStarted,
 )
+from vmssdash.core.health_gate import describe_wait, id_key, postcheck, precheck, verdict
 from vmssdash.core.journal import Journal, Replay
 from vmssdash.core.observer import Observer
 from vmssdash.core.plan import Plan, Wave
 from vmssdash.core.reading import VmReader
-from vmssdash.core.state import VmInfo, VmState
+from vmssdash.core.runner import EventSink, Runner, RunResult, UpgradeApi
+from vmssdash.core.state import VmInfo
 
 #: Seconds between operation-status polls (at most; the poll interval if shorter).
 OPERATION_POLL = 2.0
 #: Up to this many VMs still settling, health is re-read as often as operations are polled.
 FEW_PENDING = 20
 
-EventSink = Callable[[OrchestratorEvent], None]
 
-
-class UpgradeApi(Protocol):
-    """The part of ``ScaleSetApi`` the orchestrator uses (a fake can stand in)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def pacing(self) -> Pacing: ...
-
-    async def get(self) -> ScaleSet: ...
-
-    async def instance_view_summary(self) -> dict[str, int]: ...
-
-    async def list_vms(
-        self,
-        *,
-        on_page: Callable[[list[ScaleSetVM]], None] | None = None,
-        filter: str | None = None,
-    ) -> list[ScaleSetVM]: ...
-
-    async def get_vm(self, instance_id: str) -> ScaleSetVM: ...
-
-    async def begin_manual_upgrade(self, instance_ids: Iterable[str | int]) -> Operation: ...
-
-    async def begin_rolling_upgrade(self) -> Operation: ...
-
-    async def rolling_upgrade_latest(self) -> RollingUpgradeStatus: ...
-
-    async def begin_cancel_rolling_upgrade(self) -> Operation: ...
-
-
-@dataclass
-class RunResult:
-    state: RunState
-    reason: str
-    upgraded: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    not_done: list[str] = field(default_factory=list)
-
-
-def _blocks_unhealthy_count(vm: VmInfo) -> bool:
-    """Counts against max-unhealthy: failed, unhealthy, in transition, or health unknown.
-
-    Deliberately stopped or deallocated VMs are left out: they are not serving before
-    the upgrade either, and counting them would stop every run on a set with one parked VM.
-    """
-    if vm.state in (VmState.DEALLOCATED, VmState.STOPPED):
-        return False
-    if vm.state in (VmState.FAILED, VmState.UNHEALTHY) or vm.state.is_transitional:
-        return True
-    return vm.health in ("unhealthy", "unknown")
-
-
-def verdict(
-    vm: VmInfo | None, *, operation_failed: str | None = None, was_off: bool = False
-) -> tuple[bool, str] | None:
-    """(ok, reason) once a dispatched VM's outcome is known; None while still waiting.
-
-    A VM that was stopped or deallocated before its upgrade stays so afterwards: for it,
-    being on the latest model is the whole success.
-    """
-    if vm is None:
-        return (False, "the VM is gone from the scale set")
-    if vm.state is VmState.FAILED:
-        return (False, f"provisioning failed ({vm.failure_code or vm.provisioning_state})")
-    if was_off and vm.latest_model and vm.state in (VmState.DEALLOCATED, VmState.STOPPED):
-        return (True, "")
-    if vm.latest_model and not vm.state.is_transitional:
-        if vm.health == "unhealthy":
-            return (False, "health probe reports unhealthy after the upgrade")
-        if vm.is_running and vm.health in (None, "healthy") and vm.state is not VmState.UNKNOWN:
-            return (True, "")
-        return None
-    if operation_failed and not vm.latest_model and not vm.state.is_transitional:
-        return (False, f"not upgraded: {operation_failed}")
-    return None
-
-
-def _describe_wait(vm: VmInfo | None) -> str:
-    if vm is None:
-        return "gone"
-    parts = [vm.state.label]
-    if vm.health:
-        parts.append(f"health {vm.health}")
-    if vm.latest_model is False:
-        parts.append("not on the latest model")
-    return ", ".join(parts)
-
-
-class _Runner:
-    """What ``Orchestrator`` and ``RollingRunner`` share, so the UI and the CLI drive both
-    the same way: time from a ``Pacing`` (the API's unless given), events to one callback."""
-
-    def __init__(
-        self,
-        api: UpgradeApi,
-        *,
-        on_event: EventSink | None,
-        pacing: Pacing | None,
-        poll_interval: float,
-    ) -> None:
-        self.api = api
-        self._emit_to = on_event or (lambda _e: None)
-        self.pacing = pacing or api.pacing
-        self.clock: Clock = self.pacing.clock
-        self.sleep: Sleep = self.pacing.sleep
-        self.poll_interval = poll_interval
-        self.state = RunState.IDLE
-        self.reason = ""
-        self._abort_requested = False
-        self._pause_requested = False
-
-    @property
-    def pause_requested(self) -> bool:
-        """Paused, or pausing after the wave in flight: the next toggle resumes."""
-        return self._pause_requested
-
-    @property
-    def waiting_for_promote(self) -> bool:
-        """At a ``pause`` step of the plan (only plans built from steps have them)."""
-        return False
-
-    def promote(self) -> None:
-        return None
-
-    def _emit(self, event: OrchestratorEvent) -> None:
-        # A broken listener must not break a half-done upgrade.
-        with contextlib.suppress(Exception):
-            self._emit_to(event)
-
-
-class Orchestrator(_Runner):
+class Orchestrator(Runner):
     """Executes one ``Plan`` against one scale set. Control with pause/resume/abort."""
 
     def __init__(
@@ -427,7 +288,7 @@ class Orchestrator(_Runner):
                 "hold-start", wave=wave.index, hold=n, hold_kind=hold.kind, seconds=hold.seconds
             )
             if hold.kind == "bake":
-                watched = sorted(self._ok, key=_id_key)
+                watched = sorted(self._ok, key=id_key)
                 already = self._holds.watched.get(at, 0.0)
                 self._note(
                     f"Baking {hold.text()[5:]} after wave {wave.index + 1} ({wave.label}): "
@@ -550,38 +411,6 @@ class Orchestrator(_Runner):
                 dispatch.append(iid)
         return dispatch, watch, done
 
-    def _precheck(self, infos: dict[str, VmInfo], wave_ids: list[str]) -> str:
-        limit = self.plan.policy.max_unhealthy_percent
-        total = len(infos) or 1
-        unhealthy = {i for i, v in infos.items() if _blocks_unhealthy_count(v)}
-        would_be = unhealthy | set(wave_ids)
-        if len(would_be) * 100 > limit * total:
-            already = sorted(unhealthy - set(wave_ids), key=_id_key)
-            return (
-                f"max unhealthy instance limit: {len(already)} VMs already unhealthy"
-                + (f" [{', '.join(already[:10])}]" if already else "")
-                + f" + {len(wave_ids)} in the next wave = {len(would_be)} of {total} "
-                f"({len(would_be) * 100 / total:.0f}%), more than the {limit}% allowed"
-            )
-        return ""
-
-    def _postcheck(self) -> str:
-        limit = self.plan.policy.max_unhealthy_upgraded_percent
-        upgraded = len(self._ok) + len(self._failed)
-        if not upgraded:
-            return ""
-        bad = len(self._failed)
-        if bad * 100 > limit * upgraded:
-            reasons = "; ".join(
-                f"VM {i}: {r}"
-                for i, r in sorted(self._failed.items(), key=lambda kv: _id_key(kv[0]))[:5]
-            )
-            return (
-                f"max unhealthy upgraded instance limit: {bad} of {upgraded} upgraded VMs "
-                f"unhealthy ({bad * 100 / upgraded:.0f}%), more than the {limit}% allowed — {reasons}"
-            )
-        return ""
-
     async def _run_wave(self, wave: Wave) -> str:
         """Run one wave; return a Faulted reason, or "" to go on."""
         started = self.clock()
@@ -619,7 +448,7 @@ class Orchestrator(_Runner):
         )
         self._journal("wave-start", wave=wave.index, instance_ids=dispatch + watch)
         self._progress(f"wave {wave.index + 1}: {wave.label}")
-        reason = self._precheck(infos, dispatch + watch)
+        reason = precheck(infos, dispatch + watch, self.plan.policy.max_unhealthy_percent)
         if reason:
             return f"before wave {wave.index + 1}: {reason}"
         op_error: str | None = None
@@ -645,7 +474,9 @@ class Orchestrator(_Runner):
         )
         self._emit(WaveFinished(self.clock(), wave.index, total, ok, failed, seconds))
         self._progress()
-        reason = self._postcheck()
+        reason = postcheck(
+            len(self._ok), self._failed, self.plan.policy.max_unhealthy_upgraded_percent
+        )
         return f"after wave {wave.index + 1}: {reason}" if reason else ""
 
     async def _dispatch(self, wave: Wave, ids: list[str], read_at: float) -> str | None:
@@ -758,7 +589,7 @@ class Orchestrator(_Runner):
                     self._settle(
                         iid,
                         False,
-                        f"not healthy within {self.health_timeout:g} s ({_describe_wait(last.get(iid))})",
+                        f"not healthy within {self.health_timeout:g} s ({describe_wait(last.get(iid))})",
                     )
                 return
             self._progress(f"wave {wave.index + 1}: waiting for {len(pending)} VMs")
@@ -816,130 +647,3 @@ def _needs_sending(vm: VmInfo | None) -> bool:
 def _resumable(exc: ArmError) -> bool:
     """A send whose fate a retry can settle: a server error or a lost connection."""
     return isinstance(exc, ArmConnectionError) or (exc.status is not None and exc.status >= 500)
-
-
-def _id_key(iid: str) -> tuple[int, str]:
-    return (int(iid), "") if iid.isdigit() else (1 << 62, iid)
-
-
-# ---------------------------------------------------------------------- Rolling mode
-
-
-_ROLLING_STATES = {
-    "rollingforward": RunState.RUNNING,
-    "rollingback": RunState.RUNNING,
-    "completed": RunState.COMPLETED,
-    "faulted": RunState.FAULTED,
-    "cancelled": RunState.CANCELLED,
-    "canceled": RunState.CANCELLED,
-}
-
-
-class RollingRunner(_Runner):
-    """For Rolling-mode scale sets: the server batches; we start, watch and cancel it.
-
-    Same surface as ``Orchestrator`` (run/pause/resume/abort, events), so the UI and the
-    CLI show both the same way. Pause is not something the server offers.
-    """
-
-    def __init__(
-        self,
-        api: UpgradeApi,
-        *,
-        on_event: EventSink | None = None,
-        pacing: Pacing | None = None,
-        poll_interval: float = 5.0,
-        start: bool = True,
-    ) -> None:
-        super().__init__(api, on_event=on_event, pacing=pacing, poll_interval=poll_interval)
-        self.start = start
-        self._cancel_sent = False
-
-    @property
-    def in_flight(self) -> tuple[str, ...]:
-        return ()
-
-    def pause(self) -> None:
-        self._emit(
-            Note(
-                self.clock(),
-                "A server-side rolling upgrade cannot be paused; abort cancels it "
-                "(batches already upgrading finish).",
-                "warning",
-            )
-        )
-
-    def resume(self) -> None:
-        return None
-
-    def abort(self) -> None:
-        if not self.state.is_terminal:
-            self._abort_requested = True
-            self._emit(
-                Note(
-                    self.clock(),
-                    "Cancelling the rolling upgrade: no new batch starts; the batch in "
-                    "progress cannot be recalled.",
-                    "warning",
-                )
-            )
-
-    async def run(self) -> RunResult:
-        self.state = RunState.RUNNING
-        self._emit(StateChanged(self.clock(), RunState.RUNNING, "server-side rolling upgrade"))
-        if self.start:
-            try:
-                await self.api.begin_rolling_upgrade()
-                self._emit(Note(self.clock(), "Rolling upgrade started on the server"))
-            except ConflictError as exc:
-                self._emit(
-                    Note(self.clock(), f"A rolling upgrade is already running ({exc}); watching it")
-                )
-            except OperationFailedError as exc:
-                return self._finish(RunState.FAULTED, str(exc))
-            except ArmError as exc:
-                return self._finish(RunState.FAULTED, f"{type(exc).__name__}: {exc}")
-        while True:
-            if self._abort_requested and not self._cancel_sent:
-                self._cancel_sent = True
-                try:
-                    await self.api.begin_cancel_rolling_upgrade()
-                except ArmError as exc:
-                    self._emit(Note(self.clock(), f"Cancel refused: {exc}", "error"))
-            try:
-                status = await self.api.rolling_upgrade_latest()
-            except ArmError as exc:
-                return self._finish(RunState.FAULTED, f"{type(exc).__name__}: {exc}")
-            props = status.properties
-            code = (props.running_status.code if props.running_status else None) or "Unknown"
-            progress = props.progress
-            error = props.error.message if props.error and props.error.message else ""
-            ok = progress.successful_instance_count if progress else 0
-            bad = progress.failed_instance_count if progress else 0
-            busy = progress.in_progress_instance_count if progress else 0
-            pending = progress.pending_instance_count if progress else 0
-            self._emit(RollingStatusEvent(self.clock(), code, ok, bad, busy, pending, error))
-            total = ok + bad + busy + pending
-            self._emit(
-                Progress(
-                    self.clock(),
-                    waves_done=0,
-                    waves_total=0,
-                    vms_done=ok + bad,
-                    vms_total=total,
-                    vms_failed=bad,
-                    eta_seconds=None,
-                    detail=f"server-side rolling upgrade: {code}",
-                )
-            )
-            state = _ROLLING_STATES.get(code.lower())
-            if state is not None and state.is_terminal:
-                return self._finish(state, error or code)
-            await self.sleep(self.poll_interval)
-
-    def _finish(self, state: RunState, reason: str) -> RunResult:
-        self.state = state
-        self.reason = reason
-        self._emit(StateChanged(self.clock(), state, reason))
-        self._emit(RunFinished(self.clock(), state, reason))
-        return RunResult(state=state, reason=reason)

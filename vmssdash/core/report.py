@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vmssdash import __version__
+from vmssdash.azure.models import ScaleSet
 from vmssdash.core.events import OrchestratorEvent
 from vmssdash.core.journal import list_journals, read_records
 
@@ -45,6 +46,12 @@ def run_context(
         "resumed": resumed,
         "image": image,
     }
+
+
+def image_of(scale_set: ScaleSet) -> dict[str, Any]:
+    """The model's image reference as Azure holds it (the before/after image)."""
+    ref = scale_set.image_reference
+    return ref.model_dump(mode="json", by_alias=True, exclude_none=True) if ref else {}
 
 
 def _plain(value: Any) -> Any:

@@ -26,9 +26,10 @@ from vmssdash.azure.pacing import Pacing
 from vmssdash.core.changes import Accepted, Change, Emit, Outcome, RunContext, RunStarted, Scope
 from vmssdash.core.changes.runs import run_outcome
 from vmssdash.core.journal import Journal, Replay, list_journals, read_records
-from vmssdash.core.orchestrator import EventSink, Orchestrator, RunResult, UpgradeApi
+from vmssdash.core.orchestrator import Orchestrator
 from vmssdash.core.plan import Plan, Strategy, build_plan
 from vmssdash.core.reading import VmReader
+from vmssdash.core.runner import EventSink, RunResult, UpgradeApi
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.steps import build_plan_from_steps, parse_steps
 from vmssdash.core.words import who

@@ -95,6 +95,7 @@ class RunLock:
         self.path = folder / f"{slug}-{digest}.lock"
         self.holder_path = folder / f"{slug}-{digest}.json"
         self._fd: int | None = None
+        self._kept: Holder | None = None
 
     @property
     def held(self) -> bool:
@@ -144,11 +145,25 @@ class RunLock:
 
     @contextlib.contextmanager
     def hold(self, what: str) -> Iterator[Holder]:
+        if self._kept is not None:  # inside ``keep``: this step is part of that command
+            yield self._kept
+            return
         me = self.acquire(what)
         try:
             yield me
         finally:
             self.release()
+
+    @contextlib.contextmanager
+    def keep(self, what: str) -> Iterator[Holder]:
+        """Hold the lock across a headless command's steps (the model PATCH, then the run
+        it starts), so no other process slips in between; a ``hold`` inside joins it."""
+        with self.hold(what) as me:
+            self._kept = me
+            try:
+                yield me
+            finally:
+                self._kept = None
 
 
 def _user() -> str:

@@ -16,6 +16,7 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -33,11 +34,13 @@ from vmssdash.core.reading import VmReader
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
 from vmssdash.core.transitions import describe_transitions
+from vmssdash.ui import records
 from vmssdash.ui.activity import ActivityLog
 from vmssdash.ui.commands import binding_commands
 from vmssdash.ui.filtering import parse_filter
 from vmssdash.ui.footer import DashFooter
-from vmssdash.ui.heatmap import Heatmap, Rows, prepare_rows, state_class
+from vmssdash.ui.heatmap import Heatmap
+from vmssdash.ui.heatmap_cells import Rows, prepare_rows, state_class
 from vmssdash.ui.heatmap_news import CursorMoved, SelectionChanged
 from vmssdash.ui.messages import ClientEventReceived, SnapshotFailed, SnapshotReceived
 from vmssdash.ui.panes import DetailsPane, HeaderInfo, Legend, StatusHeader
@@ -82,6 +85,8 @@ class VmssDashApp(WritePath):
         *CHANGE_BINDINGS,
         Binding("p", "toggle_pause", "Pause refresh", show=False, id="app.pause"),
         Binding("ctrl+r", "refresh_now", "Refresh", show=False, id="app.refresh"),
+        Binding("E", "export_report", "Export run report", show=False, id="app.report"),
+        Binding("L", "save_log", "Save activity log", show=False, id="app.save-log"),
         Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("q", "leave", "Quit", id="app.quit"),
     ]
@@ -97,6 +102,7 @@ class VmssDashApp(WritePath):
         read_only: bool = False,
         settings: Settings | None = None,
         identity: str = "",
+        endpoint: str = "",
         journal_dir: Path | None = None,
         lock_dir: Path | None = None,
         reader: VmReader | None = None,
@@ -110,6 +116,8 @@ class VmssDashApp(WritePath):
         self.settings = settings
         self.read_only = read_only or (settings is not None and settings.read_only)
         self.identity = identity
+        # Exported run reports and saved activity logs (``E``, ``L``).
+        self.records_dir = records.records_dir()
         self.clock = clock
         self.timestamp = timestamp
         self.live = live
@@ -125,6 +133,8 @@ class VmssDashApp(WritePath):
             lock_dir=lock_dir,
             reader=reader or self.observer,
             run_poll_interval=run_poll_interval,
+            identity=identity,
+            endpoint=endpoint,
         )
         self.snapshot: ScaleSetSnapshot | None = None
         self.last_error: str | None = None
@@ -557,7 +567,35 @@ class VmssDashApp(WritePath):
         styles = {
             s: heatmap.get_component_rich_style(state_class(s), partial=True) for s in VmState
         }
-        self.push_screen(HelpScreen(keys, styles))
+        where = (
+            f"Run journals: {self.journal_dir}  (E exports this set's last run as a "
+            f"markdown change record, L saves this log; both to {self.records_dir})"
+        )
+        self.push_screen(HelpScreen(keys, styles, where))
+
+    async def action_export_report(self) -> None:
+        """The change record of this set's newest run (the current one while it runs)."""
+        await self._keep(
+            "report",
+            partial(records.export_report, self.journal_dir, self.api.path, self.records_dir),
+        )
+
+    async def action_save_log(self) -> None:
+        lines = list(self.activity.lines)
+        await self._keep(
+            "activity log", partial(records.save_lines, lines, "activity", self.records_dir)
+        )
+
+    async def _keep(self, what: str, write: Callable[[], Path]) -> None:
+        """Write a record off the event loop; say where it went (or why it did not)."""
+        try:
+            path = await asyncio.to_thread(write)
+        except (LookupError, OSError, ValueError) as exc:  # no run yet; a full disk
+            self.log_activity(f"{what} not saved: {exc}")
+            self.notify(str(exc), title=f"{what.capitalize()} not saved", severity="warning")
+            return
+        self.log_activity(f"{what} saved to {path}")
+        self.notify(str(path), title=f"{what.capitalize()} saved")
 
     async def action_leave(self) -> None:
         await self.action_quit()

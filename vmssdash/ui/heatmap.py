@@ -13,16 +13,17 @@ Dense: one column per cell (no marker column) and, with several placement groups
 blocks side by side, so 1,000 VMs fit one screen. Colour is never the only signal: the
 glyph carries the state (``-`` filtered out), text styles carry cursor (reverse) and marks
 (bold underline).
+
+What a row and a cell show is in ``heatmap_cells``, how a line is painted (styles and
+segments) in ``heatmap_paint``, the geometry in ``heatmap_layout``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 
 from rich.cells import cell_len
 from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
@@ -32,62 +33,22 @@ from textual.strip import Strip
 
 from vmssdash.core.snapshot import Group, Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
-from vmssdash.ui.heatmap_layout import Layout, Piece, build_layout
+from vmssdash.ui.heatmap_cells import (
+    Matcher,
+    Rows,
+    label_text,
+    row_name,
+    rows_of,
+    state_class,
+)
+from vmssdash.ui.heatmap_layout import Layout, build_layout
 from vmssdash.ui.heatmap_news import CursorMoved, SelectionChanged
+from vmssdash.ui.heatmap_paint import Painter
 
 #: The heatmap draws its own scroll bar in its last column: Textual's scroll bar widget
 #: is a second widget on every line, cut and composited on every full repaint.
 SCROLL_W = 1
 BULK_REPAINT = 48
-MARK = "*"
-CHANGED = "Δ"
-BEHIND = "~"
-FILTERED = "-"
-DONE = VmState.UP_TO_DATE.glyph
-Matcher = Callable[[VmInfo], bool]
-
-
-def state_class(state: VmState) -> str:
-    return f"heatmap--{state.value}"
-
-
-#: States whose cell already says where the VM stands with the model.
-_NOT_BEHIND = frozenset({VmState.STALE} | {s for s in VmState if s.is_transitional})
-
-
-def left_behind(vm: VmInfo) -> bool:
-    """On an old model although its cell does not say stale (deallocated, stopped,
-    protected, unhealthy, failed): a finished plan skipped or could not fix it."""
-    return vm.latest_model is False and vm.state not in _NOT_BEHIND
-
-
-def row_done(vms: Iterable[VmInfo]) -> int:
-    """VMs of a row that need nothing more: up to date (latest model, running, healthy)."""
-    return sum(1 for vm in vms if vm.state is VmState.UP_TO_DATE)
-
-
-@dataclass(frozen=True, slots=True)
-class Rows:
-    """One grouping's rows, their VMs in screen order, and the layout's identity."""
-
-    groups: list[Group]
-    order: list[VmInfo]
-    structure: tuple[tuple[str, tuple[str, ...]], ...]
-
-
-def rows_of(snapshot: ScaleSetSnapshot, grouping: Grouping) -> Rows:
-    groups = snapshot.groups(grouping)
-    return Rows(
-        groups,
-        [vm for g in groups for vm in g.vms],
-        tuple((g.label, tuple(v.instance_id for v in g.vms)) for g in groups),
-    )
-
-
-def prepare_rows(snapshot: ScaleSetSnapshot) -> dict[Grouping, Rows]:
-    """Every grouping's rows: pure, so the poll worker runs it in a thread and the event
-    loop only compares and paints (grouping 1,000 VMs costs ~1 ms per grouping)."""
-    return {grouping: rows_of(snapshot, grouping) for grouping in Grouping}
 
 
 class Heatmap(ScrollView, can_focus=True):
@@ -173,10 +134,10 @@ class Heatmap(ScrollView, can_focus=True):
         # drawn on them; valid for one (scroll_x, width), kept in _cache_for.
         self._cache: dict[int, tuple[bool, Strip]] = {}
         self._cache_for: tuple[int, int] = (-1, -1)
-        self._styles: dict[str, Style] = {}
-        self._cell_styles: dict[tuple[VmState, bool, bool, bool, bool], Style] = {}
-        self._cells: dict[tuple[VmState, bool, bool, bool, bool, bool], tuple[str, Style]] = {}
-        self._base_style: Style | None = None
+        self.painter = Painter(
+            lambda name, partial: self.get_component_rich_style(name, partial=partial),
+            lambda: self.rich_style,
+        )
         self._cursor_id: str | None = None
         self._dragging = False
         self.lines_rendered = 0
@@ -252,7 +213,7 @@ class Heatmap(ScrollView, can_focus=True):
 
     def set_dense(self, dense: bool) -> None:
         self.dense = dense
-        self._cells.clear()  # one column per cell: no marker column
+        self.painter.clear_cells()  # one column per cell: no marker column
         if self.snapshot is not None:
             self._relayout()
 
@@ -409,19 +370,11 @@ class Heatmap(ScrollView, can_focus=True):
         return self.scrollable_content_region.height if self.is_mounted else 0
 
     def _row_name(self, group: Group) -> str:
-        """The row name; the placement group is in the heading line above, not repeated."""
-        if group.placement_group and self._several_pgs:
-            prefix = group.placement_group[:8] + " "
-            if group.label.startswith(prefix):
-                return group.label[len(prefix) :]
-        return group.label
+        return row_name(group, self._several_pgs)
 
     def _label_text(self, group: Group) -> str:
-        """ "UD 0 ●6/8": the row, and how many of its VMs are up to date (●) of all."""
         name_w, digits = self._label_dims
-        done = f"{DONE}{row_done(group.vms)}"
-        total = len(group.vms)
-        return f"{self._row_name(group):<{name_w}} {done:>{digits + 1}}/{total:<{digits}} "
+        return label_text(group, self._row_name(group), name_w, digits)
 
     def _relayout(self) -> None:
         width = self._width()
@@ -503,10 +456,7 @@ class Heatmap(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
-        self._cell_styles.clear()
-        self._cells.clear()
-        self._base_style = None
+        self.painter.clear()
         self._cache.clear()
 
     def _on_focus(self, event: events.Focus) -> None:
@@ -516,113 +466,6 @@ class Heatmap(ScrollView, can_focus=True):
     def _on_blur(self, event: events.Blur) -> None:
         super()._on_blur(event)
         self._refresh_index(self.cursor)
-
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            partial = name not in ("heatmap--label",)
-            style = self.get_component_rich_style(name, partial=partial)
-            self._styles[name] = style
-        return style
-
-    def _cell_style(self, state: VmState, flags: tuple[bool, bool, bool, bool]) -> Style:
-        """Combined style per (state, changed, dim, marked, cursor), computed once."""
-        key = (state, *flags)
-        style = self._cell_styles.get(key)
-        if style is None:
-            changed, dim, marked, cursor = flags
-            style = self._base() + self._style(state_class(state))
-            if changed:
-                style += self._style("heatmap--changed")
-            if dim:
-                style += self._style("heatmap--dim")
-            if marked:
-                style += self._style("heatmap--marked")
-            if cursor:
-                style += self._style("heatmap--cursor")
-            self._cell_styles[key] = style
-        return style
-
-    def _base(self) -> Style:
-        """The widget's own style; ``rich_style`` walks the DOM, so keep it per theme."""
-        if self._base_style is None:
-            self._base_style = self.rich_style
-        return self._base_style
-
-    def _cell(self, key: tuple[VmState, bool, bool, bool, bool, bool]) -> tuple[str, Style]:
-        """Text and style of one cell per (state, changed, dim, marked, cursor, behind),
-        made once.
-
-        A filtered-out cell shows ``-`` instead of its glyph (dimming alone vanishes
-        without colour). The style objects are shared, so a run of equal cells is
-        recognised by identity and merged into one segment (fewer segments: cheaper for
-        every Textual stage that follows: filters, cropping, compositing).
-        """
-        cell = self._cells.get(key)
-        if cell is None:
-            state, changed, dim, marked, cursor, behind = key
-            glyph = FILTERED if dim else state.glyph
-            if self._layout.cell_w > 1:
-                glyph += MARK if marked else CHANGED if changed else BEHIND if behind else " "
-            style = self._cell_style(state, (changed, dim, marked, cursor))
-            cell = self._cells[key] = (glyph, style)
-        return cell
-
-    def _line_segments(self, y: int) -> tuple[list[Segment], int]:
-        """One virtual line's segments and their cell length."""
-        segments: list[Segment] = []
-        length = 0
-        base = self._base()
-        for piece in self._layout.lines[y]:
-            if piece.x > length:
-                segments.append(Segment(" " * (piece.x - length), base))
-            if piece.is_heading:
-                segments.append(Segment(piece.heading, base + self._style("heatmap--heading")))
-                length = piece.x + cell_len(piece.heading)
-            else:
-                length = self._cells_segments(piece, segments)
-        return segments, length
-
-    def _cells_segments(self, piece: Piece, segments: list[Segment]) -> int:
-        """Append one row slice (label, then cells); returns the column after it."""
-        layout = self._layout
-        group = self._groups[piece.group]
-        if piece.start == 0:
-            label = self._label_text(group).ljust(layout.label_w)
-        else:
-            label = " " * layout.label_w
-        segments.append(Segment(label, self._style("heatmap--label")))
-        marked = self.marked
-        changed = self.changed
-        matcher = self.matcher
-        cursor = self.cursor if self.has_focus else -1
-        cells = self._cells
-        make = self._cell
-        run: list[str] = []
-        run_style: Style | None = None
-        index = piece.first
-        for vm in group.vms[piece.start : piece.stop]:
-            iid = vm.instance_id
-            key = (
-                vm.state,
-                iid in changed,
-                matcher is not None and not matcher(vm),
-                iid in marked,
-                index == cursor,
-                vm.latest_model is False and vm.state not in _NOT_BEHIND,
-            )
-            text, style = cells.get(key) or make(key)
-            if style is not run_style:
-                if run:
-                    segments.append(Segment("".join(run), run_style))
-                run = [text]
-                run_style = style
-            else:
-                run.append(text)
-            index += 1
-        if run:
-            segments.append(Segment("".join(run), run_style))
-        return piece.x + layout.label_w + layout.cell_w * (piece.stop - piece.start)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -638,10 +481,19 @@ class Heatmap(ScrollView, can_focus=True):
         if cached is not None and cached[0] is on_thumb:
             return cached[1]
         cells_w = max(0, width - SCROLL_W)
-        base = self._base()
+        base = self.painter.base()
         bar = self._scroll_segment(thumb, on_thumb)
         if 0 <= index < len(self._layout.lines):
-            segments, length = self._line_segments(index)
+            segments, length = self.painter.line_segments(
+                self._layout,
+                self._groups,
+                index,
+                label=self._label_text,
+                marked=self.marked,
+                changed=self.changed,
+                matcher=self.matcher,
+                cursor=self.cursor if self.has_focus else -1,
+            )
             self.lines_rendered += 1
         else:
             segments, length = [], 0
@@ -668,10 +520,10 @@ class Heatmap(ScrollView, can_focus=True):
 
     def _scroll_segment(self, thumb: tuple[int, int] | None, on_thumb: bool) -> Segment:
         if thumb is None:
-            return Segment(" " * SCROLL_W, self._base())
+            return Segment(" " * SCROLL_W, self.painter.base())
         return Segment(
             " " * SCROLL_W,
-            self._style("heatmap--scrollbar-thumb" if on_thumb else "heatmap--scrollbar"),
+            self.painter.style("heatmap--scrollbar-thumb" if on_thumb else "heatmap--scrollbar"),
         )
 
     # ------------------------------------------------------------------ mouse

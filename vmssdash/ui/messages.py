@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from vmssdash.azure.events import ClientEvent
-    from vmssdash.ui.heatmap import Rows
+    from vmssdash.ui.heatmap_cells import Rows
 
 
 @dataclass

@@ -20,7 +20,7 @@ from textual.widget import Widget
 from vmssdash.core.observer import Freshness
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
-from vmssdash.ui.heatmap import BEHIND, left_behind, state_class
+from vmssdash.ui.heatmap_cells import BEHIND, left_behind, state_class
 
 PORTAL = "https://portal.azure.com/#@/resource"
 

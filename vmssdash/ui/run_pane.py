@@ -19,7 +19,9 @@ from vmssdash.core.events import (
     RunState,
     StateChanged,
 )
-from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
+from vmssdash.core.orchestrator import Orchestrator
+from vmssdash.core.rolling_runner import RollingRunner
+from vmssdash.core.runner import RunResult
 from vmssdash.core.words import vms
 
 

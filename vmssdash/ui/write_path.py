@@ -109,6 +109,8 @@ class WritePath(App[None]):
         lock_dir: Path | None,
         reader: VmReader,
         run_poll_interval: float,
+        identity: str,
+        endpoint: str,
     ) -> None:
         self.journal_dir = journal_dir or default_journal_dir()
         self.run_view = RunView()
@@ -125,6 +127,9 @@ class WritePath(App[None]):
             journal_dir=self.journal_dir,
             lock=RunLock(lock_dir or default_lock_dir(), self.api.path),
             poll_interval=run_poll_interval,
+            # The run's ``context`` record names who ran it from where, as a headless run.
+            identity=identity,
+            endpoint=endpoint,
         )
 
     # What the dashboard provides.

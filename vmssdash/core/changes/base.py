@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -12,11 +12,13 @@ from vmssdash.azure.lro import Operation
 from vmssdash.azure.models import ScaleSet
 from vmssdash.azure.pacing import Pacing
 from vmssdash.core.events import OrchestratorEvent
-from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult, UpgradeApi
+from vmssdash.core.orchestrator import Orchestrator
 from vmssdash.core.plan import Skip
 from vmssdash.core.plan_text import ids_text, skipped_lines
 from vmssdash.core.reading import VmReader
+from vmssdash.core.rolling_runner import RollingRunner
 from vmssdash.core.runlock import RunLock
+from vmssdash.core.runner import RunResult, UpgradeApi
 
 #: Changes touching more VMs than this (or the whole set) need the scale set's name typed.
 LARGE_OVER = 20
@@ -42,7 +44,9 @@ class ChangeApi(UpgradeApi, Protocol):
 @dataclass(frozen=True)
 class RunContext:
     """What a change needs to run: the API, time, the reader a run gates on, the journal
-    folder and this scale set's run lock."""
+    folder and this scale set's run lock; who runs it against which endpoint (the run's
+    ``context`` record), and records the caller adds to the run's journal (the headless
+    model change)."""
 
     api: ChangeApi
     pacing: Pacing
@@ -51,6 +55,9 @@ class RunContext:
     lock: RunLock
     poll_interval: float = 5.0
     health_timeout: float = 300.0
+    identity: str = ""
+    endpoint: str = ""
+    records: tuple[tuple[str, Mapping[str, Any]], ...] = ()
 
 
 @dataclass(frozen=True)

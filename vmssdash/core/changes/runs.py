@@ -16,9 +16,12 @@ from vmssdash.core.changes.base import (
 )
 from vmssdash.core.events import RunState
 from vmssdash.core.journal import Replay
-from vmssdash.core.orchestrator import Orchestrator, RollingRunner, RunResult
+from vmssdash.core.orchestrator import Orchestrator
 from vmssdash.core.plan import Plan
 from vmssdash.core.plan_text import ids_text, render_plan
+from vmssdash.core.report import image_of, run_context
+from vmssdash.core.rolling_runner import RollingRunner
+from vmssdash.core.runner import RunResult
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.words import vms, who
 
@@ -86,6 +89,15 @@ class UpgradePlan(Change):
                 poll_interval=ctx.poll_interval,
                 health_timeout=ctx.health_timeout,
             )
+            if orchestrator.journal is not None:
+                context = run_context(
+                    identity=ctx.identity,
+                    endpoint=ctx.endpoint,
+                    resumed=self.replay is not None,
+                    image=image_of(await ctx.api.get()),
+                )
+                for kind, data in (("context", context), *ctx.records):
+                    orchestrator.journal.append(kind, **data)
             emit(RunStarted(orchestrator))
             return run_outcome(await orchestrator.run())
 

@@ -57,10 +57,13 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,question_mark,q,f1", "dismiss", "Close", id="help.close"),
     ]
 
-    def __init__(self, keys: list[tuple[str, str]], glyph_styles: dict[VmState, Style]) -> None:
+    def __init__(
+        self, keys: list[tuple[str, str]], glyph_styles: dict[VmState, Style], where: str = ""
+    ) -> None:
         super().__init__()
         self.keys = keys
         self.glyph_styles = glyph_styles
+        self.where = where  # where the run journals (and exported records) are
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
@@ -81,6 +84,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(table)
             yield Static(PAUSE_HELP, markup=False)
             yield Static(FILTER_HELP, markup=False)
+            if self.where:
+                yield Static(self.where, markup=False, id="help-where")
         yield Footer()
 
     async def action_dismiss(self, result: None = None) -> None:
