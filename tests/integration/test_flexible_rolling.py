@@ -12,7 +12,7 @@ from typing import Any
 from tests.integration.orch_harness import SimHarness
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.events import OrchestratorEvent, RunState
-from vmssdash.core.orchestrator import RollingRunner
+from vmssdash.core.rolling_runner import RollingRunner
 
 FLEX = "vmss-flex"
 API = "?api-version=2024-07-01"
