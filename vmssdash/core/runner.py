@@ -9,34 +9,20 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from vmssdash.azure.lro import Operation
-from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
+from vmssdash.azure.models import RollingUpgradeStatus
 from vmssdash.azure.pacing import Clock, Pacing, Sleep
 from vmssdash.core.events import OrchestratorEvent, RunState
+from vmssdash.core.readings import ObservableApi
 
 EventSink = Callable[[OrchestratorEvent], None]
 
 
-class UpgradeApi(Protocol):
-    """The part of ``ScaleSetApi`` the orchestrator uses (a fake can stand in)."""
+class UpgradeApi(ObservableApi, Protocol):
+    """The part of ``ScaleSetApi`` the orchestrator uses (a fake can stand in): the
+    observer's reads, plus the writes a run sends."""
 
     @property
     def name(self) -> str: ...
-
-    @property
-    def pacing(self) -> Pacing: ...
-
-    async def get(self) -> ScaleSet: ...
-
-    async def instance_view_summary(self) -> dict[str, int]: ...
-
-    async def list_vms(
-        self,
-        *,
-        on_page: Callable[[list[ScaleSetVM]], None] | None = None,
-        filter: str | None = None,
-    ) -> list[ScaleSetVM]: ...
-
-    async def get_vm(self, instance_id: str) -> ScaleSetVM: ...
 
     async def begin_manual_upgrade(self, instance_ids: Iterable[str | int]) -> Operation: ...
 
