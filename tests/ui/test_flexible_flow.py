@@ -10,7 +10,7 @@ from vmssdash.core.events import RunState
 from vmssdash.core.snapshot import Grouping
 from vmssdash.ui.run_pane import RunPane
 from vmssdash.ui.screens.confirm import ConfirmScreen
-from vmssdash.ui.screens.plan import PlanScreen
+from vmssdash.ui.screens.plan import PlanScreen, strategy_options
 
 
 async def test_flexible_set_shows_zones_and_upgrades_zone_by_zone(tmp_path: Path) -> None:
@@ -47,3 +47,12 @@ async def test_flexible_set_shows_zones_and_upgrades_zone_by_zone(tmp_path: Path
             await app.refresh_snapshot()
             assert app.snapshot is not None and not app.snapshot.stale_ids()
             assert app.last_error is None
+
+
+def test_a_flexible_set_is_not_offered_update_domain_plans() -> None:
+    """A Flexible set has no update domains: "by update domain" would be one "UD ?" wave."""
+    flexible = [label for label, _ in strategy_options(flexible=True)]
+    uniform = [label for label, _ in strategy_options(flexible=False)]
+    assert "by update domain" in uniform and "by update domain" not in flexible
+    assert "canary 1, bake 2 min, then by zone" in flexible
+    assert not [label for label in flexible if "by UD" in label]

@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
+from vmssdash.azure.flexible import is_flexible
 from vmssdash.core.changes import UpgradePlan
 from vmssdash.core.plan import BatchSize, Plan, Strategy, build_plan
 from vmssdash.core.plan_text import render_plan
@@ -35,6 +36,16 @@ STRATEGY_OPTIONS = [
 ]
 #: Step lists offered next to the strategies (the config's named strategies follow).
 STEP_PRESETS = [("canary 1, bake 2 min, then by UD", "canary 1, bake PT2M, ud")]
+#: A Flexible set has no update domains: a "by update domain" plan would be one "UD ?" wave.
+FLEXIBLE_STEP_PRESETS = [("canary 1, bake 2 min, then by zone", "canary 1, bake PT2M, zone")]
+
+
+def strategy_options(flexible: bool) -> list[tuple[str, Strategy | str]]:
+    """The strategies and presets that make sense for this kind of scale set."""
+    if not flexible:
+        return [*STRATEGY_OPTIONS, *STEP_PRESETS]
+    kept = [o for o in STRATEGY_OPTIONS if o[1] is not Strategy.UPDATE_DOMAIN]
+    return [*kept, *FLEXIBLE_STEP_PRESETS]
 
 
 class PlanScreen(ModalScreen[UpgradePlan | None]):
@@ -77,6 +88,8 @@ class PlanScreen(ModalScreen[UpgradePlan | None]):
         self.batch_size: BatchSize | None = None
         self.snapshot = snapshot
         self.selection = frozenset(selection) if selection else None
+        if is_flexible(snapshot.scale_set) and strategy is Strategy.UPDATE_DOMAIN:
+            strategy = Strategy.ZONE
         self.strategy = strategy
         self.wave_seconds = wave_seconds
         self.change: UpgradePlan | None = None
@@ -93,8 +106,7 @@ class PlanScreen(ModalScreen[UpgradePlan | None]):
             )
             with Horizontal(id="plan-controls"):
                 options: list[tuple[str, Strategy | str]] = [
-                    *STRATEGY_OPTIONS,
-                    *STEP_PRESETS,
+                    *strategy_options(is_flexible(self.snapshot.scale_set)),
                     *((f"strategy {name}", name) for name in self.strategies),
                 ]
                 yield Select(options, value=self.strategy, allow_blank=False, id="plan-strategy")
