@@ -30,7 +30,7 @@ async def scenario(kind: str, neighbours: float) -> tuple[WatchRun, list[float],
         else:
             await h.set_version(NAME)
             run = await h.upgrade(NAME)
-        ratios = [(end - start) / h.vm_work(start, end) for start, end in run.waves]
+        ratios = h.wave_ratios()
         return run, ratios, time.perf_counter() - started
     finally:
         await h.aclose()
@@ -46,7 +46,8 @@ def main() -> None:
     print("1,000 VMs at Compute's limits, dashboard + run on one clock (simulated seconds)")
     head = (
         f"{'scenario':<28} {'sim s':>6} {'lists/30m':>9} {'429':>4} {'counts p95/max':>14} "
-        f"{'cells p95/max':>14} {'wave/work max':>13} {'top share':>9} {'state':>10} {'wall s':>6}"
+        f"{'cells p95/max':>14} {'wave/work max':>13} {'top share':>9} {'others':>6} "
+        f"{'state':>10} {'wall s':>6}"
     )
     print(head)
     for label, kind, neighbours in rows:
@@ -59,7 +60,7 @@ def main() -> None:
             f"{percentile(run.counts_ages, 0.95):>6.1f}/{max(run.counts_ages):<7.1f} "
             f"{percentile(run.cells_ages, 0.95):>6.1f}/{max(run.cells_ages):<7.1f} "
             f"{max(ratios, default=float('nan')):>13.2f} {max(shares.values()):>9.0%} "
-            f"{state:>10} {wall:>6.1f}"
+            f"{run.neighbour_calls:>6} {state:>10} {wall:>6.1f}"
         )
         if ratios:
             print(f"{'':<28} waves: " + " ".join(f"{r:.2f}" for r in ratios))

@@ -99,6 +99,11 @@ class Observer(Readings):
         self._active_until = max(self._active_until, self.clock() + seconds)
         self.poke()
 
+    def expect_change(self, ids: Collection[str]) -> None:
+        """No forced refresh: the run asks for what it needs when it needs it."""
+        self._left_stale.update(ids)
+        self._active_until = max(self._active_until, self.clock() + 120.0)
+
     def freshness(self) -> Freshness:
         tight = self.planner.tightest()
         now = self.clock()
