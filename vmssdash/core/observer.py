@@ -154,7 +154,7 @@ class Observer(Readings):
         if self.vms and not due and not force:
             self._clear_waiting()
             return
-        share = self.planner.share if (self.active or force) else self.quiet_share
+        share = self.planner.share if force else self.share_now()
         options = self._options(due if self.vms else ())
         option = self.planner.choose(options, share)
         if option is None:

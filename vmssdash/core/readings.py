@@ -126,17 +126,27 @@ class Readings:
     def _pages(self, count: int) -> int:
         return max(1, math.ceil(count / max(1, self.page_size)))
 
-    def cells_target(self) -> float:
-        """The age at which cells are re-read: what the list budget sustains for this set."""
-        share = self.planner.share if self.active else self.quiet_share
-        floor = self.min_cells_age if self.active else self.min_cells_age_quiet
+    def _sustain(self, share: float) -> float:
+        """Seconds between full lists that ``share`` of every list window sustains, with
+        one list of slack per window (the list that started the watch is in it too)."""
         pages = self._pages(len(self.vms) or (self.scale_set.capacity if self.scale_set else 1))
-        # One list of slack per window: the list that started the watch is in it too.
-        sustain = max(
+        return max(
             pages * w.window / max(1.0, share * w.limit - pages)
             for w in self.planner.windows_of(ReadKind.LIST)
         )
-        return max(floor, sustain)
+
+    def share_now(self) -> float:
+        """The share of the budget to spend on cells now: the whole share while anything
+        moves or for a set small enough to keep at the quiet floor with it (200 VMs every
+        15 s); a quiet big set leaves more to the other tools (a third: 300 of 900)."""
+        if self.active or self._sustain(self.planner.share) <= self.min_cells_age_quiet:
+            return self.planner.share
+        return self.quiet_share
+
+    def cells_target(self) -> float:
+        """The age at which cells are re-read: what the list budget sustains for this set."""
+        floor = self.min_cells_age if self.active else self.min_cells_age_quiet
+        return max(floor, self._sustain(self.share_now()))
 
     @property
     def counts_at(self) -> float | None:
@@ -270,9 +280,7 @@ class Readings:
         cheaper = 2 * self._pages(len(stale)) <= self._pages(total)
         if wanted <= stale and cheaper and not self.planner.flexible:
             options.append(
-                Option(
-                    ReadKind.LIST, self._pages(len(stale)), "stale VMs", STALE_FILTER, len(ids)
-                )
+                Option(ReadKind.LIST, self._pages(len(stale)), "stale VMs", STALE_FILTER, len(ids))
             )
         if len(ids) <= self.per_vm_max:
             options.append(Option(ReadKind.VM_VIEW, len(ids), "per-VM views", worth=len(ids)))
