@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.ui.fakeapi import make_api
 from vmssdash.azure.pacing import Pacing
 from vmssdash.azure.throttle import ThrottleBudget
@@ -37,6 +39,47 @@ async def test_an_empty_set_answers_at_once() -> None:
     assert api.calls.count("list") == 1
 
 
+async def test_vms_a_run_sent_a_change_are_not_looked_for_in_the_stale_list() -> None:
+    """They have most likely left it: the stale-VM list would come back without them and
+    a second read would follow. The run says so with ``expect_change``."""
+    api = make_api(n=400)
+    observer = Observer(api)  # type: ignore[arg-type]
+    await observer.step(force=True)
+    stale = [i for i, v in observer.vms.items() if v.latest_model is False][:20]
+    asked = observer.read_at[stale[0]] + 1e-9
+    observer.expect_change(stale)
+    await observer.read_vms(stale, newer_than=asked, reason="health")
+    assert not [c for c in api.calls if c.startswith("list properties")]
+    assert all(observer.read_at[i] >= asked for i in stale)
+
+
+async def test_stale_vms_not_sent_anything_are_read_by_the_stale_list() -> None:
+    api = make_api(n=400)
+    observer = Observer(api)  # type: ignore[arg-type]
+    await observer.step(force=True)
+    stale = [i for i, v in observer.vms.items() if v.latest_model is False]
+    await observer.read_vms(stale, newer_than=observer.read_at[stale[0]] + 1e-9, reason="x")
+    assert api.calls[-1] == "list properties/latestModelApplied eq false"
+
+
+async def test_a_quiet_small_set_keeps_the_quiet_floor_and_a_big_one_leaves_budget() -> None:
+    """200 VMs are listed every 15 s while quiet (the whole share sustains that); a quiet
+    1,000-VM set is read on a third of the list budget: 300 of 900 calls in 30 minutes."""
+    small, big = make_api(n=200), make_api(n=1000)
+    for api in (small, big):
+        for i in (7, 10):  # make_api's failed and updating VMs would keep the set busy
+            api.set_vm(i, prov="succeeded")
+    observers = [Observer(api) for api in (small, big)]  # type: ignore[arg-type]
+    for observer in observers:
+        await observer.step(force=True)
+        assert not observer.active
+    assert observers[0].cells_target() == 15.0
+    assert observers[0].share_now() == observers[0].planner.share
+    assert observers[1].share_now() == observers[1].quiet_share == 1 / 3
+    # 20 pages a list: 14 lists after the first fit in 300 calls per 30 minutes.
+    assert 1800 / observers[1].cells_target() == pytest.approx(14)
+
+
 async def test_old_cells_are_the_vms_read_longer_ago_than_the_target() -> None:
     now = [100.0]
     api = make_api(n=30)
@@ -45,16 +88,17 @@ async def test_old_cells_are_the_vms_read_longer_ago_than_the_target() -> None:
     await observer.step(force=True)
     everyone = frozenset(observer.vms)
     assert len(everyone) == 30 and observer.old_cells() == frozenset()
-    now[0] += 3
+    # Two VMs read again a moment later, one by one (the others, still young, are not
+    # worth a list yet).
+    now[0] += 0.1
     await observer.read_vms(["3", "4"], newer_than=now[0], reason="test")
     assert [c for c in api.calls if c.startswith("vm ")] == ["vm 3", "vm 4"]
     target = observer.cells_target()
-    assert target > 3
     now[0] = 100.0 + target  # the first list is exactly as old as the target: not older
     assert observer.old_cells() == frozenset()
-    now[0] += 0.5
+    now[0] += 0.05
     assert observer.old_cells() == everyone - {"3", "4"}
     fresh = observer.freshness()
     assert fresh.cells_age is not None and fresh.cells_age > fresh.cells_target
-    now[0] += 3  # nothing read since (as while waiting for budget): every cell is old
+    now[0] += 1  # nothing read since (as while waiting for budget): every cell is old
     assert observer.old_cells() == everyone
