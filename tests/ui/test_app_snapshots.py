@@ -200,6 +200,21 @@ def test_large_dense_80x24_no_color(snap_compare: Any, large_url: str) -> None:
     assert snap_compare(app, terminal_size=(80, 24), run_before=loaded("D", "down", "space"))
 
 
+def test_old_cells_80x24_no_color(snap_compare: Any) -> None:
+    """Every cell read 20 s ago, past the target: faint, ``·``, counted in the legend."""
+    now = [100.0]
+    with running_sim("demo") as url:
+        app = no_color(dashboard(url, "vmss-web", client_kw={"clock": lambda: now[0]}))
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            await loaded()(pilot)
+            now[0] += 20
+            app.show_state()
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
 def test_model_pane_80x24(snap_compare: Any, demo_url: str) -> None:
     app = dashboard(demo_url, "vmss-web")
     assert snap_compare(app, terminal_size=(80, 24), run_before=with_model_pane())

@@ -3,9 +3,13 @@ by one and many by list, and never loops on an empty set."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.ui.fakeapi import make_api
+from vmssdash.azure.pacing import Pacing
+from vmssdash.azure.throttle import ThrottleBudget
 from vmssdash.core.observer import Observer
 
 
@@ -74,3 +78,27 @@ async def test_a_quiet_small_set_keeps_the_quiet_floor_and_a_big_one_leaves_budg
     assert observers[1].share_now() == observers[1].quiet_share == 1 / 3
     # 20 pages a list: 14 lists after the first fit in 300 calls per 30 minutes.
     assert 1800 / observers[1].cells_target() == pytest.approx(14)
+
+
+async def test_old_cells_are_the_vms_read_longer_ago_than_the_target() -> None:
+    now = [100.0]
+    api = make_api(n=30)
+    api.pacing = Pacing(lambda: now[0], asyncio.sleep, ThrottleBudget(clock=lambda: now[0]))
+    observer = Observer(api)  # type: ignore[arg-type]
+    await observer.step(force=True)
+    everyone = frozenset(observer.vms)
+    assert len(everyone) == 30 and observer.old_cells() == frozenset()
+    # Two VMs read again a moment later, one by one (the others, still young, are not
+    # worth a list yet).
+    now[0] += 0.1
+    await observer.read_vms(["3", "4"], newer_than=now[0], reason="test")
+    assert [c for c in api.calls if c.startswith("vm ")] == ["vm 3", "vm 4"]
+    target = observer.cells_target()
+    now[0] = 100.0 + target  # the first list is exactly as old as the target: not older
+    assert observer.old_cells() == frozenset()
+    now[0] += 0.05
+    assert observer.old_cells() == everyone - {"3", "4"}
+    fresh = observer.freshness()
+    assert fresh.cells_age is not None and fresh.cells_age > fresh.cells_target
+    now[0] += 1  # nothing read since (as while waiting for budget): every cell is old
+    assert observer.old_cells() == everyone

@@ -118,6 +118,13 @@ class Observer(Readings):
             waiting_reason=self._waiting_reason,
         )
 
+    def old_cells(self) -> frozenset[str]:
+        """The VMs whose own reading is older than ``cells_target()``: the cells the
+        heatmap draws as old (all of them while reads wait for budget). Not "stale",
+        which names a VM on an old model."""
+        oldest_fresh = self.clock() - self.cells_target()
+        return frozenset(iid for iid in self.vms if self.read_at[iid] < oldest_fresh)
+
     # ------------------------------------------------------------------ rounds
 
     async def step(self, *, force: bool = False) -> StepOutcome:

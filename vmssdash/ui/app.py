@@ -442,6 +442,7 @@ class VmssDashApp(WritePath):
             busy=self.busy(),
         )
         fresh = info.freshness
+        self._show_old_cells()
         key = (
             id(info.snapshot),
             None
@@ -466,6 +467,13 @@ class VmssDashApp(WritePath):
         if key != self._header_key:
             self._header_key = key
             self._status.show(info)
+
+    def _show_old_cells(self) -> None:
+        """Cells read longer ago than the target the planner aims for look it, judged
+        with the header's ages: every second and after every read."""
+        old = self.observer.old_cells()
+        self.heatmap.set_old(old)
+        self._legend.show_old(len(old), self.observer.cells_target())
 
     # ------------------------------------------------------------------ widgets' news
 

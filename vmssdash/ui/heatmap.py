@@ -8,11 +8,12 @@ whose facts changed (plus the cells that carried last refresh's change marker).
 Two layouts, switched with ``D``. Roomy: a label column (domain name and "●done/total",
 the VMs up to date of all) followed by cells two columns wide: the state glyph, then a
 marker (``*`` marked, ``Δ`` changed since the previous refresh, ``~`` still on the old
-model although not shown as stale: deallocated, stopped, protected, unhealthy, failed).
+model although not shown as stale: deallocated, stopped, protected, unhealthy, failed;
+``·`` read longer ago than the freshness target).
 Dense: one column per cell (no marker column) and, with several placement groups, their
 blocks side by side, so 1,000 VMs fit one screen. Colour is never the only signal: the
-glyph carries the state (``-`` filtered out), text styles carry cursor (reverse) and marks
-(bold underline).
+glyph carries the state (``-`` filtered out), text styles carry cursor (reverse), marks
+(bold underline) and old readings (faint, in both layouts).
 
 What a row and a cell show is in ``heatmap_cells``, how a line is painted (styles and
 segments) in ``heatmap_paint``, the geometry in ``heatmap_layout``.
@@ -62,6 +63,7 @@ class Heatmap(ScrollView, can_focus=True):
         "heatmap--marked",
         "heatmap--changed",
         "heatmap--dim",
+        "heatmap--old",
         "heatmap--scrollbar",
         "heatmap--scrollbar-thumb",
     }
@@ -115,6 +117,8 @@ class Heatmap(ScrollView, can_focus=True):
         self.dense = False
         self.marked: set[str] = set()
         self.changed: frozenset[str] = frozenset()
+        #: The VMs whose reading is older than the freshness target (``set_old``).
+        self.old: frozenset[str] = frozenset()
         self.matcher: Matcher | None = None
         #: The text of the filter in effect ("" for none): what the header shows.
         self.filter_text = ""
@@ -188,20 +192,20 @@ class Heatmap(ScrollView, can_focus=True):
             self._relayout()
             return
         self._order = current.order
-        repaint = changed | previous_changed
-        if len(repaint) > BULK_REPAINT:
-            # Past a few dozen cells one full repaint beats merging hundreds of regions.
-            self._cache.clear()
-            self.refresh()
-        else:
-            for iid in repaint:
-                self._refresh_vm(iid)
+        self._repaint(changed | previous_changed)
         if self.cursor_vm is not None and self.cursor_vm.instance_id in changed:
             self.post_message(CursorMoved(self.cursor_vm))
 
     def _rows(self, snapshot: ScaleSetSnapshot, grouping: Grouping) -> Rows:
         prepared = self._prepared.get(grouping) if self._prepared is not None else None
         return prepared if prepared is not None else rows_of(snapshot, grouping)
+
+    def set_old(self, ids: frozenset[str]) -> None:
+        """Draw these VMs' cells as read too long ago (faint, ``·`` in the marker column)."""
+        if ids != self.old:
+            flipped = ids ^ self.old
+            self.old = ids
+            self._repaint(flipped)
 
     def set_grouping(self, grouping: Grouping) -> None:
         self.grouping = grouping
@@ -434,6 +438,15 @@ class Heatmap(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ repaint
 
+    def _repaint(self, ids: frozenset[str]) -> None:
+        if len(ids) > BULK_REPAINT:
+            # Past a few dozen cells one full repaint beats merging hundreds of regions.
+            self._cache.clear()
+            self.refresh()
+        else:
+            for iid in ids:
+                self._refresh_vm(iid)
+
     def _refresh_index(self, index: int) -> None:
         if not 0 <= index < len(self._layout.where):
             return
@@ -491,6 +504,7 @@ class Heatmap(ScrollView, can_focus=True):
                 label=self._label_text,
                 marked=self.marked,
                 changed=self.changed,
+                old=self.old,
                 matcher=self.matcher,
                 cursor=self.cursor if self.has_focus else -1,
             )

@@ -14,6 +14,8 @@ MARK = "*"
 CHANGED = "Δ"
 BEHIND = "~"
 FILTERED = "-"
+#: A cell whose reading is older than the freshness target (also drawn faint).
+OLD = "·"
 DONE = VmState.UP_TO_DATE.glyph
 #: Whether the filter shows a VM.
 Matcher = Callable[[VmInfo], bool]
@@ -79,10 +81,20 @@ def label_text(group: Group, name: str, name_w: int, digits: int) -> str:
 
 
 def cell_text(
-    state: VmState, *, changed: bool, dim: bool, marked: bool, behind: bool, wide: bool
+    state: VmState,
+    *,
+    changed: bool,
+    dim: bool,
+    marked: bool,
+    behind: bool,
+    old: bool,
+    wide: bool,
 ) -> str:
-    """A cell's glyph (``-`` when filtered out) and, in a wide cell, its marker column."""
+    """A cell's glyph (``-`` when filtered out) and, in a wide cell, its marker column:
+    the first of marked, changed, behind, old reading that applies."""
     glyph = FILTERED if dim else state.glyph
     if wide:
-        glyph += MARK if marked else CHANGED if changed else BEHIND if behind else " "
+        glyph += (
+            MARK if marked else CHANGED if changed else BEHIND if behind else OLD if old else " "
+        )
     return glyph

@@ -16,8 +16,10 @@ from vmssdash.core.state import VmState
 from vmssdash.ui.heatmap_cells import NOT_BEHIND, Matcher, cell_text, state_class
 from vmssdash.ui.heatmap_layout import Layout, Piece
 
-#: (state, changed, dim, marked, cursor, behind)
-CellKey = tuple[VmState, bool, bool, bool, bool, bool]
+#: (state, changed, dim, marked, cursor, behind, old reading)
+CellKey = tuple[VmState, bool, bool, bool, bool, bool, bool]
+#: (changed, dim, marked, cursor, old reading)
+StyleFlags = tuple[bool, bool, bool, bool, bool]
 
 
 class Painter:
@@ -31,7 +33,7 @@ class Painter:
         self._component_style = component_style
         self._widget_style = widget_style
         self._styles: dict[str, Style] = {}
-        self._cell_styles: dict[tuple[VmState, bool, bool, bool, bool], Style] = {}
+        self._cell_styles: dict[tuple[VmState, bool, bool, bool, bool, bool], Style] = {}
         self._cells: dict[CellKey, tuple[str, Style]] = {}
         self._base_style: Style | None = None
 
@@ -54,15 +56,17 @@ class Painter:
             self._styles[name] = style
         return style
 
-    def _cell_style(self, state: VmState, flags: tuple[bool, bool, bool, bool]) -> Style:
-        """Combined style per (state, changed, dim, marked, cursor), computed once."""
+    def _cell_style(self, state: VmState, flags: StyleFlags) -> Style:
+        """Combined style per (state, changed, dim, marked, cursor, old), computed once."""
         key = (state, *flags)
         style = self._cell_styles.get(key)
         if style is None:
-            changed, dim, marked, cursor = flags
+            changed, dim, marked, cursor, old = flags
             style = self.base() + self.style(state_class(state))
             if changed:
                 style += self.style("heatmap--changed")
+            if old:
+                style += self.style("heatmap--old")
             if dim:
                 style += self.style("heatmap--dim")
             if marked:
@@ -79,8 +83,8 @@ class Painter:
         return self._base_style
 
     def cell(self, key: CellKey, wide: bool) -> tuple[str, Style]:
-        """Text and style of one cell per (state, changed, dim, marked, cursor, behind),
-        made once.
+        """Text and style of one cell per (state, changed, dim, marked, cursor, behind,
+        old), made once.
 
         A filtered-out cell shows ``-`` instead of its glyph (dimming alone vanishes
         without colour). The style objects are shared, so a run of equal cells is
@@ -89,16 +93,17 @@ class Painter:
         """
         cell = self._cells.get(key)
         if cell is None:
-            state, changed, dim, marked, cursor, behind = key
+            state, changed, dim, marked, cursor, behind, old = key
             glyph = cell_text(
                 state,
                 changed=changed,
                 dim=dim,
                 marked=marked,
                 behind=behind,
+                old=old,
                 wide=wide,
             )
-            style = self._cell_style(state, (changed, dim, marked, cursor))
+            style = self._cell_style(state, (changed, dim, marked, cursor, old))
             cell = self._cells[key] = (glyph, style)
         return cell
 
@@ -111,10 +116,12 @@ class Painter:
         label: Callable[[Group], str],
         marked: AbstractSet[str],
         changed: AbstractSet[str],
+        old: AbstractSet[str],
         matcher: Matcher | None,
         cursor: int,
     ) -> tuple[list[Segment], int]:
-        """One virtual line's segments and their cell length (``cursor`` -1: not drawn)."""
+        """One virtual line's segments and their cell length (``cursor`` -1: not drawn;
+        ``old``: the VMs whose reading is older than the freshness target)."""
         segments: list[Segment] = []
         length = 0
         base = self.base()
@@ -133,6 +140,7 @@ class Painter:
                     label,
                     marked,
                     changed,
+                    old,
                     matcher,
                     cursor,
                 )
@@ -147,6 +155,7 @@ class Painter:
         label: Callable[[Group], str],
         marked: AbstractSet[str],
         changed: AbstractSet[str],
+        old: AbstractSet[str],
         matcher: Matcher | None,
         cursor: int,
     ) -> int:
@@ -168,6 +177,7 @@ class Painter:
                 iid in marked,
                 index == cursor,
                 vm.latest_model is False and vm.state not in NOT_BEHIND,
+                iid in old,
             )
             text, style = cells.get(key) or make(key, wide)
             if style is not run_style:

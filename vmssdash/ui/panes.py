@@ -20,7 +20,7 @@ from textual.widget import Widget
 from vmssdash.core.observer import Freshness
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
-from vmssdash.ui.heatmap_cells import BEHIND, left_behind, state_class
+from vmssdash.ui.heatmap_cells import BEHIND, OLD, left_behind, state_class
 
 PORTAL = "https://portal.azure.com/#@/resource"
 
@@ -340,13 +340,16 @@ class StatusHeader(TextPane):
 
 
 class Legend(TextPane):
-    """Every state's glyph and label with its count (zero counts muted)."""
+    """Every state's glyph and label with its count (zero counts muted), and how many
+    cells show a reading older than the freshness target, when any do."""
 
     DEFAULT_CSS = "Legend { height: auto; }"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.counts: Counter[VmState] = Counter()
+        #: (cells read longer ago than the target, the target in whole seconds)
+        self.old: tuple[int, int] = (0, 0)
 
     def show(self, counts: Counter[VmState]) -> None:
         if counts == self.counts and self._strips:
@@ -354,11 +357,26 @@ class Legend(TextPane):
         self.counts = counts
         self._changed()
 
+    def show_old(self, count: int, target: float) -> None:
+        old = (count, round(target) if count else 0)
+        if old != self.old:
+            self.old = old
+            self._changed()
+
     def build(self, width: int) -> Text:
         """All states when two lines hold them; otherwise only the states present."""
         width = max(1, width)
         zeros = lines_needed(self.counts, zeros=True, width=width) <= 2
-        return counts_text(self.counts, self, zeros=zeros, width=width)
+        text = counts_text(self.counts, self, zeros=zeros, width=width)
+        count, target = self.old
+        if count:
+            entry = f" read > {target} s ago {count}"
+            last = len(text.plain.rsplit("\n", 1)[-1])
+            if last:
+                text.append("\n" if last + 3 + len(entry) > width else "  ")
+            text.append(OLD, Style(dim=True))
+            text.append(entry)
+        return text
 
 
 def _yes_no(value: bool | None) -> str:

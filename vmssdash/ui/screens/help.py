@@ -37,8 +37,10 @@ READING_HELP = (
     "             protected, unhealthy, failed). Plans skip deallocated\n"
     "             and protected VMs: after a run, these stay behind.\n"
     "  Cell       the state glyph, then * marked, Δ changed since the\n"
-    "             last refresh, ~ on an old model (as above); - means\n"
-    "             filtered out. Cursor reversed, marks underlined.\n"
+    "             last refresh, ~ on an old model (as above), · read\n"
+    "             longer ago than the header's target (such a cell is\n"
+    "             faint, in the dense layout too); - means filtered\n"
+    "             out. Cursor reversed, marks underlined.\n"
     "  D          dense layout (one column per VM, no marker column,\n"
     "             placement groups side by side) or roomy."
 )
