@@ -358,4 +358,3 @@ async def test_header_shows_both_ages_budget_and_a_countdown_while_budget_is_spe
         assert any(
             text.plain[s.start : s.end] == "cells 100s" and s.style == warn for s in text.spans
         )
-
