@@ -22,8 +22,7 @@ from typing import Any
 import httpx
 
 from tests.factories import SUB
-from vmssdash.azure.decode import decode_json
-from vmssdash.azure.scaleset import _vms_from
+from vmssdash.azure.vm_pages import read_vm_page
 from vmssdash.core.state import VmInfo, classify
 from vmssdash.sim.app import create_app
 
@@ -63,8 +62,7 @@ def parse_path(pages: list[httpx.Response]) -> list[VmInfo]:
     """Bytes to what the heatmap reads, page by page as ``ScaleSetApi.list_vms`` does."""
     infos: list[VmInfo] = []
     for page in pages:
-        data = decode_json(page)
-        vms = _vms_from(data["value"], len(infos))
+        vms, _ = read_vm_page(page, len(infos))
         infos.extend(classify(vm) for vm in vms)
     return infos
 
