@@ -66,7 +66,8 @@ def _odd_items() -> list[dict[str, Any]]:
         lambda d: d["properties"].update(protectionPolicy=None, latestModelApplied=None),
         lambda d: d["properties"].update(instanceView={}),
         lambda d: d["properties"].update(
-            storageProfile={"imageReference": {"id": "/images/web"}}, osProfile={"computerName": "c"}
+            storageProfile={"imageReference": {"id": "/images/web"}},
+            osProfile={"computerName": "c"},
         ),
         lambda d: d.update(properties={}),
         lambda d: d.pop("properties"),
