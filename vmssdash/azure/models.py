@@ -379,7 +379,6 @@ class ScaleSetVM(RawModel):
     #: ``properties`` as validated JSON (wire keys): what ``classify`` reads, without
     #: building the models of ``properties`` for each of 1,000 VMs on every refresh.
     properties_json: VmPropertiesJson = Field(default_factory=VmPropertiesJson, alias="properties")
-    _unreadable: str | None = PrivateAttr(default=None)
 
     @cached_property
     def properties(self) -> ScaleSetVMProperties:
@@ -397,7 +396,7 @@ class ScaleSetVM(RawModel):
     @property
     def unreadable(self) -> str | None:
         """Why this list item could not be read (None for a normal VM)."""
-        return self._unreadable
+        return None
 
     @classmethod
     def unreadable_item(cls, item: Any, reason: str, fallback_id: str) -> ScaleSetVM:
@@ -409,10 +408,22 @@ class ScaleSetVM(RawModel):
         instance_id = (
             _text(data, "instanceId") or derive_instance_id(resource_id, name) or fallback_id
         )
-        vm = cls.model_construct(id=resource_id, name=name, instance_id=instance_id)
+        vm = UnreadableVM.model_construct(id=resource_id, name=name, instance_id=instance_id)
         vm._raw = data
-        vm._unreadable = reason
+        vm._reason = reason
         return vm
+
+
+class UnreadableVM(ScaleSetVM):
+    """``ScaleSetVM.unreadable_item``'s stand-in. A subclass rather than a private field
+    of every VM: ``unreadable`` is read for each VM on every refresh, and a pydantic
+    private attribute is slow to read."""
+
+    _reason: str = PrivateAttr(default="")
+
+    @property
+    def unreadable(self) -> str | None:
+        return self._reason
 
 
 # --------------------------------------------------------------------------- LROs & errors
