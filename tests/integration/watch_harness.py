@@ -136,7 +136,8 @@ class WatchRun:
     counts_ages: list[float] = field(default_factory=list)
     cells_ages: list[float] = field(default_factory=list)
     requests: list[tuple[float, str, str, int]] = field(default_factory=list)
-    waves: list[tuple[float, float]] = field(default_factory=list)
+    #: (the previous wave's end or the run's start, dispatch, end) per wave
+    waves: list[tuple[float, float, float]] = field(default_factory=list)
     result: RunResult | None = None
     peak_share: float = 0.0
     neighbour_calls: int = 0
@@ -266,12 +267,13 @@ class WatchHarness:
             if isinstance(event, OperationDispatched):
                 dispatched[event.wave] = event.at
             if isinstance(event, WaveFinished):
-                self.run.waves.append((dispatched.get(event.index, event.at), event.at))
+                begin = self.run.waves[-1][2] if self.run.waves else started
+                self.run.waves.append((begin, dispatched.get(event.index, event.at), event.at))
 
+        started = self.vclock.now
         orchestrator = Orchestrator(
             self.api(name), plan, on_event=on_event, reader=observer, poll_interval=5.0
         )
-        started = self.vclock.now
         self.vclock.spawn(observer.run())
         run = self.vclock.spawn(orchestrator.run())
         await self.vclock.run(run, limit=limit)
@@ -282,6 +284,11 @@ class WatchHarness:
         """Simulator time from a wave's dispatch to its last VM reporting healthy."""
         done = [t for t in self.healthy_at.values() if dispatched_at <= t <= finished_at]
         return (max(done) - dispatched_at) if done else math.nan
+
+    def wave_ratios(self) -> list[float]:
+        """Each wave's time in the app (from the end of the one before, so the reads
+        before a dispatch count) against its VM work time."""
+        return [(end - begin) / self.vm_work(sent, end) for begin, sent, end in self.run.waves]
 
     def _finish(self, observer: Observer, started: float) -> WatchRun:
         self.run.seconds = self.vclock.now - started

@@ -185,8 +185,13 @@ class FakeApi:
         return ScaleSet.from_json(self.scale_set)
 
     async def list_vms(self, *, on_page: Any = None, filter: str | None = None) -> list[ScaleSetVM]:
-        self.calls.append("list")
-        return [ScaleSetVM.from_json(v) for v in self.vms]
+        self.calls.append("list" if filter is None else f"list {filter}")
+        stale_only = filter == "properties/latestModelApplied eq false"
+        return [
+            ScaleSetVM.from_json(v)
+            for v in self.vms
+            if not (stale_only and v["properties"]["latestModelApplied"])
+        ]
 
     async def begin_manual_upgrade(self, instance_ids: list[str]) -> FakeOperation:
         self.upgraded.append(list(instance_ids))

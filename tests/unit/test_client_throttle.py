@@ -66,6 +66,14 @@ def test_slowdown_grows_as_budget_drains() -> None:
     assert factors == sorted(factors)
     assert factors[0] == 1.0 and factors[-1] == 8.0
     assert budget.suggested_interval(2.0) == 16.0
+    # An operation poll is charged to GetOperation, not to the spent list budget.
+    budget.update(
+        httpx.Headers(
+            {"x-ms-ratelimit-remaining-resource": "Microsoft.Compute/GetOperation3Min;14990"}
+        )
+    )
+    assert budget.suggested_interval(2.0, "GetOperation") == 2.0
+    assert budget.suggested_interval(2.0) == 16.0
 
 
 def test_throttled_until_blocks_then_clears() -> None:

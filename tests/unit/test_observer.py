@@ -3,6 +3,8 @@ by one and many by list, and never loops on an empty set."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.ui.fakeapi import make_api
 from vmssdash.core.observer import Observer
 
@@ -31,3 +33,44 @@ async def test_an_empty_set_answers_at_once() -> None:
     observer = Observer(api)  # type: ignore[arg-type]
     assert await observer.read_vms([], newer_than=0.0, reason="empty") == {}
     assert api.calls.count("list") == 1
+
+
+async def test_vms_a_run_sent_a_change_are_not_looked_for_in_the_stale_list() -> None:
+    """They have most likely left it: the stale-VM list would come back without them and
+    a second read would follow. The run says so with ``expect_change``."""
+    api = make_api(n=400)
+    observer = Observer(api)  # type: ignore[arg-type]
+    await observer.step(force=True)
+    stale = [i for i, v in observer.vms.items() if v.latest_model is False][:20]
+    asked = observer.read_at[stale[0]] + 1e-9
+    observer.expect_change(stale)
+    await observer.read_vms(stale, newer_than=asked, reason="health")
+    assert not [c for c in api.calls if c.startswith("list properties")]
+    assert all(observer.read_at[i] >= asked for i in stale)
+
+
+async def test_stale_vms_not_sent_anything_are_read_by_the_stale_list() -> None:
+    api = make_api(n=400)
+    observer = Observer(api)  # type: ignore[arg-type]
+    await observer.step(force=True)
+    stale = [i for i, v in observer.vms.items() if v.latest_model is False]
+    await observer.read_vms(stale, newer_than=observer.read_at[stale[0]] + 1e-9, reason="x")
+    assert api.calls[-1] == "list properties/latestModelApplied eq false"
+
+
+async def test_a_quiet_small_set_keeps_the_quiet_floor_and_a_big_one_leaves_budget() -> None:
+    """200 VMs are listed every 15 s while quiet (the whole share sustains that); a quiet
+    1,000-VM set is read on a third of the list budget: 300 of 900 calls in 30 minutes."""
+    small, big = make_api(n=200), make_api(n=1000)
+    for api in (small, big):
+        for i in (7, 10):  # make_api's failed and updating VMs would keep the set busy
+            api.set_vm(i, prov="succeeded")
+    observers = [Observer(api) for api in (small, big)]  # type: ignore[arg-type]
+    for observer in observers:
+        await observer.step(force=True)
+        assert not observer.active
+    assert observers[0].cells_target() == 15.0
+    assert observers[0].share_now() == observers[0].planner.share
+    assert observers[1].share_now() == observers[1].quiet_share == 1 / 3
+    # 20 pages a list: 14 lists after the first fit in 300 calls per 30 minutes.
+    assert 1800 / observers[1].cells_target() == pytest.approx(14)

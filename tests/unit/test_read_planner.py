@@ -73,3 +73,16 @@ def test_choice_takes_the_smallest_part_of_what_is_left() -> None:
     assert p.choose([full, many]) is full  # 20/108 of lists < 200/600 of views
     p.record(ReadKind.LIST, 100)
     assert p.choose([full, many]) is many
+
+
+def test_a_list_is_chosen_for_the_ageing_cells_it_renews_besides_the_wanted_vms() -> None:
+    """200 VMs wanted, 80 of 108 list calls spent: views are the smaller part of what is
+    left, unless the list also renews 800 cells near their target (worth counted)."""
+    now = [0.0]
+    p = planner(now)
+    p.record(ReadKind.LIST, 80)
+    views = Option(ReadKind.VM_VIEW, 200, "per-VM views", worth=200)
+    fresh = Option(ReadKind.LIST, 20, "every VM", worth=200 + 800 * 0.05)
+    ageing = Option(ReadKind.LIST, 20, "every VM", worth=200 + 800 * 0.5)
+    assert p.choose([fresh, views]) is views
+    assert p.choose([ageing, views]) is ageing

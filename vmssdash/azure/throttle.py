@@ -97,10 +97,12 @@ class ThrottleBudget:
         low = self.lowest()
         return low[1] if low else None
 
-    def slowdown(self) -> float:
+    def slowdown(self, policy: str = "") -> float:
         """Factor (≥ 1) by which a polling loop should stretch its interval right now."""
         factor = 1.0
         for key, remaining in [*self.resource.items(), *self.subscription.items()]:
+            if policy not in key:
+                continue
             for limit, step in _ABSOLUTE_STEPS:
                 if remaining <= limit:
                     factor = max(factor, step)
@@ -120,9 +122,10 @@ class ThrottleBudget:
             return 0.0
         return max(0.0, self.throttled_until - self.clock())
 
-    def suggested_interval(self, base: float) -> float:
-        """What a refresh loop with nominal interval ``base`` should wait now."""
-        return max(base * self.slowdown(), self.blocked_for())
+    def suggested_interval(self, base: float, policy: str = "") -> float:
+        """What a refresh loop with nominal interval ``base`` should wait now; with
+        ``policy`` (``GetOperation``) only the budgets whose name holds it slow it down."""
+        return max(base * self.slowdown(policy), self.blocked_for())
 
     @property
     def is_low(self) -> bool:

@@ -99,6 +99,11 @@ class Observer(Readings):
         self._active_until = max(self._active_until, self.clock() + seconds)
         self.poke()
 
+    def expect_change(self, ids: Collection[str]) -> None:
+        """No forced refresh: the run asks for what it needs when it needs it."""
+        self._left_stale.update(ids)
+        self._active_until = max(self._active_until, self.clock() + 120.0)
+
     def freshness(self) -> Freshness:
         tight = self.planner.tightest()
         now = self.clock()
@@ -149,7 +154,7 @@ class Observer(Readings):
         if self.vms and not due and not force:
             self._clear_waiting()
             return
-        share = self.planner.share if (self.active or force) else self.quiet_share
+        share = self.planner.share if force else self.share_now()
         options = self._options(due if self.vms else ())
         option = self.planner.choose(options, share)
         if option is None:

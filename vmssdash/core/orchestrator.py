@@ -54,6 +54,9 @@ from vmssdash.core.state import VmInfo
 OPERATION_POLL = 2.0
 #: Up to this many VMs still settling, health is re-read as often as operations are polled.
 FEW_PENDING = 20
+#: The last health read of a wave also read the next wave's VMs: that reading is fresh
+#: enough to choose what to send for this long (every retried dispatch reads anew).
+FRESH_BETWEEN_WAVES = 60.0
 
 
 class Orchestrator(Runner):
@@ -102,6 +105,10 @@ class Orchestrator(Runner):
         )
         self._waiting_promote = False
         self._promoted = False
+        #: When the last wave's health was last read (what the next wave may reuse).
+        self._last_look: float | None = None
+        #: Seconds from an operation's end to its last VM settling, in the last wave.
+        self._settle_lag: float | None = None
         if replay is not None:
             self._ok = dict.fromkeys(sorted(replay.settled_ok))
             self._failed = {i: "unhealthy before the restart" for i in replay.settled_failed}
@@ -114,20 +121,22 @@ class Orchestrator(Runner):
         return self._in_flight
 
     def poll_delay(self) -> float:
-        """The poll interval, stretched when the throttle budget runs low (a 429's
-        Retry-After costs far more than a slightly later poll)."""
-        return max(self.poll_interval, self.pacing.budget.suggested_interval(self.poll_interval))
+        """The poll interval between health looks, or longer while a 429's Retry-After
+        runs. The reads themselves wait for their own budget in the reader's planner."""
+        return max(self.poll_interval, self.pacing.budget.blocked_for())
 
-    def _health_poll_delay(self, pending: int) -> float:
-        """A few VMs still settling are looked at again soon (one view each); a whole
-        batch is re-read at the poll interval, so its reads do not eat the read budget."""
-        return self.operation_poll_delay() if pending <= FEW_PENDING else self.poll_delay()
+    def _health_poll_delay(self, pending: int, wave: int) -> float:
+        """A few VMs still settling (or the last quarter of a wave) are looked at again
+        soon, one view each; a whole batch is re-read at the poll interval, so its reads do
+        not eat the read budget."""
+        few = pending <= max(FEW_PENDING, wave // 4)
+        return self.operation_poll_delay() if few else self.poll_delay()
 
     def operation_poll_delay(self) -> float:
         """Operation-status polls are charged to GetOperation (15,000 per 3 min): poll
         them often, so a wave's end is seen within seconds of Azure finishing it."""
         quick = min(self.poll_interval, OPERATION_POLL)
-        return max(quick, self.pacing.budget.suggested_interval(quick))
+        return max(quick, self.pacing.budget.suggested_interval(quick, "GetOperation"))
 
     def pause(self) -> None:
         """Finish the current wave, then wait for ``resume`` (or ``abort``)."""
@@ -418,6 +427,8 @@ class Orchestrator(Runner):
         self._current_wave = wave.index
         self._wave_started = None
         read_at = self.clock()
+        if self._last_look is not None:  # the last wave's health reads saw these VMs too
+            read_at -= FRESH_BETWEEN_WAVES
         infos = await self._read(wave.instance_ids, f"before wave {wave.index + 1}", since=read_at)
         dispatch, watch, done = self._partition(wave, infos)
         if dispatch:  # what a revert puts back (``core.revert``)
@@ -542,6 +553,7 @@ class Orchestrator(Runner):
             request_id=headers.get("x-ms-request-id"),
             correlation_id=headers.get("x-ms-correlation-request-id"),
         )
+        self.reader.expect_change(send)
         self._emit(OperationDispatched(self.clock(), wave.index, tuple(ids), operation.url or ""))
         try:
             while not operation.done:
@@ -572,9 +584,18 @@ class Orchestrator(Runner):
         self, wave: Wave, ids: list[str], op_error: str | None, off: set[str]
     ) -> None:
         pending = [i for i in ids if i not in self._ok]
-        deadline = self.clock() + self.health_timeout
+        started = self.clock()
+        deadline = started + self.health_timeout
         last: dict[str, VmInfo] = {}
+        if op_error is None and len(pending) > FEW_PENDING:
+            # VMs turn healthy some seconds after Azure's operation ends (the last wave
+            # says how many; two poll intervals until one has): reading a big wave before
+            # then buys a second read of most of it, from the budget the next wave and the
+            # dashboard need.
+            lag = self._settle_lag if self._settle_lag is not None else 2 * self.poll_delay()
+            await self.sleep(max(0.0, lag - self.operation_poll_delay()))
         while True:
+            look = self.clock()
             last = await self._read(pending, f"health of wave {wave.index + 1}")
             for iid in list(pending):
                 outcome = verdict(last.get(iid), operation_failed=op_error, was_off=iid in off)
@@ -583,6 +604,8 @@ class Orchestrator(Runner):
                 pending.remove(iid)
                 self._settle(iid, *outcome)
             if not pending:
+                self._last_look = look
+                self._settle_lag = look - started
                 return
             if self.clock() >= deadline:
                 for iid in pending:
@@ -594,7 +617,10 @@ class Orchestrator(Runner):
                 return
             self._progress(f"wave {wave.index + 1}: waiting for {len(pending)} VMs")
             await self.sleep(
-                min(self._health_poll_delay(len(pending)), max(0.0, deadline - self.clock()))
+                min(
+                    self._health_poll_delay(len(pending), len(ids)),
+                    max(0.0, deadline - self.clock()),
+                )
                 or self.poll_interval
             )
 

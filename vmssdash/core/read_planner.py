@@ -163,6 +163,9 @@ class Option:
     calls: int
     what: str
     filter: str | None = None
+    #: What the read is worth: VMs wanted now, plus a share of every other VM it renews
+    #: (a full list also serves the dashboard's ageing cells).
+    worth: float = 1.0
 
 
 class ReadPlanner:
@@ -227,9 +230,14 @@ class ReadPlanner:
 
     def choose(self, options: Iterable[Option], share: float | None = None) -> Option | None:
         """The affordable option that takes the smallest part of what is left of its
-        budget (per-VM views for a few VMs, a list for many), or None when none fits."""
+        budget for what it is worth (per-VM views for a few VMs, a list for many, or when
+        the other cells are old too), or None when none fits."""
         fitting = [o for o in options if self.pressure(o, share) <= 1.0]
-        return min(fitting, key=lambda o: (self.pressure(o, share), o.calls), default=None)
+        return min(
+            fitting,
+            key=lambda o: (self.pressure(o, share) / max(o.worth, 1e-9), o.calls),
+            default=None,
+        )
 
     def tightest(self) -> PolicyWindow:
         """The window with the largest share of its limit spent by us right now."""

@@ -21,3 +21,8 @@ class VmReader(Protocol):
         """Every VM of the set known to the reader, with ``ids`` read at or after
         ``newer_than`` (on the pacing clock)."""
         ...
+
+    def expect_change(self, ids: Collection[str]) -> None:
+        """A change was just sent to ``ids``: their last reading says nothing of what they
+        will be (an upgraded VM leaves the stale-VM list), and the set is busy."""
+        ...

@@ -67,7 +67,7 @@ class Readings:
         *,
         pacing: Pacing | None = None,
         share: float = 0.6,
-        quiet_share: float = 0.3,
+        quiet_share: float = 1 / 3,
         counts_every: float = 2.0,
         counts_every_quiet: float = 4.0,
         model_every: float = 30.0,
@@ -126,16 +126,27 @@ class Readings:
     def _pages(self, count: int) -> int:
         return max(1, math.ceil(count / max(1, self.page_size)))
 
-    def cells_target(self) -> float:
-        """The age at which cells are re-read: what the list budget sustains for this set."""
-        share = self.planner.share if self.active else self.quiet_share
-        floor = self.min_cells_age if self.active else self.min_cells_age_quiet
+    def _sustain(self, share: float) -> float:
+        """Seconds between full lists that ``share`` of every list window sustains, with
+        one list of slack per window (the list that started the watch is in it too)."""
         pages = self._pages(len(self.vms) or (self.scale_set.capacity if self.scale_set else 1))
-        sustain = max(
-            pages * w.window / max(1.0, share * w.limit)
+        return max(
+            pages * w.window / max(1.0, share * w.limit - pages)
             for w in self.planner.windows_of(ReadKind.LIST)
         )
-        return max(floor, sustain)
+
+    def share_now(self) -> float:
+        """The share of the budget to spend on cells now: the whole share while anything
+        moves or for a set small enough to keep at the quiet floor with it (200 VMs every
+        15 s); a quiet big set leaves more to the other tools (a third: 300 of 900)."""
+        if self.active or self._sustain(self.planner.share) <= self.min_cells_age_quiet:
+            return self.planner.share
+        return self.quiet_share
+
+    def cells_target(self) -> float:
+        """The age at which cells are re-read: what the list budget sustains for this set."""
+        floor = self.min_cells_age if self.active else self.min_cells_age_quiet
+        return max(floor, self._sustain(self.share_now()))
 
     @property
     def counts_at(self) -> float | None:
@@ -251,7 +262,13 @@ class Readings:
         """Ways to read ``ids``: the full list, the stale-VM list when only stale VMs are
         wanted, per-VM views when they are few enough to be worth it."""
         total = len(self.vms) or (self.scale_set.capacity if self.scale_set else len(ids))
-        options = [Option(ReadKind.LIST, self._pages(total), "every VM")]
+        wanted = set(ids)
+        now, target = self.clock(), self.cells_target()
+        # Renewing a cell is worth more the nearer it is to its target.
+        others = sum(
+            min(1.0, (now - at) / target) for i, at in self.read_at.items() if i not in wanted
+        )
+        options = [Option(ReadKind.LIST, self._pages(total), "every VM", worth=len(ids) + others)]
         if not (self.vms and ids and all(i in self.vms for i in ids)):
             return options
         stale = {
@@ -261,17 +278,19 @@ class Readings:
         # just left the stale set (a wave that finished) cost a second read. The stale
         # filter is the scale-set VM API's (Uniform-only).
         cheaper = 2 * self._pages(len(stale)) <= self._pages(total)
-        if set(ids) <= stale and cheaper and not self.planner.flexible:
+        if wanted <= stale and cheaper and not self.planner.flexible:
             options.append(
-                Option(ReadKind.LIST, self._pages(len(stale)), "stale VMs", STALE_FILTER)
+                Option(ReadKind.LIST, self._pages(len(stale)), "stale VMs", STALE_FILTER, len(ids))
             )
         if len(ids) <= self.per_vm_max:
-            options.append(Option(ReadKind.VM_VIEW, len(ids), "per-VM views"))
+            options.append(Option(ReadKind.VM_VIEW, len(ids), "per-VM views", worth=len(ids)))
             left = int(self.planner.allowance(ReadKind.VM_VIEW))
             if MIN_PART <= left < len(ids):
                 # The views that fit now, the rest when the window allows: progress, not
                 # a wait, while the list budget is spent.
-                options.append(Option(ReadKind.VM_VIEW, left, f"per-VM views, first {left}"))
+                options.append(
+                    Option(ReadKind.VM_VIEW, left, f"per-VM views, first {left}", worth=left)
+                )
         return options
 
     def _wait_hint(self, options: list[Option], share: float | None = None) -> float:

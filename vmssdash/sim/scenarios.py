@@ -374,6 +374,21 @@ SCENARIOS: dict[str, Scenario] = {
         "vmss-small: 10 VMs, Manual, 3 stale",
         (SetSpec(name="vmss-small", count=10, image=CURRENT, old_image=PREVIOUS, stale=3),),
     ),
+    "medium": Scenario(
+        "medium",
+        "vmss-medium: 200 VMs over 2 placement groups, 50 stale",
+        (
+            SetSpec(
+                name="vmss-medium",
+                count=200,
+                image=CURRENT,
+                old_image=PREVIOUS,
+                stale=50,
+                fd_count=5,
+                single_pg=False,
+            ),
+        ),
+    ),
     "large": Scenario(
         "large",
         "vmss-large: 1,000 VMs over 10 placement groups, 250 stale",
