@@ -21,7 +21,8 @@ from typing import Any
 
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
-from vmssdash.azure.scaleset import ScaleSetApi, _vms_from
+from vmssdash.azure.scaleset import ScaleSetApi
+from vmssdash.azure.vm_pages import vms_from
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.demo import run_simulator
 from vmssdash.ui.app import VmssDashApp, _prepare_view
@@ -75,7 +76,7 @@ def _variants(raw_vms: list[dict[str, Any]], fraction: float, seed: int) -> list
 
 def _parse(items: list[dict[str, Any]]) -> list[ScaleSetVM]:
     """Parse a VM list the way ``ScaleSetApi.list_vms`` does (fresh dicts, page at once)."""
-    return _vms_from(items)
+    return vms_from(items)
 
 
 class _WidgetClock:

@@ -37,7 +37,8 @@ from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmError, describe_validation
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
 from vmssdash.azure.retry import RetryPolicy
-from vmssdash.azure.scaleset import ScaleSetApi, _vms_from
+from vmssdash.azure.scaleset import ScaleSetApi
+from vmssdash.azure.vm_pages import vms_from
 from vmssdash.core.orchestrator import Orchestrator
 from vmssdash.core.plan import Policy, Strategy, build_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
@@ -93,7 +94,7 @@ def test_a_vm_item_validates_or_names_what_is_wrong(item: Any) -> None:
         assert describe_validation(exc)
     else:
         assert isinstance(vm.instance_id, str) and vm.instance_id
-    (only,) = _vms_from([item])  # a list never fails because of one item
+    (only,) = vms_from([item])  # a list never fails because of one item
     assert only.instance_id
 
 

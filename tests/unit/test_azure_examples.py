@@ -18,7 +18,8 @@ import pytest
 
 from vmssdash.azure.answers import check_answer
 from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
-from vmssdash.azure.scaleset import _scale_sets_from, _vms_from
+from vmssdash.azure.scaleset import _scale_sets_from
+from vmssdash.azure.vm_pages import vms_from
 
 EXAMPLES = Path(__file__).parents[1] / "fixtures" / "azure-examples"
 FILES = sorted(EXAMPLES.glob("*.json"))
@@ -59,7 +60,7 @@ def test_every_published_body_parses(path: Path) -> None:
         if "value" in body:
             items = body["value"]
             if name.startswith("VirtualMachineScaleSetVM_"):
-                vms = _vms_from(items)
+                vms = vms_from(items)
                 assert [vm.unreadable for vm in vms] == [None] * len(items)
             else:
                 assert len(_scale_sets_from(items)) == len(items)

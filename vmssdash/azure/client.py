@@ -11,7 +11,13 @@ import httpx
 from pydantic import ValidationError
 
 from vmssdash.azure.debuglog import redact_url
-from vmssdash.azure.decode import decode_json, decode_json_off_loop, json_object
+from vmssdash.azure.decode import (
+    decode_json,
+    decode_json_off_loop,
+    json_object,
+    list_page,
+    off_loop_if_big,
+)
 from vmssdash.azure.errors import BadResponseError, TooManyPagesError, invalid_body
 from vmssdash.azure.lro import Operation, PollSettings
 from vmssdash.azure.sender import ArmSender
@@ -58,7 +64,24 @@ class ArmClient(ArmSender):
         api_version: str | None = None,
         max_pages: int | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Yield each page's ``value`` list, following ``nextLink`` verbatim (host-checked).
+        """Yield each page's ``value`` list (see ``iter_read_pages``)."""
+        async for items in self.iter_read_pages(
+            path, list_page, params=params, api_version=api_version, max_pages=max_pages
+        ):
+            yield items
+
+    async def iter_read_pages(
+        self,
+        path: str,
+        read: Callable[[httpx.Response], tuple[list[T], object]],
+        *,
+        params: Mapping[str, Any] | None = None,
+        api_version: str | None = None,
+        max_pages: int | None = None,
+    ) -> AsyncIterator[list[T]]:
+        """Yield what ``read`` makes of each page (its items and the ``nextLink`` as
+        sent), following ``nextLink`` verbatim (host-checked). ``read`` runs in a worker
+        thread when the page is big: it is where a page's bytes are decoded, once.
 
         At most ``max_pages`` pages (default ``limits.max_pages``) are followed, and a
         repeated ``nextLink`` stops the list: either means a server that never ends it.
@@ -85,16 +108,8 @@ class ArmClient(ArmSender):
                 api_version=api_version,
             )
             first = False
-            data = json_object(await decode_json_off_loop(response), response)
-            value = data.get("value") or []
-            if not isinstance(value, list):
-                raise BadResponseError(
-                    "page 'value' is not a list",
-                    url=str(response.request.url),
-                    request_id=response.headers.get("x-ms-request-id"),
-                )
-            yield value
-            link = data.get("nextLink")
+            items, link = await off_loop_if_big(response, read)
+            yield items
             if not link:
                 break
             if not isinstance(link, str):
@@ -109,7 +124,7 @@ class ArmClient(ArmSender):
                     url=str(response.request.url),
                 )
             seen.add(link)
-            next_url = str(link)
+            next_url = link
 
     async def begin(
         self,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 import pydantic_core
 
 from vmssdash.azure.errors import BadResponseError
+
+T = TypeVar("T")
 
 
 def json_object(data: Any, response: httpx.Response) -> dict[str, Any]:
@@ -32,9 +35,27 @@ OFF_LOOP_DECODE_BYTES = 32 * 1024
 
 async def decode_json_off_loop(response: httpx.Response) -> Any:
     """``decode_json``, in a worker thread when the body is big enough to stall the loop."""
+    return await off_loop_if_big(response, decode_json)
+
+
+async def off_loop_if_big(response: httpx.Response, read: Callable[[httpx.Response], T]) -> T:
+    """``read(response)``, in a worker thread when the body is big enough to stall the loop."""
     if len(response.content) < OFF_LOOP_DECODE_BYTES:
-        return decode_json(response)
-    return await asyncio.to_thread(decode_json, response)
+        return read(response)
+    return await asyncio.to_thread(read, response)
+
+
+def list_page(response: httpx.Response) -> tuple[list[Any], object]:
+    """A list page's ``value`` items and its ``nextLink`` as sent (the pager checks it)."""
+    data = json_object(decode_json(response), response)
+    value = data.get("value") or []
+    if not isinstance(value, list):
+        raise BadResponseError(
+            "page 'value' is not a list",
+            url=str(response.request.url),
+            request_id=response.headers.get("x-ms-request-id"),
+        )
+    return value, data.get("nextLink")
 
 
 def decode_json(response: httpx.Response) -> Any:

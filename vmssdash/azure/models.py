@@ -3,7 +3,8 @@
 They are deliberately partial: every model ignores fields it does not know, and the
 top-level resources keep the JSON they were parsed from (``raw``) so that a PUT built
 from them can round-trip whatever we did not model. Field names follow the wire
-(camelCase) through an alias generator; Python code uses snake_case.
+(camelCase) through an alias generator; Python code uses snake_case. A VM's
+``properties`` are validated as JSON (``vm_json``) and become models only when read.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import copy
 import re
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -23,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from vmssdash.azure.vm_json import RawItem, VmPropertiesJson
 
 
 class ArmModel(BaseModel):
@@ -42,7 +46,8 @@ class ArmModel(BaseModel):
 class RawModel(ArmModel):
     """A top-level resource that remembers the exact JSON it came from."""
 
-    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+    #: A ``RawItem`` until first read when the model came from a list page's bytes.
+    _raw: dict[str, Any] | RawItem = PrivateAttr(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Self:
@@ -53,6 +58,8 @@ class RawModel(ArmModel):
     @property
     def raw(self) -> dict[str, Any]:
         """A deep copy of the JSON this model was parsed from (safe to mutate)."""
+        if isinstance(self._raw, RawItem):
+            self._raw = self._raw.load()
         return copy.deepcopy(self._raw)
 
 
@@ -71,9 +78,7 @@ class SubResource(ArmModel):
 
 class InstanceViewStatus(ArmModel):
     code: str | None = None
-    level: str | None = None
     display_status: str | None = None
-    message: str | None = None
     time: datetime | None = None
 
 
@@ -304,6 +309,10 @@ class ScaleSet(RawModel):
 # --------------------------------------------------------------------------- VMs
 
 
+# The VM models below mirror ``vm_json``'s TypedDicts field for field (what is read):
+# they are built from an already validated ``properties_json``, only when asked for.
+
+
 class VMHealth(ArmModel):
     status: InstanceViewStatus | None = None
 
@@ -313,8 +322,6 @@ class VMInstanceView(ArmModel):
     platform_fault_domain: int | None = None
     placement_group_id: str | None = None
     computer_name: str | None = None
-    os_name: str | None = None
-    os_version: str | None = None
     statuses: list[InstanceViewStatus] = Field(default_factory=list)
     vm_health: VMHealth | None = None
 
@@ -327,52 +334,69 @@ class VMInstanceView(ArmModel):
         return None
 
 
+class VMStorageProfile(ArmModel):
+    image_reference: ImageReference | None = None
+
+
 class ScaleSetVMProperties(ArmModel):
     latest_model_applied: StrictBool | None = None
-    model_definition_applied: str | None = None
     vm_id: str | None = None
     provisioning_state: str | None = None
     protection_policy: ProtectionPolicy | None = None
     instance_view: VMInstanceView | None = None
-    storage_profile: StorageProfile | None = None
-    hardware_profile: HardwareProfile | None = None
+    storage_profile: VMStorageProfile | None = None
     os_profile: OsProfile | None = None
-    time_created: datetime | None = None
+
+
+def with_identity(data: Any) -> Any:
+    """A VM's JSON with ``instanceId`` (and ``name``) derived from ``id`` or ``name`` when
+    absent; the data unchanged when it has one, or nothing to derive it from."""
+    if not isinstance(data, dict) or _text(data, "instanceId", "instance_id"):
+        return data
+    resource_id, name = _text(data, "id"), _text(data, "name")
+    derived = derive_instance_id(resource_id, name)
+    if derived is None:
+        return data  # "instanceId: required but missing" names the problem
+    out = {**data, "instanceId": derived}
+    if not name and (match := _VM_ID.search(resource_id)):
+        out["name"] = f"{match.group(1)}_{derived}"
+    return out
 
 
 class ScaleSetVM(RawModel):
     """One VM of a Uniform scale set. ``id``, ``name`` and ``instanceId`` are read-only and
-    optional in the spec: ``instanceId`` is derived from ``id`` or ``name`` when absent,
-    and a VM without any of them does not validate (see ``unreadable_item``)."""
+    optional in the spec: ``instanceId`` is derived from ``id`` or ``name`` when absent
+    (``with_identity``, which ``model_validate`` applies), and a VM without any of them
+    does not validate (see ``unreadable_item``)."""
 
     id: str = ""
     name: str = ""
-    instance_id: str
+    instance_id: str = Field(min_length=1)
     location: str | None = None
     zones: list[str] = Field(default_factory=list)
     sku: Sku | None = None
     etag: str | None = None
-    properties: ScaleSetVMProperties = Field(default_factory=ScaleSetVMProperties)
-    _unreadable: str | None = PrivateAttr(default=None)
+    #: ``properties`` as validated JSON (wire keys): what ``classify`` reads, without
+    #: building the models of ``properties`` for each of 1,000 VMs on every refresh.
+    properties_json: VmPropertiesJson = Field(default_factory=VmPropertiesJson, alias="properties")
 
-    @model_validator(mode="before")
+    @cached_property
+    def properties(self) -> ScaleSetVMProperties:
+        """The VM's ``properties`` as models, built on first use (they cannot fail:
+        ``properties_json`` was validated with the same types)."""
+        return ScaleSetVMProperties.model_validate(self.properties_json)
+
     @classmethod
-    def _identity(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or _text(data, "instanceId", "instance_id"):
-            return data
-        resource_id, name = _text(data, "id"), _text(data, "name")
-        derived = derive_instance_id(resource_id, name)
-        if derived is None:
-            return data  # "instanceId: required but missing" names the problem
-        out = {**data, "instanceId": derived}
-        if not name and (match := _VM_ID.search(resource_id)):
-            out["name"] = f"{match.group(1)}_{derived}"
-        return out
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
+        """Validate after ``with_identity``. Not a "before" model validator: pydantic
+        would then turn each VM of a page validated from bytes (``vm_pages``) into
+        dicts first, the very cost that path avoids."""
+        return super().model_validate(with_identity(obj), **kwargs)
 
     @property
     def unreadable(self) -> str | None:
         """Why this list item could not be read (None for a normal VM)."""
-        return self._unreadable
+        return None
 
     @classmethod
     def unreadable_item(cls, item: Any, reason: str, fallback_id: str) -> ScaleSetVM:
@@ -384,10 +408,22 @@ class ScaleSetVM(RawModel):
         instance_id = (
             _text(data, "instanceId") or derive_instance_id(resource_id, name) or fallback_id
         )
-        vm = cls.model_construct(id=resource_id, name=name, instance_id=instance_id)
+        vm = UnreadableVM.model_construct(id=resource_id, name=name, instance_id=instance_id)
         vm._raw = data
-        vm._unreadable = reason
+        vm._reason = reason
         return vm
+
+
+class UnreadableVM(ScaleSetVM):
+    """``ScaleSetVM.unreadable_item``'s stand-in. A subclass rather than a private field
+    of every VM: ``unreadable`` is read for each VM on every refresh, and a pydantic
+    private attribute is slow to read."""
+
+    _reason: str = PrivateAttr(default="")
+
+    @property
+    def unreadable(self) -> str | None:
+        return self._reason
 
 
 # --------------------------------------------------------------------------- LROs & errors

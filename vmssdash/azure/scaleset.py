@@ -8,8 +8,6 @@ upgrades and actions need explicit instance ids (never ``"*"``), model edits car
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -17,22 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 from vmssdash.azure import flexible
 from vmssdash.azure.bounds import pages_for
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.decode import decode_json
-from vmssdash.azure.errors import (
-    ArmError,
-    PreconditionFailedError,
-    describe_validation,
-    invalid_body,
-)
+from vmssdash.azure.errors import ArmError, PreconditionFailedError, invalid_body
 from vmssdash.azure.lro import Operation
 from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
 from vmssdash.azure.pacing import Pacing
+from vmssdash.azure.vm_pages import read_member_page, read_vm_page, without_duplicates
 
 PageCallback = Callable[[list[ScaleSetVM]], Awaitable[None] | None]
 
@@ -54,8 +49,6 @@ _RID = re.compile(
 )
 
 _RID_PREFIX = re.compile(_RID.pattern.removesuffix("/?$") + r"(?:/[^/]*)?$", re.IGNORECASE)
-
-_VM_LIST = TypeAdapter(list[ScaleSetVM])
 
 
 @dataclass(frozen=True)
@@ -99,55 +92,6 @@ def parse_resource_id(rid: str) -> ResourceId:
             "resourceGroups/<group>/providers/Microsoft.Compute/virtualMachineScaleSets/<name>"
         )
     return ResourceId(match["sub"], match["rg"], match["name"])
-
-
-def _vms_from(items: list[dict[str, Any]], offset: int = 0) -> list[ScaleSetVM]:
-    """Validate a whole page in one call (much cheaper than per-item ``from_json``).
-
-    The page dicts are fresh from the JSON decoder and owned by nobody else, so they
-    become the models' ``raw`` without a deep copy (``raw`` copies on access anyway).
-    When the page does not validate, each item is read on its own: one bad VM becomes an
-    "unreadable" stand-in and never costs the others (``offset`` keeps stand-in ids unique
-    across pages).
-    """
-    # Building ~15 small objects per VM trips the cyclic GC over and over (and a full
-    # collection walks the whole app heap); none of them form cycles, so pause it for
-    # this bounded step (~1 ms; the pause is process-wide even when run in a thread).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        vms = _VM_LIST.validate_python(items)
-        for vm, item in zip(vms, items, strict=True):
-            vm._raw = item
-    except ValidationError:
-        vms = [_vm_or_stand_in(item, f"unreadable-{offset + i}") for i, item in enumerate(items)]
-    finally:
-        if enabled:
-            gc.enable()
-    return vms
-
-
-def _vm_or_stand_in(item: Any, fallback_id: str) -> ScaleSetVM:
-    try:
-        vm = ScaleSetVM.model_validate(item)
-    except ValidationError as exc:
-        return ScaleSetVM.unreadable_item(item, describe_validation(exc), fallback_id)
-    vm._raw = item
-    return vm
-
-
-def _without_duplicates(vms: list[ScaleSetVM]) -> list[ScaleSetVM]:
-    """A list naming one instance id twice is malformed: every copy after the first
-    becomes unreadable, so no VM is ever planned (and sent) twice."""
-    seen: set[str] = set()
-    out: list[ScaleSetVM] = []
-    for index, vm in enumerate(vms):
-        if vm.instance_id in seen:
-            reason = f"the list names instance {vm.instance_id} more than once"
-            vm = ScaleSetVM.unreadable_item({}, reason, f"unreadable-duplicate-{index}")
-        seen.add(vm.instance_id)
-        out.append(vm)
-    return out
 
 
 def _scale_sets_from(items: list[dict[str, Any]]) -> list[ScaleSet]:
@@ -258,10 +202,15 @@ class ScaleSetApi:
             params["$filter"] = filter
         vms: list[ScaleSetVM] = []
         max_pages = pages_for(known.capacity) if known is not None else None
-        async for page in self.client.iter_pages(path, params=params, max_pages=max_pages):
-            # Validation costs ~1 ms per 50 VMs: off the loop, so a 1,000-VM refresh
+
+        def read(response: httpx.Response) -> tuple[list[ScaleSetVM], object]:
+            # Off the loop for a big page (the client's choice), so a 1,000-VM refresh
             # never holds up keystrokes (the GIL is handed back between pages).
-            parsed = await asyncio.to_thread(self._page, page, len(vms))
+            return self._page(response, len(vms))
+
+        async for parsed in self.client.iter_read_pages(
+            path, read, params=params, max_pages=max_pages
+        ):
             vms.extend(parsed)
             if on_page is not None:
                 outcome = on_page(parsed)
@@ -272,18 +221,13 @@ class ScaleSetApi:
                 (int(vm.instance_id), "") if vm.instance_id.isdigit() else (1 << 62, vm.instance_id)
             )
         )
-        return _without_duplicates(vms)
+        return without_duplicates(vms)
 
-    def _page(self, items: list[dict[str, Any]], offset: int) -> list[ScaleSetVM]:
-        """One page as ``ScaleSetVM``s; a Flexible member is mapped into that shape first
-        (and keeps the JSON Azure sent as its ``raw``)."""
-        if not self.flexible:
-            return _vms_from(items, offset)
-        model = self.last_loaded
-        vms = _vms_from([flexible.as_scale_set_vm(i, model) for i in items], offset)
-        for vm, item in zip(vms, items, strict=True):
-            vm._raw = item
-        return vms
+    def _page(self, response: httpx.Response, offset: int) -> tuple[list[ScaleSetVM], object]:
+        """One page as ``ScaleSetVM``s, the Flexible way or the Uniform one."""
+        if self.flexible:
+            return read_member_page(response, offset, self.last_loaded)
+        return read_vm_page(response, offset)
 
     async def instance_view_summary(self) -> dict[str, int]:
         """The aggregate ``GET …/instanceView``: VM count per status code (no per-VM data).

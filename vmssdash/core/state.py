@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from vmssdash.azure.models import ScaleSetVM
+from vmssdash.azure.vm_json import StatusJson
 
 
 class VmState(Enum):
@@ -146,69 +147,84 @@ def _suffix(code: str | None, prefix: str) -> str | None:
     return code[len(prefix) + 1 :]
 
 
+def _status(statuses: list[StatusJson], prefix: str) -> StatusJson | None:
+    """The first status whose code starts with ``prefix``; position is not reliable."""
+    low = prefix.lower()
+    for status in statuses:
+        code = status.get("code")
+        if code and code.lower().startswith(low):
+            return status
+    return None
+
+
 def classify(vm: ScaleSetVM) -> VmInfo:
-    """Turn one VM of a ``$expand=instanceView`` list into a ``VmInfo``."""
+    """Turn one VM of a ``$expand=instanceView`` list into a ``VmInfo``.
+
+    Reads the VM's validated JSON (``properties_json``), not its models: this runs for
+    every VM on every refresh."""
     if vm.unreadable is not None:
         return VmInfo(
             vm.instance_id, vm.name, VmState.UNKNOWN, unreadable=vm.unreadable, resource_id=vm.id
         )
-    props = vm.properties
-    view = props.instance_view
-    prov_status = view.status_with_prefix("ProvisioningState/") if view else None
-    power_status = view.status_with_prefix("PowerState/") if view else None
-    prov_suffix = _suffix(prov_status.code if prov_status else None, "ProvisioningState") or ""
-    prov_parts = prov_suffix.split("/")
+    props = vm.properties_json
+    view = props.get("instanceView")
+    statuses = view.get("statuses", []) if view is not None else []
+    prov_status = _status(statuses, "ProvisioningState/")
+    power_status = _status(statuses, "PowerState/")
+    prov_suffix = _suffix(prov_status.get("code") if prov_status else None, "ProvisioningState")
+    prov_parts = (prov_suffix or "").split("/")
     prov_code = prov_parts[0].lower() if prov_suffix else None
     failure_code = prov_parts[1] if prov_code == "failed" and len(prov_parts) > 1 else None
-    power = _suffix(power_status.code if power_status else None, "PowerState")
+    power = _suffix(power_status.get("code") if power_status else None, "PowerState")
     power = power.lower() if power else None
-    health_code = (
-        view.vm_health.status.code if view and view.vm_health and view.vm_health.status else None
-    )
-    health = _suffix(health_code, "HealthState")
+    vm_health = view.get("vmHealth") if view is not None else None
+    health_status = vm_health.get("status") if vm_health is not None else None
+    health = _suffix(health_status.get("code") if health_status else None, "HealthState")
     health = health.lower() if health else None
-    resource_prov = (props.provisioning_state or "").lower()
-    protection = props.protection_policy
+    resource_prov = (props.get("provisioningState") or "").lower()
+    protection = props.get("protectionPolicy")
+    protected = protection is not None and protection.get("protectFromScaleSetActions", False)
+    latest = props.get("latestModelApplied")
 
     state = _primary_state(
         prov_code=prov_code or resource_prov or None,
         resource_prov=resource_prov,
         power=power,
         health=health,
-        latest=props.latest_model_applied,
-        protected=bool(protection and protection.protect_from_scale_set_actions),
+        latest=latest,
+        protected=protected,
         has_view=view is not None,
     )
-    image = props.storage_profile.image_reference if props.storage_profile else None
+    storage = props.get("storageProfile")
+    image = storage.get("imageReference") if storage is not None else None
     image_version = None
     if image is not None:
-        image_version = image.exact_version or image.version or image.id
+        image_version = image.get("exactVersion") or image.get("version") or image.get("id")
+    os_profile = props.get("osProfile")
+    prov_time = prov_status.get("time") if prov_status else None
     return VmInfo(
         instance_id=vm.instance_id,
         name=vm.name,
         state=state,
-        computer_name=(view.computer_name if view else None)
-        or (props.os_profile.computer_name if props.os_profile else None),
-        update_domain=view.platform_update_domain if view else None,
-        fault_domain=view.platform_fault_domain if view else None,
+        computer_name=(view.get("computerName") if view is not None else None)
+        or (os_profile.get("computerName") if os_profile is not None else None),
+        update_domain=view.get("platformUpdateDomain") if view is not None else None,
+        fault_domain=view.get("platformFaultDomain") if view is not None else None,
         zone=vm.zones[0] if vm.zones else None,
-        placement_group=view.placement_group_id if view else None,
-        latest_model=props.latest_model_applied,
-        provisioning_state=props.provisioning_state,
-        provisioning_display=prov_status.display_status if prov_status else None,
-        provisioning_time=prov_status.time.isoformat()
-        if prov_status and prov_status.time
-        else None,
+        placement_group=view.get("placementGroupId") if view is not None else None,
+        latest_model=latest,
+        provisioning_state=props.get("provisioningState"),
+        provisioning_display=prov_status.get("displayStatus") if prov_status else None,
+        provisioning_time=prov_time.isoformat() if prov_time else None,
         power_state=power,
-        power_display=power_status.display_status if power_status else None,
+        power_display=power_status.get("displayStatus") if power_status else None,
         health=health,
         failure_code=failure_code or (prov_suffix if prov_code == "failed" else None),
-        protected_from_scale_set_actions=bool(
-            protection and protection.protect_from_scale_set_actions
-        ),
-        protected_from_scale_in=bool(protection and protection.protect_from_scale_in),
+        protected_from_scale_set_actions=protected,
+        protected_from_scale_in=protection is not None
+        and protection.get("protectFromScaleIn", False),
         image_version=image_version,
-        vm_id=props.vm_id,
+        vm_id=props.get("vmId"),
         resource_id=vm.id,
     )
 
