@@ -258,3 +258,21 @@ async def test_a_long_confirmation_keeps_title_typed_name_and_buttons_on_80x24()
         ):
             assert screen.get_widget_at(widget.region.x, widget.region.y)[0] is widget
         assert screen.query_one("#confirm-scroll").max_scroll_y > 0  # the body scrolls
+
+
+async def test_a_long_confirmation_title_wraps_inside_the_dialog() -> None:
+    """The plan summary is the question being asked: none of it may run off the dialog."""
+    from vmssdash.ui.screens.confirm import ConfirmScreen
+
+    title = (
+        "Upgrade 250 of 1000 VMs of vmss-large in 5 waves (one update domain per wave); 0 skipped?"
+    )
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.push_screen(ConfirmScreen(title, "body", require_text="vmss-large"))
+        await pilot.pause()
+        label = app.screen.query_one("#confirm-title")
+        dialog = label.parent
+        assert dialog is not None
+        assert label.region.right <= dialog.content_region.right
+        assert label.region.height >= 2
