@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from vmssdash.azure.errors import ArmError, ThrottledError
 from vmssdash.core.read_planner import ReadKind
-from vmssdash.core.readings import Readings, Subscriber, off_loop_if_big
+from vmssdash.core.readings import BUSY_FOR, Readings, Subscriber, off_loop_if_big
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo
 
@@ -94,15 +94,15 @@ class Observer(Readings):
                 log.exception("observer subscriber failed")
         return True
 
-    def note_activity(self, seconds: float = 120.0) -> None:
-        """A change was just sent: watch closely for a while."""
+    def note_activity(self, seconds: float = BUSY_FOR) -> None:
+        """A change was just sent: watch closely for a while, starting with a look now."""
         self._active_until = max(self._active_until, self.clock() + seconds)
         self.poke()
 
     def expect_change(self, ids: Collection[str]) -> None:
-        """No forced refresh: the run asks for what it needs when it needs it."""
+        """No forced look: the run asks for what it needs when it needs it."""
         self._left_stale.update(ids)
-        self._active_until = max(self._active_until, self.clock() + 120.0)
+        self._active_until = max(self._active_until, self.clock() + BUSY_FOR)
 
     def freshness(self) -> Freshness:
         tight = self.planner.tightest()
@@ -204,7 +204,7 @@ class Observer(Readings):
                     self._clear_waiting()
                     await self._publish()
                     return dict(self.vms)
-                self._active_until = max(self._active_until, self.clock() + 120.0)
+                self._active_until = max(self._active_until, self.clock() + BUSY_FOR)
                 options = self._options(need)
                 throttled = self._throttled_for() > 0
                 option = None if throttled else self.planner.choose(options)

@@ -105,9 +105,8 @@ class Orchestrator(Runner):
         )
         self._waiting_promote = False
         self._promoted = False
-        #: When the last wave's health was last read (what the next wave may reuse).
-        self._last_look: float | None = None
-        #: Seconds from an operation's end to its last VM settling, in the last wave.
+        #: Seconds from an operation's end to its last VM settling, in the last wave
+        #: (None until a wave of this run has been read to its end).
         self._settle_lag: float | None = None
         if replay is not None:
             self._ok = dict.fromkeys(sorted(replay.settled_ok))
@@ -427,7 +426,7 @@ class Orchestrator(Runner):
         self._current_wave = wave.index
         self._wave_started = None
         read_at = self.clock()
-        if self._last_look is not None:  # the last wave's health reads saw these VMs too
+        if self._settle_lag is not None:  # the last wave's health reads saw these VMs too
             read_at -= FRESH_BETWEEN_WAVES
         infos = await self._read(wave.instance_ids, f"before wave {wave.index + 1}", since=read_at)
         dispatch, watch, done = self._partition(wave, infos)
@@ -604,7 +603,6 @@ class Orchestrator(Runner):
                 pending.remove(iid)
                 self._settle(iid, *outcome)
             if not pending:
-                self._last_look = look
                 self._settle_lag = look - started
                 return
             if self.clock() >= deadline:

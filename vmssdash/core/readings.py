@@ -30,6 +30,8 @@ STALE_FILTER = "properties/latestModelApplied eq false"
 DEFAULT_PAGE = 50
 #: The fewest per-VM views worth sending as a part of a bigger need.
 MIN_PART = 10
+#: Seconds the set counts as busy after a change (cells are then read at the busy pace).
+BUSY_FOR = 120.0
 #: From this many VMs on, classifying and building a snapshot run in a worker thread.
 OFF_LOOP_VMS = 100
 
@@ -207,7 +209,7 @@ class Readings:
         if self.scale_set is None or self.scale_set.etag != scale_set.etag:
             self._dirty = True
             if self.scale_set is not None:
-                self._active_until = self.clock() + 120.0
+                self._active_until = self.clock() + BUSY_FOR
         self.scale_set = scale_set
         self.planner.flexible = is_flexible(scale_set)
         self._model_at = self.clock()
