@@ -28,7 +28,7 @@ from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.events import OperationDispatched, OrchestratorEvent, WaveFinished
 from vmssdash.core.observer import Observer
 from vmssdash.core.orchestrator import Orchestrator
-from vmssdash.core.plan import Policy, Strategy, build_plan
+from vmssdash.core.plan import BatchSize, Policy, Strategy, build_plan
 from vmssdash.core.runner import RunResult
 from vmssdash.sim.app import create_app
 
@@ -41,6 +41,8 @@ FAMILIES = {"HighCost": (180, 900), "Get": (400, 2600), "VM": (1000, 5000)}
 
 def family(path: str) -> str | None:
     parts = path.rstrip("/").split("/")
+    if "operations" in parts:
+        return None  # an operation poll: GetOperation, a budget of its own
     if len(parts) >= 10 and parts[9] == "virtualMachines":
         return "HighCost" if len(parts) == 10 else "VM"
     if len(parts) == 9 or (len(parts) == 10 and parts[9] == "instanceView"):
@@ -252,13 +254,19 @@ class WatchHarness:
         loop.cancel()
         return self._finish(observer, started)
 
-    async def upgrade(self, name: str, *, limit: float = 4 * 3600) -> WatchRun:
-        """A UD-by-UD upgrade of every VM, with the dashboard's observer live beside it."""
+    async def upgrade(
+        self, name: str, *, batch: int | None = None, limit: float = 4 * 3600
+    ) -> WatchRun:
+        """An upgrade of every VM, UD by UD (or in batches of ``batch`` VMs), with the
+        dashboard's observer live beside it."""
         observer = Observer(self.api(name))
         await observer.step(force=True)
         assert observer.latest is not None
         plan = build_plan(
-            observer.latest, Strategy.UPDATE_DOMAIN, policy=Policy(max_unhealthy_percent=20)
+            observer.latest,
+            Strategy.UPDATE_DOMAIN if batch is None else Strategy.BATCH,
+            batch=None if batch is None else BatchSize(count=batch),
+            policy=Policy(max_unhealthy_percent=20),
         )
         self.sample(observer)
         dispatched: dict[int, float] = {}

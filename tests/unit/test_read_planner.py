@@ -86,3 +86,19 @@ def test_a_list_is_chosen_for_the_ageing_cells_it_renews_besides_the_wanted_vms(
     ageing = Option(ReadKind.LIST, 20, "every VM", worth=200 + 800 * 0.5)
     assert p.choose([fresh, views]) is views
     assert p.choose([ageing, views]) is ageing
+
+
+def test_reads_ahead_of_need_keep_the_long_window_on_pace() -> None:
+    """A burst of 100 list calls at once, then the rest of the 540 spread over 30 minutes
+    (one call every 4.1 s): a long upgrade cannot spend the window in its first minutes."""
+    now = [0.0]
+    p = planner(now)
+    assert p.on_pace(ReadKind.LIST, 100, burst=100)
+    p.record(ReadKind.LIST, 100)
+    assert not p.on_pace(ReadKind.LIST, 20, burst=100)
+    now[0] = 60.0  # 14.7 calls' worth of pace since
+    assert not p.on_pace(ReadKind.LIST, 20, burst=100)
+    now[0] = 90.0  # 22
+    assert p.on_pace(ReadKind.LIST, 20, burst=100)
+    # The window's own cap still holds whatever the pace says.
+    assert p.allowance(ReadKind.LIST) == 8  # 108 a 3-minute window at 60 %

@@ -67,6 +67,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
 
 #: Calls left unspent in every window whatever the share (others' calls race ours).
 MIN_HEADROOM = 2
+#: From this window length on, reads ahead of need keep to a pace (``on_pace``).
+PACE_FROM = 1800.0
 
 
 @dataclass
@@ -137,6 +139,25 @@ class PolicyWindow:
         if self._others_left(now) < calls:
             waits.append(self.remaining_at + self.window - now)
         return max(waits)
+
+    def on_pace(self, now: float, share: float, calls: int, burst: int) -> bool:
+        """Would ``calls`` more keep our spending under the pace line: ``burst`` calls at
+        once, the rest of the share spread evenly over the window? A long upgrade that
+        front-loaded its reads would spend 30 minutes of budget in 15 and leave the
+        dashboard nothing for the other 15."""
+        rate = self.steady_rate(share, burst)
+        self._prune(now)
+        spent = calls
+        for t in reversed(self.ours):
+            spent += 1
+            if spent > burst + rate * (now - t):
+                return False
+        return spent <= burst + rate * self.window
+
+    def steady_rate(self, share: float, burst: int) -> float:
+        """Calls per second our share sustains for good with ``burst`` calls kept for
+        bursts (the window holds both)."""
+        return max(1.0, math.floor(share * self.limit) - burst) / self.window
 
     def share_used(self, now: float) -> float:
         """The fraction of the window spent, by us or (as Azure last said) by anyone."""
@@ -221,6 +242,15 @@ class ReadPlanner:
         now = self.clock()
         s = self.share if share is None else share
         return max(w.wait_for(calls, now, s) for w in self.windows_of(kind))
+
+    def on_pace(self, kind: ReadKind, calls: int, burst: int) -> bool:
+        """``calls`` more reads of ``kind`` keep every long window on its pace line."""
+        now = self.clock()
+        return all(
+            w.on_pace(now, self.share, calls, burst)
+            for w in self.windows_of(kind)
+            if w.window >= PACE_FROM
+        )
 
     def pressure(self, option: Option, share: float | None = None) -> float:
         """The largest fraction of any policy's current allowance the option would take

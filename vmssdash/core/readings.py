@@ -19,7 +19,7 @@ from vmssdash.azure.errors import NotFoundError
 from vmssdash.azure.flexible import is_flexible
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
 from vmssdash.azure.pacing import Pacing
-from vmssdash.core.read_planner import Option, ReadKind, ReadPlanner
+from vmssdash.core.read_planner import PACE_FROM, Option, ReadKind, ReadPlanner
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, classify
 
@@ -30,6 +30,9 @@ STALE_FILTER = "properties/latestModelApplied eq false"
 DEFAULT_PAGE = 50
 #: The fewest per-VM views worth sending as a part of a bigger need.
 MIN_PART = 10
+#: Full lists a busy set may read ahead of need at once (a UD-by-UD upgrade's five waves),
+#: beyond the pace that spreads the rest of the budget evenly.
+BURST_LISTS = 5
 #: Seconds the set counts as busy after a change (cells are then read at the busy pace).
 BUSY_FOR = 120.0
 #: From this many VMs on, classifying and building a snapshot run in a worker thread.
@@ -128,12 +131,20 @@ class Readings:
     def _pages(self, count: int) -> int:
         return max(1, math.ceil(count / max(1, self.page_size)))
 
+    def _set_pages(self) -> int:
+        return self._pages(len(self.vms) or (self.scale_set.capacity if self.scale_set else 1))
+
+    def _burst(self) -> int:
+        """List calls kept for reads ahead of need while busy (a short upgrade's waves
+        read the whole set each); a quiet set keeps one list (the one that started it)."""
+        return (BURST_LISTS if self.active else 1) * self._set_pages()
+
     def _sustain(self, share: float) -> float:
-        """Seconds between full lists that ``share`` of every list window sustains, with
-        one list of slack per window (the list that started the watch is in it too)."""
-        pages = self._pages(len(self.vms) or (self.scale_set.capacity if self.scale_set else 1))
+        """Seconds between full lists that ``share`` of every list window sustains for
+        good, with the burst kept in hand."""
+        pages, burst = self._set_pages(), self._burst()
         return max(
-            pages * w.window / max(1.0, share * w.limit - pages)
+            pages / w.steady_rate(share, burst if w.window >= PACE_FROM else pages)
             for w in self.planner.windows_of(ReadKind.LIST)
         )
 
@@ -266,11 +277,15 @@ class Readings:
         total = len(self.vms) or (self.scale_set.capacity if self.scale_set else len(ids))
         wanted = set(ids)
         now, target = self.clock(), self.cells_target()
-        # Renewing a cell is worth more the nearer it is to its target.
-        others = sum(
-            min(1.0, (now - at) / target) for i, at in self.read_at.items() if i not in wanted
+        # Renewing a cell is worth more the nearer it is to its target; but a list read
+        # for them ahead of need only while that keeps the list budget on its pace.
+        pages = self._pages(total)
+        others = (
+            sum(min(1.0, (now - at) / target) for i, at in self.read_at.items() if i not in wanted)
+            if self.planner.on_pace(ReadKind.LIST, pages, self._burst())
+            else 0.0
         )
-        options = [Option(ReadKind.LIST, self._pages(total), "every VM", worth=len(ids) + others)]
+        options = [Option(ReadKind.LIST, pages, "every VM", worth=len(ids) + others)]
         if not (self.vms and ids and all(i in self.vms for i in ids)):
             return options
         stale = {
