@@ -102,3 +102,53 @@ async def test_old_cells_are_the_vms_read_longer_ago_than_the_target() -> None:
     assert fresh.cells_age is not None and fresh.cells_age > fresh.cells_target
     now[0] += 1  # nothing read since (as while waiting for budget): every cell is old
     assert observer.old_cells() == everyone
+
+
+async def test_per_vm_views_go_a_few_at_a_time_and_stop_at_the_first_error() -> None:
+    """30 views one after the other are a second of round trips at the end of a wave; a
+    429 stops the views not yet sent (what was read is kept) and the read waits, then
+    asks for the rest."""
+    import asyncio
+
+    from vmssdash.azure.errors import ThrottledError
+    from vmssdash.azure.pacing import Pacing
+    from vmssdash.azure.throttle import ThrottleBudget
+    from vmssdash.core.readings import VIEWS_AT_ONCE
+
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        api.calls.append("sleep")
+        now[0] += seconds
+
+    api = make_api(n=300)
+    api.pacing = Pacing(lambda: now[0], sleep, ThrottleBudget(clock=lambda: now[0]))
+    observer = Observer(api)  # type: ignore[arg-type]
+    await observer.step(force=True)
+    get_vm = api.get_vm
+    in_flight, most, fail = [0], [0], {"115"}
+
+    async def slow_get_vm(instance_id: str) -> object:
+        in_flight[0] += 1
+        most[0] = max(most[0], in_flight[0])
+        try:
+            await asyncio.sleep(0)
+            if instance_id in fail:
+                fail.discard(instance_id)
+                api.calls.append(f"vm {instance_id}")
+                raise ThrottledError("Too many requests", status=429, retry_after=5.0)
+            return await get_vm(instance_id)
+        finally:
+            in_flight[0] -= 1
+
+    api.get_vm = slow_get_vm  # type: ignore[method-assign]
+    ids = [str(i) for i in range(100, 130)]  # few enough for views, not a list
+    asked = observer.read_at["100"] + 1e-9
+    await observer.read_vms(ids, newer_than=asked, reason="health")
+    assert 1 < most[0] <= VIEWS_AT_ONCE
+    assert all(observer.read_at[i] >= asked for i in ids)
+    calls = [c for c in api.calls if c.startswith("vm ") or c == "sleep"]
+    failed_at, paused_at = calls.index("vm 115"), calls.index("sleep")
+    # Only the views already in flight finished; none was sent after the 429.
+    assert calls[failed_at + 1 : paused_at] == []
+    assert not {f"vm {i}" for i in range(116, 130)} & set(calls[:paused_at])

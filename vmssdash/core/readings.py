@@ -15,7 +15,7 @@ import math
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any, Protocol, TypeVar
 
-from vmssdash.azure.errors import NotFoundError
+from vmssdash.azure.errors import ArmError, NotFoundError
 from vmssdash.azure.flexible import is_flexible
 from vmssdash.azure.models import ScaleSet, ScaleSetVM
 from vmssdash.azure.pacing import Pacing
@@ -28,6 +28,8 @@ log = logging.getLogger("vmssdash.observer")
 STALE_FILTER = "properties/latestModelApplied eq false"
 #: Page size assumed until a list shows the real one.
 DEFAULT_PAGE = 50
+#: Per-VM views in flight at once.
+VIEWS_AT_ONCE = 8
 #: The fewest per-VM views worth sending as a part of a bigger need.
 MIN_PART = 10
 #: Full lists a busy set may read ahead of need at once (a UD-by-UD upgrade's five waves),
@@ -237,16 +239,7 @@ class Readings:
         """Run one read option; every VM it covers gets a new reading."""
         started = self.clock()
         if option.kind is ReadKind.VM_VIEW:
-            infos = []
-            for iid in list(ids)[: option.calls]:
-                try:
-                    infos.append(classify(await self.api.get_vm(iid)))
-                except NotFoundError:
-                    self._drop(iid)
-                    self.read_at[iid] = started
-                finally:
-                    self._learn(ReadKind.VM_VIEW, 1)
-            self._store(infos, started)
+            await self._read_views(list(ids)[: option.calls], started)
             return
         sizes: list[int] = []
         try:
@@ -270,6 +263,33 @@ class Readings:
             # stale list cannot serve them again until another read does.
             self._left_stale.update(i for i in ids if i not in seen)
         self._store(infos, started)
+
+    async def _read_views(self, ids: list[str], started: float) -> None:
+        """Per-VM views, a few at a time: 200 one after the other would take seconds of
+        round trips at the end of every wave. The first error stops the views not yet
+        sent and is raised once what was read is stored."""
+        gate = asyncio.Semaphore(VIEWS_AT_ONCE)
+        failed: list[ArmError] = []
+
+        async def view(iid: str) -> VmInfo | None:
+            async with gate:
+                if failed:
+                    return None
+                try:
+                    return classify(await self.api.get_vm(iid))
+                except NotFoundError:
+                    self._drop(iid)
+                    self.read_at[iid] = started
+                except ArmError as exc:
+                    failed.append(exc)
+                finally:
+                    self._learn(ReadKind.VM_VIEW, 1)
+                return None
+
+        infos = await asyncio.gather(*(view(i) for i in ids))
+        self._store([i for i in infos if i is not None], started)
+        if failed:
+            raise failed[0]
 
     def _options(self, ids: Collection[str]) -> list[Option]:
         """Ways to read ``ids``: the full list, the stale-VM list when only stale VMs are
