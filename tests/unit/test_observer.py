@@ -104,6 +104,19 @@ async def test_old_cells_are_the_vms_read_longer_ago_than_the_target() -> None:
     assert observer.old_cells() == everyone
 
 
+async def test_a_wave_in_flight_is_old_until_it_is_read_again() -> None:
+    """A run sent the wave a change: what the cells say predates it, however young the
+    reading (Azure's counts show the wave updating meanwhile)."""
+    api = make_api(n=30)
+    observer = Observer(api)  # type: ignore[arg-type]
+    await observer.step(force=True)
+    assert observer.old_cells() == frozenset()
+    observer.expect_change(["3", "4", "5"])
+    assert observer.old_cells() == {"3", "4", "5"}
+    await observer.read_vms(["3", "4"], newer_than=observer.read_at["3"] + 1e-9, reason="t")
+    assert observer.old_cells() == {"5"}
+
+
 async def test_per_vm_views_go_a_few_at_a_time_and_stop_at_the_first_error() -> None:
     """30 views one after the other are a second of round trips at the end of a wave; a
     429 stops the views not yet sent (what was read is kept) and the read waits, then

@@ -102,6 +102,7 @@ class Observer(Readings):
     def expect_change(self, ids: Collection[str]) -> None:
         """No forced look: the run asks for what it needs when it needs it."""
         self._left_stale.update(ids)
+        self._awaiting.update(ids)
         self._active_until = max(self._active_until, self.clock() + BUSY_FOR)
 
     def freshness(self) -> Freshness:
@@ -119,11 +120,14 @@ class Observer(Readings):
         )
 
     def old_cells(self) -> frozenset[str]:
-        """The VMs whose own reading is older than ``cells_target()``: the cells the
-        heatmap draws as old (all of them while reads wait for budget). Not "stale",
-        which names a VM on an old model."""
+        """The VMs whose own reading is older than ``cells_target()``, or from before a
+        change a run sent them: the cells the heatmap draws as old (all of them while
+        reads wait for budget; a wave in flight until its health is read, while Azure's
+        counts show it updating). Not "stale", which names a VM on an old model."""
         oldest_fresh = self.clock() - self.cells_target()
-        return frozenset(iid for iid in self.vms if self.read_at[iid] < oldest_fresh)
+        return frozenset(
+            iid for iid in self.vms if self.read_at[iid] < oldest_fresh or iid in self._awaiting
+        )
 
     # ------------------------------------------------------------------ rounds
 

@@ -110,6 +110,8 @@ class Readings:
         self._dirty = False
         self._changed: set[str] = set()
         self._left_stale: set[str] = set()
+        #: VMs a run sent a change to and nobody has read since.
+        self._awaiting: set[str] = set()
         self._subscribers: list[Subscriber] = []
         self._decision_sinks: list[Callable[[str], None]] = []
         self._lock = asyncio.Lock()
@@ -209,12 +211,14 @@ class Readings:
             self.vms[info.instance_id] = info
             self.read_at[info.instance_id] = at
             self._left_stale.discard(info.instance_id)
+            self._awaiting.discard(info.instance_id)
 
     def _drop(self, iid: str) -> None:
         if self.vms.pop(iid, None) is not None:
             self._changed.add(iid)
             self._dirty = True
         self.read_at.pop(iid, None)
+        self._awaiting.discard(iid)
 
     async def _read_model(self) -> None:
         scale_set = await self.api.get()

@@ -370,7 +370,7 @@ class Legend(TextPane):
         text = counts_text(self.counts, self, zeros=zeros, width=width)
         count, target = self.old
         if count:
-            entry = f" read > {target} s ago {count}"
+            entry = f" read > {target} s ago or before a change {count}"
             last = len(text.plain.rsplit("\n", 1)[-1])
             if last:
                 text.append("\n" if last + 3 + len(entry) > width else "  ")
