@@ -112,6 +112,9 @@ class Readings:
         self._left_stale: set[str] = set()
         #: VMs a run sent a change to and nobody has read since.
         self._awaiting: set[str] = set()
+        #: VMs last read in a transition (kept here: ``active`` is asked several times a
+        #: second, and 1,000 VMs are too many to look through each time).
+        self._moving: set[str] = set()
         self._subscribers: list[Subscriber] = []
         self._decision_sinks: list[Callable[[str], None]] = []
         self._lock = asyncio.Lock()
@@ -130,7 +133,7 @@ class Readings:
             return True
         if any(code != "ProvisioningState/succeeded" for code in self.summary):
             return True
-        return any(v.state.is_transitional for v in self.vms.values())
+        return bool(self._moving)
 
     def _pages(self, count: int) -> int:
         return max(1, math.ceil(count / max(1, self.page_size)))
@@ -212,6 +215,10 @@ class Readings:
             self.read_at[info.instance_id] = at
             self._left_stale.discard(info.instance_id)
             self._awaiting.discard(info.instance_id)
+            if info.state.is_transitional:
+                self._moving.add(info.instance_id)
+            else:
+                self._moving.discard(info.instance_id)
 
     def _drop(self, iid: str) -> None:
         if self.vms.pop(iid, None) is not None:
@@ -219,6 +226,7 @@ class Readings:
             self._dirty = True
         self.read_at.pop(iid, None)
         self._awaiting.discard(iid)
+        self._moving.discard(iid)
 
     async def _read_model(self) -> None:
         scale_set = await self.api.get()
