@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmssdash.azure.models import ScaleSet, ScaleSetVM
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.azure.versions import COMPUTE
 from vmssdash.core.snapshot import ScaleSetSnapshot
 

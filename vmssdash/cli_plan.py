@@ -12,7 +12,8 @@ import asyncio
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from vmssdash.azure.models import ScaleSet, parse_duration
+from vmssdash.azure.models.durations import parse_duration
+from vmssdash.azure.models.scaleset import ScaleSet
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.cli_common import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, SCHEMA, CliError, emit_json
 from vmssdash.cli_connect import checked_preflight, connect, require_target, settings_from

@@ -20,7 +20,8 @@ import time
 from typing import Any
 
 from vmssdash.azure.client import ArmClient
-from vmssdash.azure.models import ScaleSet, ScaleSetVM
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.azure.vm_pages import vms_from
 from vmssdash.core.snapshot import ScaleSetSnapshot

@@ -19,7 +19,7 @@ from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmConnectionError, ArmError, ConflictError
 from vmssdash.azure.events import ClientEvent
 from vmssdash.azure.lro import Operation
-from vmssdash.azure.models import ScaleSetVM
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.azure.scaleset import ScaleSetApi
 
 FAULTS = "429=0.1,500=0.01,503=0.01,retry-after=0"

@@ -9,7 +9,7 @@ import pytest
 
 from tests.factories import API
 from tests.plugins.sim import SimHandle, scale_set_id
-from vmssdash.azure.models import ArmErrorBody
+from vmssdash.azure.models.operations import ArmErrorBody
 from vmssdash.sim.faults import FaultConfig
 
 SPEC = "429=0.2,500=0.1,503=0.1,reset=0.1"

@@ -35,7 +35,8 @@ from tests.fuzz.strategies import (
 from tests.unit.test_client__fakes import BASE, ENDPOINT, SUB, FakeTime
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmError, describe_validation
-from vmssdash.azure.models import ScaleSet, ScaleSetVM
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.azure.retry import RetryPolicy
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.azure.vm_pages import vms_from

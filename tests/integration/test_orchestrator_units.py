@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import vm_json
-from vmssdash.azure.models import ScaleSetVM
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.core.events import Progress, RunFinished, RunState, format_seconds
 from vmssdash.core.health_gate import blocks_unhealthy_count, verdict
 from vmssdash.core.state import classify

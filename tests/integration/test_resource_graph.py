@@ -13,7 +13,7 @@ from tests.ui.story import new_image_version
 from vmssdash.azure import graph_queries
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmError
-from vmssdash.azure.models import IMAGE_KEYS
+from vmssdash.azure.models.scaleset import IMAGE_KEYS
 from vmssdash.azure.resource_graph import ResourceGraph, parse_resets_after
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.fleet import SOURCE_ARM, SOURCE_GRAPH, load_fleet

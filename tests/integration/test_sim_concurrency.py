@@ -12,7 +12,8 @@ import httpx
 
 from tests.factories import API
 from tests.plugins.sim import SimHandle, scale_set_id
-from vmssdash.azure.models import OperationStatus, ScaleSetVM
+from vmssdash.azure.models.operations import OperationStatus
+from vmssdash.azure.models.vm import ScaleSetVM
 
 WEB = scale_set_id("vmss-web")
 

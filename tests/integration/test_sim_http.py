@@ -14,14 +14,9 @@ import pytest
 
 from tests.factories import API, image_patch
 from tests.plugins.sim import SimHandle, scale_set_id
-from vmssdash.azure.models import (
-    ArmErrorBody,
-    OperationStatus,
-    Page,
-    ScaleSet,
-    ScaleSetVM,
-    VMInstanceView,
-)
+from vmssdash.azure.models.operations import ArmErrorBody, OperationStatus, Page
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM, VMInstanceView
 
 WEB = scale_set_id("vmss-web")
 

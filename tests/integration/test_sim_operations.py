@@ -17,15 +17,14 @@ import pytest
 from tests.factories import API
 from tests.factories import SUB as SUB_ID
 from tests.plugins.sim import SimHandle, scale_set_id
-from vmssdash.azure.models import (
+from vmssdash.azure.models.operations import (
     ArmErrorBody,
     OperationStatus,
     Page,
     RollingUpgradeStatus,
-    ScaleSet,
-    ScaleSetVM,
-    VMInstanceView,
 )
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM, VMInstanceView
 from vmssdash.sim.app import create_app
 from vmssdash.sim.server import serve_in_thread
 from vmssdash.sim.throttle import ThrottleConfig

@@ -17,7 +17,9 @@ import httpx
 from tests.factories import SUB
 from vmssdash.azure.errors import NotFoundError
 from vmssdash.azure.events import ClientEvent, ignore_events
-from vmssdash.azure.models import OperationStatus, ScaleSet, ScaleSetVM
+from vmssdash.azure.models.operations import OperationStatus
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.azure.pacing import Pacing
 from vmssdash.azure.throttle import ThrottleBudget
 

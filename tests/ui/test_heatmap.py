@@ -11,7 +11,8 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 
 from tests.ui.fakeapi import make_api
-from vmssdash.azure.models import ScaleSet, ScaleSetVM
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import VmState
 from vmssdash.ui.heatmap import Heatmap

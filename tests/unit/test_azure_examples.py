@@ -17,7 +17,9 @@ import httpx
 import pytest
 
 from vmssdash.azure.answers import check_answer
-from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
+from vmssdash.azure.models.operations import RollingUpgradeStatus
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.azure.scaleset import _scale_sets_from
 from vmssdash.azure.vm_pages import vms_from
 

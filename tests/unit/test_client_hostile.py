@@ -38,7 +38,7 @@ from vmssdash.azure.errors import (
     UnexpectedAnswerError,
 )
 from vmssdash.azure.events import ClientEvent
-from vmssdash.azure.models import ScaleSetVM
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.azure.throttle import ThrottleBudget
 from vmssdash.azure.tokens import StaticToken

@@ -20,7 +20,7 @@ from tests.unit.test_client__fakes import (
 )
 from vmssdash.azure.errors import OperationFailedError, OperationTimeoutError, UntrustedHostError
 from vmssdash.azure.events import ClientEvent
-from vmssdash.azure.models import OperationStatus
+from vmssdash.azure.models.operations import OperationStatus
 from vmssdash.azure.scaleset import ScaleSetApi
 
 OPS = f"/subscriptions/{SUB}/providers/Microsoft.Compute/locations/westeurope/operations/op-7"

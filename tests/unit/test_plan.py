@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.factories import grid, snapshot, vm_json
-from vmssdash.azure.models import RollingUpgradePolicy, ScaleSetVM, format_duration, parse_duration
+from vmssdash.azure.models.durations import format_duration, parse_duration
+from vmssdash.azure.models.scaleset import RollingUpgradePolicy
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.core.plan import (
     BatchSize,
     Plan,

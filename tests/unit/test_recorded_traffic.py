@@ -14,7 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from vmssdash.azure.models import OperationStatus, RollingUpgradeStatus, ScaleSet
+from vmssdash.azure.models.operations import OperationStatus, RollingUpgradeStatus
+from vmssdash.azure.models.scaleset import ScaleSet
 
 RECORDING = (
     Path(__file__).parents[1]

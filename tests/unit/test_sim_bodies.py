@@ -15,15 +15,14 @@ from starlette.applications import Starlette
 from tests.factories import API, image_patch
 from tests.factories import SUB as SUB_ID
 from vmssdash.azure.flexible import as_scale_set_vm
-from vmssdash.azure.models import (
+from vmssdash.azure.models.operations import (
     ArmErrorBody,
     OperationStatus,
     Page,
     RollingUpgradeStatus,
-    ScaleSet,
-    ScaleSetVM,
-    VMInstanceView,
 )
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM, VMInstanceView
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.sim.app import create_app
 from vmssdash.sim.world import World

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from tests.factories import scale_set_json, vm_json
-from vmssdash.azure.models import ScaleSet, ScaleSetVM
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot, describe_image
 from vmssdash.core.state import VmState, classify
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.factories import vm_json
 from vmssdash.azure import vm_pages
-from vmssdash.azure.models import ScaleSetVM, ScaleSetVMProperties
+from vmssdash.azure.models.vm import ScaleSetVM, ScaleSetVMProperties
 from vmssdash.azure.vm_pages import read_vm_page
 from vmssdash.core.state import VmInfo, VmState, classify
 from vmssdash.sim import render

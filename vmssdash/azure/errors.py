@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import ValidationError
 
-from vmssdash.azure.models import ErrorDetail
+from vmssdash.azure.models.operations import ErrorDetail
 
 if TYPE_CHECKING:
-    from vmssdash.azure.models import OperationStatus, ScaleSet
+    from vmssdash.azure.models.operations import OperationStatus
+    from vmssdash.azure.models.scaleset import ScaleSet
 
 
 class ArmError(Exception):

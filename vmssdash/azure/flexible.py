@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from vmssdash.azure.models import IMAGE_KEYS, ImageReference, ScaleSet
+from vmssdash.azure.models.scaleset import IMAGE_KEYS, ImageReference, ScaleSet
 
 FLEXIBLE = "flexible"
 #: A VM name as Azure allows it (1-64 letters, digits, ``_ . -``): anything else in an

@@ -30,7 +30,7 @@ from vmssdash.azure.errors import (
     invalid_body,
 )
 from vmssdash.azure.events import ClientEvent, EventSink, ignore_events
-from vmssdash.azure.models import ErrorDetail, OperationStatus
+from vmssdash.azure.models.operations import ErrorDetail, OperationStatus
 from vmssdash.azure.pacing import Pacing
 
 ProgressCallback = Callable[[OperationStatus], Awaitable[None] | None]

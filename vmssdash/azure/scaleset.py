@@ -25,7 +25,9 @@ from vmssdash.azure.client import ArmClient
 from vmssdash.azure.decode import decode_json
 from vmssdash.azure.errors import ArmError, PreconditionFailedError, invalid_body
 from vmssdash.azure.lro import Operation
-from vmssdash.azure.models import RollingUpgradeStatus, ScaleSet, ScaleSetVM
+from vmssdash.azure.models.operations import RollingUpgradeStatus
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.azure.pacing import Pacing
 from vmssdash.azure.vm_pages import read_member_page, read_vm_page, without_duplicates
 

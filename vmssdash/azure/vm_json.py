@@ -6,7 +6,7 @@ pydantic-core in one pass straight from the bytes and come out as plain dicts wi
 (camelCase) keys; ``ScaleSetVM.properties`` builds the attribute models from them only
 when someone asks. They name exactly the fields somebody reads: one that nobody reads is
 neither validated nor able to make a VM unreadable. The types are those of the models in
-``models.py`` (``StrictBool`` included), so a dict that validates here always validates
+``models.vm`` (``StrictBool`` included), so a dict that validates here always validates
 there too.
 
 A VM validated from a page's bytes has no dict of its JSON yet: its ``raw`` is a

@@ -23,7 +23,8 @@ from typing_extensions import TypedDict
 from vmssdash.azure import flexible
 from vmssdash.azure.decode import list_page
 from vmssdash.azure.errors import describe_validation
-from vmssdash.azure.models import ScaleSet, ScaleSetVM, with_identity
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM, with_identity
 from vmssdash.azure.vm_json import PageBody, RawItem
 
 
