@@ -1,6 +1,6 @@
 """Token providers for ARM, one module per kind of credential (as azure-identity does).
 
-- ``base``: ``AuthError``, ``AccessToken``, JWT labels, ``CachingProvider``;
+- ``base``: ``AuthError``, ``AccessToken``, JWT labels, msal options, ``CachingProvider``;
 - ``service_principal``: a secret or a certificate, from arguments or the environment;
 - ``managed_identity``: the VM's or App Service's identity;
 - ``azure_cli_login``: reusing ``az login``;

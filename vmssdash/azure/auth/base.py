@@ -1,4 +1,4 @@
-"""Errors, the token value, JWT labels and the caching base every provider shares.
+"""Errors, the token value, JWT labels, msal options and the caching base every provider shares.
 
 Everything msal does is blocking and may sit on the network (device code blocks until the
 user finishes), so every acquisition runs in ``asyncio.to_thread``. Providers cache the
@@ -16,9 +16,14 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from vmssdash.azure.clouds import Cloud
+    from vmssdash.azure.msal_http import MsalHttpClient
+    from vmssdash.azure.token_cache import TokenCacheStore
 
 log = logging.getLogger(__name__)
 # msal's DEBUG records include the device code unmasked; never let them through.
@@ -100,6 +105,21 @@ def _token_from_result(result: Mapping[str, Any] | None, what: str, clock: Clock
         "%s: token from %s, expires in %.0f s", what, result.get("token_source", "?"), expires_in
     )
     return AccessToken(str(result["access_token"]), clock() + expires_in)
+
+
+def msal_app_options(
+    cloud: Cloud, tenant_id: str, store: TokenCacheStore, http_client: MsalHttpClient
+) -> dict[str, Any]:
+    """What every msal client application of ours is built with, whatever credential it
+    holds: the cloud's authority for the tenant, discovered and validated only as the cloud
+    says (never against a fake or private authority), our token cache and HTTP client."""
+    return {
+        "authority": cloud.authority(tenant_id),
+        "validate_authority": cloud.validate_authority,
+        "instance_discovery": cloud.instance_discovery,
+        "token_cache": store.cache,
+        "http_client": http_client,
+    }
 
 
 # --------------------------------------------------------------------------- base provider

@@ -18,6 +18,7 @@ from vmssdash.azure.auth.base import (
     CredentialUnavailableError,
     _first_line,
     _token_from_result,
+    msal_app_options,
 )
 from vmssdash.azure.clouds import Cloud
 from vmssdash.azure.msal_http import MsalHttpClient
@@ -108,12 +109,8 @@ class ClientCredentialProvider(CachingProvider):
                 self._app = msal.ConfidentialClientApplication(
                     self.client_id,
                     client_credential=self._credential,
-                    authority=self.cloud.authority(self.tenant_id),
-                    validate_authority=self.cloud.validate_authority,
-                    instance_discovery=self.cloud.instance_discovery,
                     azure_region=False,
-                    token_cache=self._store.cache,
-                    http_client=self._http,
+                    **msal_app_options(self.cloud, self.tenant_id, self._store, self._http),
                 )
             except ValueError as exc:
                 raise AuthError(

@@ -23,6 +23,7 @@ from vmssdash.azure.auth.base import (
     _identity_from_claims,
     _result_error,
     _token_from_result,
+    msal_app_options,
 )
 from vmssdash.azure.clouds import Cloud
 from vmssdash.azure.msal_http import MsalHttpClient
@@ -112,11 +113,7 @@ class UserProvider(CachingProvider):
             try:
                 self._app = msal.PublicClientApplication(
                     self.client_id,
-                    authority=self.cloud.authority(self.tenant_id),
-                    validate_authority=self.cloud.validate_authority,
-                    instance_discovery=self.cloud.instance_discovery,
-                    token_cache=self._store.cache,
-                    http_client=self._http,
+                    **msal_app_options(self.cloud, self.tenant_id, self._store, self._http),
                 )
             except ValueError as exc:
                 raise AuthError(f"sign-in authority: {_first_line(str(exc))}") from None
