@@ -1,8 +1,7 @@
 """`vmssdash fleet`: every scale set the identity can see, as a table or JSON.
 
-The same rows as the dashboard's fleet screen (``core.fleet``). Self-contained so the
-command line can mount it either as a delegated subcommand (``build_parser``/``main``) or
-as an argparse subparser (``add_parser``/``run``).
+The same rows as the dashboard's fleet screen (``core.fleet``). Self-contained: the
+command line hands it its arguments (``build_parser``/``main``, ``cli_args.PASSTHROUGH``).
 """
 
 from __future__ import annotations
@@ -48,13 +47,6 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     return configure(argparse.ArgumentParser(prog="vmssdash fleet", description=DESCRIPTION))
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "fleet", help=DESCRIPTION, description=DESCRIPTION
-    )
-    return configure(parser)
 
 
 def make_client(args: argparse.Namespace) -> Any:

@@ -57,13 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
     return configure(argparse.ArgumentParser(prog="vmssdash serve", description=DESCRIPTION))
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "serve", help=DESCRIPTION, description=DESCRIPTION
-    )
-    return configure(parser)
-
-
 def is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
