@@ -1,20 +1,21 @@
 """Test-wide guards.
 
 Rule 0 of the project: no test may open a connection to anything but loopback. The
-guard below wraps ``socket.connect`` for the whole run, so a stray request to a real
-Azure host or to the instance-metadata address fails loudly instead of leaving the box.
+guard (``tests/loopback_site/loopback_guard.py``) wraps ``socket.connect`` and
+``getaddrinfo`` for the whole run and in every child Python the run starts, so a stray
+request to a real Azure host or to the instance-metadata address fails loudly instead of
+leaving the box.
 """
 
 from __future__ import annotations
 
 import atexit
-import ipaddress
 import os
 import shutil
-import socket
+import sys
 import tempfile
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
 
 import pytest
 
@@ -60,59 +61,20 @@ _hypothesis_settings.register_profile("explore", derandomize=False)
 _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
-class NonLoopbackConnection(RuntimeError):
-    """Raised when a test tries to leave the machine."""
+#: Children of the test run (``python -m vmssdash``, simulators, the fake ``az``) load the
+#: same guard: this folder's ``sitecustomize`` installs it at their start-up.
+_GUARD_SITE = str(Path(__file__).parent / "loopback_site")
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_GUARD_SITE, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+)
+sys.path.insert(0, _GUARD_SITE)
+import loopback_guard  # noqa: E402
 
-
-def _is_loopback(address: Any) -> bool:
-    if isinstance(address, (str, bytes)):  # AF_UNIX path
-        return True
-    host = address[0]
-    if host in ("localhost",):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-
-
-def _guarded_connect(self: socket.socket, address: Any) -> Any:
-    if not _is_loopback(address):
-        raise NonLoopbackConnection(f"test tried to connect to non-loopback address {address!r}")
-    return _real_connect(self, address)
-
-
-def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
-    if not _is_loopback(address):
-        raise NonLoopbackConnection(f"test tried to connect to non-loopback address {address!r}")
-    return _real_connect_ex(self, address)
-
-
-_real_getaddrinfo = socket.getaddrinfo
-
-
-def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-    # Name lookups leave the box too (a DNS query for login.microsoftonline.com is already
-    # traffic): only loopback names and IP literals (checked again at connect) resolve.
-    name = host.decode() if isinstance(host, bytes) else host
-    if name not in (None, "", "localhost"):
-        try:
-            ipaddress.ip_address(str(name).split("%", 1)[0])
-        except ValueError:
-            raise NonLoopbackConnection(f"test tried to resolve host name {name!r}") from None
-    return _real_getaddrinfo(host, *args, **kwargs)
+NonLoopbackConnection = loopback_guard.NonLoopbackConnection
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _loopback_only() -> Iterator[None]:
-    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
-    socket.getaddrinfo = _guarded_getaddrinfo
+    loopback_guard.install()
     yield
-    socket.socket.connect = _real_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
-    socket.getaddrinfo = _real_getaddrinfo
+    loopback_guard.uninstall()

@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import math
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -34,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.chaos.crash_resume import journal_records, upgrade_cli
 from tests.factories import image_patch
 from tests.plugins.sim import SimHandle, SimTime, scale_set_id
 from vmssdash.azure.client import ArmClient
@@ -216,37 +214,6 @@ def upgrade_under_faults(seed: int) -> UpgradeFigures:
 # ---------------------------------------------------------------------- SIGKILL
 
 
-def _journal_records(journal: Path) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for path in journal.glob("*.jsonl"):
-        for line in path.read_text().splitlines():
-            with contextlib.suppress(ValueError):
-                out.append(json.loads(line))
-    return out
-
-
-def _cli(base_url: str, rid: str, journal: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "vmssdash.orch_cli",
-        "--endpoint",
-        base_url,
-        "--resource-id",
-        rid,
-        "--auth",
-        "none",
-        "--by",
-        "ud",
-        "--yes",
-        "--poll-interval",
-        "0.2",
-        "--journal-dir",
-        str(journal),
-        *extra,
-    ]
-
-
 def kill_and_resume(attempt: int) -> tuple[bool, str]:
     """One SIGKILL at a different point of the run, then ``--resume``: (success, why)."""
     kill_at = ("dispatch", "accepted")[attempt % 2]
@@ -269,14 +236,14 @@ def kill_and_resume(attempt: int) -> tuple[bool, str]:
             journal = Path(tmp) / "journal"
             env = {**os.environ, "XDG_STATE_HOME": str(Path(tmp) / "state")}
             first = subprocess.Popen(
-                _cli(sim.base_url, rid, journal, "--image-version", VERSION),
+                upgrade_cli(sim.base_url, rid, journal, "--image-version", VERSION),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=env,
             )
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and first.poll() is None:
-                records = _journal_records(journal)
+                records = journal_records(journal)
                 if any(r.get("kind") == kill_at and r.get("wave") == kill_wave for r in records):
                     break
                 time.sleep(0.02)
@@ -285,7 +252,7 @@ def kill_and_resume(attempt: int) -> tuple[bool, str]:
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
             second = subprocess.run(
-                _cli(sim.base_url, rid, journal, "--resume"),
+                upgrade_cli(sim.base_url, rid, journal, "--resume"),
                 capture_output=True,
                 text=True,
                 env=env,

@@ -8,12 +8,9 @@ child process so it can really be killed.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,41 +18,11 @@ from typing import Any
 
 import pytest
 
+from tests.chaos.crash_resume import journal_records, upgrade_cli
 from vmssdash.core.journal import find_unfinished
 
 NAME = "vmss-web"
 VERSION = "24.04.202611150"
-
-
-def _cli(base_url: str, rid: str, journal: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "vmssdash.orch_cli",
-        "--endpoint",
-        base_url,
-        "--resource-id",
-        rid,
-        "--auth",
-        "none",
-        "--by",
-        "ud",
-        "--yes",
-        "--poll-interval",
-        "0.2",
-        "--journal-dir",
-        str(journal),
-        *extra,
-    ]
-
-
-def _journal_kinds(journal: Path) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for path in journal.glob("*.jsonl"):
-        for line in path.read_text().splitlines():
-            with contextlib.suppress(ValueError):
-                out.append(json.loads(line))
-    return out
 
 
 @pytest.mark.slow
@@ -84,7 +51,7 @@ def test_sigkill_then_resume_finishes_without_double_upgrades(
     journal = tmp_path / "journal"
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "PYTHONUNBUFFERED": "1"}
     first = subprocess.Popen(
-        _cli(sim.base_url, rid, journal, "--image-version", VERSION),
+        upgrade_cli(sim.base_url, rid, journal, "--image-version", VERSION),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,
@@ -92,7 +59,7 @@ def test_sigkill_then_resume_finishes_without_double_upgrades(
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            records = _journal_kinds(journal)
+            records = journal_records(journal)
             if any(r.get("kind") == kill_at and r.get("wave") == kill_wave for r in records):
                 break
             if first.poll() is not None:
@@ -115,7 +82,7 @@ def test_sigkill_then_resume_finishes_without_double_upgrades(
     assert set(range(kill_wave)) <= replay.waves_done and kill_wave in replay.dispatched
 
     second = subprocess.run(
-        _cli(sim.base_url, rid, journal, "--resume"),
+        upgrade_cli(sim.base_url, rid, journal, "--resume"),
         capture_output=True,
         text=True,
         env=env,

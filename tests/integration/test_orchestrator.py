@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.integration.orch_harness import SimHarness
+from tests.integration.wrapped_api import Wrapped
 from vmssdash.azure.errors import ConflictError
 from vmssdash.core.events import OrchestratorEvent, RunState, VmSettled, WaveStarted
 from vmssdash.core.journal import Replay, find_unfinished
@@ -177,20 +178,12 @@ class CrashingApi:
         return op
 
 
-class BusyApi:
-    """Wraps ScaleSetApi; the first ``busy`` dispatches are refused with 409 Conflict."""
+class BusyApi(Wrapped):
+    """The first ``busy`` dispatches are refused with 409 Conflict."""
 
     def __init__(self, api: Any, busy: int) -> None:
-        self.api = api
+        super().__init__(api)
         self.busy = busy
-        self.client = api.client
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.api, name)
-
-    @property
-    def name(self) -> str:
-        return str(self.api.name)
 
     async def begin_manual_upgrade(self, ids: Any) -> Any:
         if self.busy:

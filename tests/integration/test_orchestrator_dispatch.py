@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.integration.orch_harness import SimHarness
+from tests.integration.wrapped_api import Wrapped
 from vmssdash.azure.errors import ArmError, ConflictError
 from vmssdash.core.events import RunState
 from vmssdash.core.journal import find_unfinished, read_records
@@ -31,19 +32,6 @@ async def _plan(h: SimHarness, name: str, count: int) -> Plan:
     api = h.api(name)
     snap = ScaleSetSnapshot.build(await api.get(), await api.list_vms())
     return build_plan(snap, Strategy.BATCH, batch=BatchSize(count=count))
-
-
-class Wrapped:
-    def __init__(self, api: Any) -> None:
-        self.api = api
-        self.client = api.client
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.api, name)
-
-    @property
-    def name(self) -> str:
-        return str(self.api.name)
 
 
 class ServerErrorApi(Wrapped):

@@ -17,8 +17,9 @@ from vmssdash.azure.throttle import ThrottleBudget
 from vmssdash.core.snapshot import Grouping
 from vmssdash.core.state import VmState
 from vmssdash.ui.app import VmssDashApp
+from vmssdash.ui.details_pane import DetailsPane
 from vmssdash.ui.messages import ChangeFinished, SnapshotReceived
-from vmssdash.ui.panes import DetailsPane, StatusHeader
+from vmssdash.ui.panes import StatusHeader
 from vmssdash.ui.screens.confirm import ConfirmScreen
 
 

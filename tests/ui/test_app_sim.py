@@ -23,7 +23,7 @@ from vmssdash.core.state import VmState
 from vmssdash.sim.app import create_app
 from vmssdash.sim.server import serve_in_thread
 from vmssdash.ui.app import VmssDashApp
-from vmssdash.ui.panes import DetailsPane
+from vmssdash.ui.details_pane import DetailsPane
 from vmssdash.ui.screens.confirm import ConfirmScreen
 
 

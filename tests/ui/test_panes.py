@@ -13,7 +13,8 @@ from tests.ui.fakeapi import make_api
 from tests.ui.test_heatmap import snapshot_of
 from vmssdash.core.state import VmState
 from vmssdash.ui.activity import ActivityLog
-from vmssdash.ui.panes import DetailsPane, Legend
+from vmssdash.ui.details_pane import DetailsPane
+from vmssdash.ui.panes import Legend
 
 
 class PanesApp(App[None]):

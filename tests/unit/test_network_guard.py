@@ -154,3 +154,49 @@ def test_no_host_named_by_the_recorded_azure_traffic_can_be_reached(
         with pytest.raises(Exception, match=r"non-loopback|resolve"):
             httpx.get(f"https://{host}/subscriptions?api-version=2022-12-01", trust_env=False)
     assert recorders == []
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        "socket.getaddrinfo('management.azure.com', 443)",
+        "socket.getaddrinfo('login.microsoftonline.com', 443)",
+        "socket.create_connection(('169.254.169.254', 80), timeout=5)",
+    ],
+)
+def test_a_python_the_tests_start_cannot_leave_the_box_either(attempt: str) -> None:
+    """``python -m vmssdash``, the simulator and the fake ``az`` run as children: the same
+    guard is installed in them at start-up (``tests/loopback_site/sitecustomize.py``)."""
+    import subprocess
+
+    child = subprocess.run(
+        [sys.executable, "-c", f"import socket\n{attempt}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert child.returncode != 0
+    assert "NonLoopbackConnection" in child.stderr, child.stderr
+    assert "test tried to" in child.stderr
+
+
+def test_a_child_can_still_use_loopback() -> None:
+    import subprocess
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        child = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import socket; socket.create_connection(('127.0.0.1', {port}))",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    assert child.returncode == 0, child.stderr

@@ -124,11 +124,11 @@ class Orchestrator(Runner):
         runs. The reads themselves wait for their own budget in the reader's planner."""
         return max(self.poll_interval, self.pacing.budget.blocked_for())
 
-    def _health_poll_delay(self, pending: int, wave: int) -> float:
+    def _health_poll_delay(self, pending: int, wave_size: int) -> float:
         """A few VMs still settling (or the last quarter of a wave) are looked at again
         soon, one view each; a whole batch is re-read at the poll interval, so its reads do
         not eat the read budget."""
-        few = pending <= max(FEW_PENDING, wave // 4)
+        few = pending <= max(FEW_PENDING, wave_size // 4)
         return self.operation_poll_delay() if few else self.poll_delay()
 
     def operation_poll_delay(self) -> float:

@@ -37,13 +37,14 @@ from vmssdash.core.transitions import describe_transitions
 from vmssdash.ui import records
 from vmssdash.ui.activity import ActivityLog
 from vmssdash.ui.commands import binding_commands
+from vmssdash.ui.details_pane import DetailsPane
 from vmssdash.ui.filtering import parse_filter
 from vmssdash.ui.footer import DashFooter
 from vmssdash.ui.heatmap import Heatmap
 from vmssdash.ui.heatmap_cells import Rows, prepare_rows, state_class
 from vmssdash.ui.heatmap_news import CursorMoved, SelectionChanged
 from vmssdash.ui.messages import ClientEventReceived, SnapshotFailed, SnapshotReceived
-from vmssdash.ui.panes import DetailsPane, HeaderInfo, Legend, StatusHeader
+from vmssdash.ui.panes import HeaderInfo, Legend, StatusHeader
 from vmssdash.ui.run_pane import RunPane
 from vmssdash.ui.screens.help import HelpScreen
 from vmssdash.ui.theme import THEMES
