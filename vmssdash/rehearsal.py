@@ -35,8 +35,8 @@ from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.steps import Step, build_plan_from_steps
 from vmssdash.sim import scenario_file
 from vmssdash.sim.app import create_app
+from vmssdash.sim.scenario_build import RESOURCE_GROUP, SUBSCRIPTION
 from vmssdash.sim.scenario_file import ScenarioFile, SetFile, VmFile
-from vmssdash.sim.scenarios import RESOURCE_GROUP, SUBSCRIPTION
 
 #: Where the embedded simulator answers (in process; nothing listens on a socket).
 BASE = "http://rehearsal.sim.test"

@@ -19,7 +19,7 @@ from vmssdash.core.events import RunState
 from vmssdash.core.orchestrator import Orchestrator
 from vmssdash.core.plan import Policy, Strategy, build_plan
 from vmssdash.core.snapshot import ScaleSetSnapshot
-from vmssdash.sim.scenarios import SetSpec, add_scale_set, platform_image
+from vmssdash.sim.scenario_build import SetSpec, add_scale_set, platform_image
 
 NAME = "vmss-bench"
 VMS = 200

@@ -33,7 +33,8 @@ from vmssdash.azure.auth import (
     jwt_claims,
 )
 from vmssdash.azure.token_cache import PLAIN_NAME, TokenCacheStore
-from vmssdash.sim.entra import DEVICE_GRANT, ClientRegistration
+from vmssdash.sim.entra import DEVICE_GRANT
+from vmssdash.sim.entra_oauth import ClientRegistration
 
 CLIENT_ID = "aaaaaaaa-0000-0000-0000-000000000001"
 SECRET = "s3cret-value-never-shown"

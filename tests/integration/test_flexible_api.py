@@ -18,7 +18,7 @@ from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.plan import Strategy, build_plan, skip_reason
 from vmssdash.core.snapshot import Grouping, ScaleSetSnapshot
 from vmssdash.core.state import classify
-from vmssdash.sim.scenarios import FLEET_SUBSCRIPTIONS
+from vmssdash.sim.scenario_fleet import FLEET_SUBSCRIPTIONS
 from vmssdash.sim.throttle import ThrottleConfig
 
 PROD = FLEET_SUBSCRIPTIONS[0][0]

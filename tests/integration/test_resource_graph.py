@@ -18,7 +18,8 @@ from vmssdash.azure.resource_graph import ResourceGraph, parse_resets_after
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.fleet import SOURCE_ARM, SOURCE_GRAPH, load_fleet
 from vmssdash.core.runlock import RunLock
-from vmssdash.sim.scenarios import FLEET_SUBSCRIPTIONS, SUBSCRIPTION
+from vmssdash.sim.scenario_build import SUBSCRIPTION
+from vmssdash.sim.scenario_fleet import FLEET_SUBSCRIPTIONS
 
 ALL_SUBS = [SUBSCRIPTION, *(s for s, _ in FLEET_SUBSCRIPTIONS)]
 

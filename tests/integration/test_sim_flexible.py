@@ -10,7 +10,7 @@ from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmError
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.core.fleet import filter_rows, load_fleet
-from vmssdash.sim.scenarios import FLEET_SUBSCRIPTIONS
+from vmssdash.sim.scenario_fleet import FLEET_SUBSCRIPTIONS
 
 PROD = FLEET_SUBSCRIPTIONS[0][0]
 GROUP = "rg-web-prod"

@@ -33,7 +33,8 @@ from vmssdash.azure.auth import (
 )
 from vmssdash.azure.msal_http import MsalHttpClient
 from vmssdash.azure.token_cache import TokenCacheStore
-from vmssdash.sim.entra import FakeEntra, unsigned_jwt
+from vmssdash.sim.entra import FakeEntra
+from vmssdash.sim.entra_oauth import unsigned_jwt
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,8 @@ from vmssdash.sim.entra import entra_routes
 from vmssdash.sim.faults import FaultConfig, FaultInjector
 from vmssdash.sim.flexible import flexible_routes
 from vmssdash.sim.resource_graph import resource_graph_routes
-from vmssdash.sim.scenarios import Scenario, get_scenario
+from vmssdash.sim.scenario_build import Scenario
+from vmssdash.sim.scenarios import get_scenario
 from vmssdash.sim.throttle import Throttle, ThrottleConfig
 from vmssdash.sim.world import World
 

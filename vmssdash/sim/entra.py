@@ -6,14 +6,12 @@ and the device-code endpoint, all under ``/{tenant}/`` so msal's tenant-first pa
 Tokens are unsigned JWTs: readable claims (who, which tenant, audience, expiry) for the
 simulator and the UI, never valid anywhere real. Instance discovery is expected to be off
 on the client; ``/common/discovery/instance`` exists only so a mistake fails locally.
+The JWTs, the client-assertion check and the error body are in ``entra_oauth``.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import re
 import secrets
 import threading
 import time
@@ -21,38 +19,26 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-RESERVED_SCOPES = {"openid", "profile", "offline_access"}
+from vmssdash.sim.entra_oauth import (
+    ClientRegistration,
+    audience,
+    b64url,
+    check_assertion,
+    oauth_error,
+    read_form,
+    resource_scopes,
+    unsigned_jwt,
+)
+
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_TENANT_ID = "11111111-2222-3333-4444-555555555555"
 DEFAULT_USER = "engineer@contoso.example"
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def unsigned_jwt(claims: Mapping[str, Any]) -> str:
-    header = _b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
-    return f"{header}.{_b64url(json.dumps(dict(claims), sort_keys=True).encode())}."
-
-
-@dataclass
-class ClientRegistration:
-    """A registered app. With neither field set, any secret or assertion is accepted."""
-
-    secret: str | None = None
-    certificate_pem: bytes | None = None
 
 
 @dataclass
@@ -129,31 +115,6 @@ class FakeEntra:
         with self._lock:
             self.state.requests.append({"endpoint": endpoint, "tenant": tenant, **extra})
 
-    @staticmethod
-    def _error(error: str, description: str, status: int = 400) -> JSONResponse:
-        return JSONResponse(
-            {
-                "error": error,
-                "error_description": description,
-                "error_codes": [int(m.group(1))]
-                if (m := re.match(r"AADSTS(\d+)", description))
-                else [],
-                "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
-                "trace_id": str(uuid.uuid4()),
-                "correlation_id": str(uuid.uuid4()),
-            },
-            status_code=status,
-        )
-
-    @staticmethod
-    def _resource_scopes(scope: str) -> list[str]:
-        return [s for s in scope.split() if s and s not in RESERVED_SCOPES]
-
-    @staticmethod
-    def _audience(scopes: list[str]) -> str:
-        first = scopes[0] if scopes else "https://management.azure.com/.default"
-        return first.rsplit("/", 1)[0] if "/" in first.split("://", 1)[-1] else first
-
     # ------------------------------------------------------------------ endpoints
 
     async def discovery(self, request: Request) -> Response:
@@ -207,12 +168,12 @@ class FakeEntra:
 
     async def device_code(self, request: Request) -> Response:
         tenant = request.path_params["tenant"]
-        form = await _form(request)
+        form = await read_form(request)
         client_id = str(form.get("client_id") or "")
         self._record("devicecode", tenant, client_id=client_id)
         if not client_id:
-            return self._error("invalid_request", "AADSTS900144: 'client_id' is required.")
-        scopes = self._resource_scopes(str(form.get("scope") or ""))
+            return oauth_error("invalid_request", "AADSTS900144: 'client_id' is required.")
+        scopes = resource_scopes(str(form.get("scope") or ""))
         code = secrets.token_urlsafe(24)
         user_code = "-".join(secrets.token_hex(2).upper() for _ in range(2))
         with self._lock:
@@ -240,7 +201,7 @@ class FakeEntra:
 
     async def token(self, request: Request) -> Response:
         tenant = request.path_params["tenant"]
-        form = await _form(request)
+        form = await read_form(request)
         grant = form.get("grant_type", "")
         client_id = form.get("client_id", "")
         self._record("token", tenant, grant_type=grant, client_id=client_id)
@@ -250,7 +211,7 @@ class FakeEntra:
             return self._device_grant(request, tenant, form)
         if grant == "refresh_token":
             return self._refresh_grant(request, tenant, form)
-        return self._error(
+        return oauth_error(
             "unsupported_grant_type",
             f"AADSTS70003: The app requested an unsupported grant type '{grant}'.",
         )
@@ -262,7 +223,7 @@ class FakeEntra:
     ) -> Response:
         client_id = form.get("client_id", "")
         if tenant in ("common", "organizations", "consumers"):
-            return self._error(
+            return oauth_error(
                 "invalid_request",
                 "AADSTS90002: client credentials need a tenant id, not a multi-tenant alias.",
             )
@@ -270,7 +231,7 @@ class FakeEntra:
         if self.clients is not None:
             registration = self.clients.get(client_id)
             if registration is None:
-                return self._error(
+                return oauth_error(
                     "unauthorized_client",
                     f"AADSTS700016: Application with identifier '{client_id}' was not found.",
                 )
@@ -278,30 +239,34 @@ class FakeEntra:
             secret = form["client_secret"]
             expected = registration.secret if registration else None
             if not secret or (registration is not None and expected != secret):
-                return self._error(
+                return oauth_error(
                     "invalid_client",
                     "AADSTS7000215: Invalid client secret provided.",
                     status=401,
                 )
         elif form.get("client_assertion_type") == ASSERTION_TYPE:
             token_endpoint = f"{self._base(request)}/{tenant}/oauth2/v2.0/token"
-            problem = self._check_assertion(
-                form.get("client_assertion", ""), client_id, token_endpoint, registration
+            problem = check_assertion(
+                form.get("client_assertion", ""),
+                client_id,
+                token_endpoint,
+                registration,
+                self.clock(),
             )
             if problem:
-                return self._error("invalid_client", problem, status=401)
+                return oauth_error("invalid_client", problem, status=401)
         else:
-            return self._error(
+            return oauth_error(
                 "invalid_client",
                 "AADSTS7000218: The request body must contain client_assertion or client_secret.",
                 status=401,
             )
-        scopes = self._resource_scopes(form.get("scope", ""))
+        scopes = resource_scopes(form.get("scope", ""))
         tid = self._tenant_id(tenant)
         now = int(self.clock())
         access = unsigned_jwt(
             {
-                "aud": self._audience(scopes),
+                "aud": audience(scopes),
                 "iss": f"https://sts.fake.test/{tid}/",
                 "iat": now,
                 "nbf": now,
@@ -322,31 +287,6 @@ class FakeEntra:
             }
         )
 
-    def _check_assertion(
-        self,
-        assertion: str,
-        client_id: str,
-        token_endpoint: str,
-        registration: ClientRegistration | None,
-    ) -> str | None:
-        try:
-            head_b64, body_b64, sig_b64 = assertion.split(".")
-            header = json.loads(_b64url_decode(head_b64))
-            claims = json.loads(_b64url_decode(body_b64))
-        except ValueError:
-            return "AADSTS50027: JWT token is invalid or malformed."
-        if claims.get("iss") != client_id or claims.get("sub") != client_id:
-            return "AADSTS700021: Client assertion application identifier doesn't match."
-        if claims.get("aud") != token_endpoint:
-            return "AADSTS700212: No matching federated identity record found for audience."
-        if float(claims.get("exp", 0)) < self.clock():
-            return "AADSTS700024: Client assertion is not within its valid time range."
-        if registration is None or registration.certificate_pem is None:
-            return None
-        return _verify_signature(
-            header, f"{head_b64}.{body_b64}".encode(), sig_b64, registration.certificate_pem
-        )
-
     def _user_token_body(
         self, request: Request, tenant: str, client_id: str, scopes: list[str]
     ) -> dict[str, Any]:
@@ -356,7 +296,7 @@ class FakeEntra:
         access = unsigned_jwt(
             {
                 **common,
-                "aud": self._audience(scopes),
+                "aud": audience(scopes),
                 "iss": f"https://sts.fake.test/{tid}/",
                 "exp": now + self.token_lifetime,
                 "upn": self.user,
@@ -380,12 +320,10 @@ class FakeEntra:
         refresh = secrets.token_urlsafe(32)
         with self._lock:
             self.state.refresh_tokens[refresh] = _RefreshToken(client_id=client_id, tenant=tenant)
-        client_info = _b64url(json.dumps({"uid": self.user_oid, "utid": tid}).encode())
+        client_info = b64url(json.dumps({"uid": self.user_oid, "utid": tid}).encode())
         return {
             "token_type": "Bearer",
-            "scope": " ".join(
-                [*scopes, f"{self._audience(scopes).rstrip('/')}/user_impersonation"]
-            ),
+            "scope": " ".join([*scopes, f"{audience(scopes).rstrip('/')}/user_impersonation"]),
             "expires_in": self.token_lifetime,
             "ext_expires_in": self.token_lifetime,
             "access_token": access,
@@ -399,13 +337,13 @@ class FakeEntra:
         with self._lock:
             entry = self.state.device_codes.get(code)
             if entry is None or entry.client_id != form.get("client_id"):
-                return self._error("invalid_grant", "AADSTS70000: The device code is invalid.")
+                return oauth_error("invalid_grant", "AADSTS70000: The device code is invalid.")
             if entry.expires_at < self.clock():
                 del self.state.device_codes[code]
-                return self._error("expired_token", "AADSTS70020: The device code expired.")
+                return oauth_error("expired_token", "AADSTS70020: The device code expired.")
             if entry.pending_left > 0:
                 entry.pending_left -= 1
-                return self._error(
+                return oauth_error(
                     "authorization_pending",
                     "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending.",
                 )
@@ -417,11 +355,11 @@ class FakeEntra:
         with self._lock:
             entry = self.state.refresh_tokens.get(rt)
         if entry is None or entry.client_id != form.get("client_id"):
-            return self._error(
+            return oauth_error(
                 "invalid_grant",
                 "AADSTS700082: The refresh token has expired or is invalid. Sign in again.",
             )
-        scopes = self._resource_scopes(form.get("scope", ""))
+        scopes = resource_scopes(form.get("scope", ""))
         return JSONResponse(self._user_token_body(request, tenant, entry.client_id, scopes))
 
     async def imds(self, request: Request) -> Response:
@@ -464,51 +402,6 @@ class FakeEntra:
             Route("/{tenant}/oauth2/v2.0/authorize", self.authorize, methods=["GET"]),
             Route("/{tenant}/devicelogin", self.device_login, methods=["GET"]),
         ]
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """Form fields without python-multipart (msal only sends urlencoded bodies)."""
-    body = (await request.body()).decode("utf-8", "replace")
-    return dict(parse_qsl(body, keep_blank_values=True))
-
-
-def _verify_signature(
-    header: Mapping[str, Any], signing_input: bytes, sig_b64: str, cert_pem: bytes
-) -> str | None:
-    from cryptography import x509
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
-    cert = x509.load_pem_x509_certificate(cert_pem)
-    der = cert.public_bytes(serialization.Encoding.DER)
-    expected = {
-        "x5t": _b64url(hashlib.sha1(der).digest()),  # x5t is defined as SHA-1
-        "x5t#S256": _b64url(hashlib.sha256(der).digest()),
-    }
-    # msal keeps the base64 padding on x5t; the JOSE spec omits it. Accept both.
-    if not any(str(header.get(k, "")).rstrip("=") == v for k, v in expected.items()):
-        return "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application."
-    key = cert.public_key()
-    if not isinstance(key, rsa.RSAPublicKey):
-        return "AADSTS700027: Unsupported key type."
-    signature = _b64url_decode(sig_b64)
-    alg = header.get("alg")
-    try:
-        if alg == "RS256":
-            key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
-        elif alg == "PS256":
-            key.verify(
-                signature,
-                signing_input,
-                padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
-                hashes.SHA256(),
-            )
-        else:
-            return f"AADSTS700027: Unsupported signing algorithm {alg!r}."
-    except InvalidSignature:
-        return "AADSTS700027: Client assertion contains an invalid signature."
-    return None
 
 
 def entra_routes(**kwargs: Any) -> list[BaseRoute]:

@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from vmssdash.sim.scenarios import LOCATION, Scenario, SetSpec, add_scale_set
+from vmssdash.sim.scenario_build import LOCATION, Scenario, SetSpec, add_scale_set
 from vmssdash.sim.world import Timings, World
 from vmssdash.sim.world.images import image_kind
 

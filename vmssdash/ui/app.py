@@ -36,6 +36,7 @@ from vmssdash.core.state import VmInfo, VmState
 from vmssdash.core.transitions import describe_transitions
 from vmssdash.ui import records
 from vmssdash.ui.activity import ActivityLog
+from vmssdash.ui.change_keys import CHANGE_BINDINGS, ChangeKeys
 from vmssdash.ui.commands import binding_commands
 from vmssdash.ui.details_pane import DetailsPane
 from vmssdash.ui.filtering import parse_filter
@@ -48,7 +49,6 @@ from vmssdash.ui.panes import HeaderInfo, Legend, StatusHeader
 from vmssdash.ui.run_pane import RunPane
 from vmssdash.ui.screens.help import HelpScreen
 from vmssdash.ui.theme import THEMES
-from vmssdash.ui.write_path import CHANGE_BINDINGS, WritePath
 
 if TYPE_CHECKING:
     from vmssdash.azure.scaleset import ScaleSetApi
@@ -72,7 +72,7 @@ class FilterInput(Input):
         self.post_message(self.Submitted(self, ""))
 
 
-class VmssDashApp(WritePath):
+class VmssDashApp(ChangeKeys):
     CSS_PATH = "app.tcss"
     TITLE = "vmssdash"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (96, "-wide")]
@@ -92,7 +92,7 @@ class VmssDashApp(WritePath):
         Binding("q", "leave", "Quit", id="app.quit"),
     ]
     DASHBOARD_ACTIONS: ClassVar[set[str]] = {
-        *WritePath.DASHBOARD_ACTIONS,
+        *ChangeKeys.DASHBOARD_ACTIONS,
         *(b.action for b in BINDINGS if isinstance(b, Binding)),
     }
 

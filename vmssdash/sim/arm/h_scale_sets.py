@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vmssdash.sim import render
+from vmssdash.sim import render, render_upgrades
 from vmssdash.sim.arm.context import Ctx, Handler, Result
 from vmssdash.sim.arm.helpers import (
     addressed_scale_set,
@@ -121,9 +121,11 @@ def h_rolling_latest(ctx: Ctx) -> Result:
             f"Rolling upgrade status for the scale set '{vmss.name}' was not found. "
             "No rolling upgrade has been started.",
         )
-    return Result(200, render.dumps_pretty(render.rolling_status(ctx.world, vmss)))
+    return Result(200, render.dumps_pretty(render_upgrades.rolling_status(ctx.world, vmss)))
 
 
 def h_os_upgrade_history(ctx: Ctx) -> Result:
     vmss = addressed_scale_set(ctx, sub_resource=True)
-    return paged(ctx, f"{vmss.id}/osUpgradeHistory", render.os_upgrade_history(ctx.world, vmss))
+    return paged(
+        ctx, f"{vmss.id}/osUpgradeHistory", render_upgrades.os_upgrade_history(ctx.world, vmss)
+    )

@@ -4,7 +4,7 @@ and the platform image versions.
 
 from __future__ import annotations
 
-from vmssdash.sim import render
+from vmssdash.sim import render, render_upgrades
 from vmssdash.sim.arm.context import Ctx, Result
 from vmssdash.sim.arm.helpers import paged, require_resource_group
 from vmssdash.sim.errors import SimError, invalid_parameter
@@ -40,7 +40,7 @@ def h_operation(ctx: Ctx) -> Result:
         raise SimError(404, "NotFound", "The entity was not found in this Azure location.")
     if (ctx.q("monitor") or "").lower() == "true":
         return Result(202 if not op.done else 200)
-    return Result(200, render.dumps_pretty(render.operation_status(ctx.world, op)))
+    return Result(200, render.dumps_pretty(render_upgrades.operation_status(ctx.world, op)))
 
 
 def h_image_versions(ctx: Ctx) -> Result:
