@@ -17,7 +17,6 @@ import argparse
 import base64
 import binascii
 import hmac
-import ipaddress
 import os
 import secrets
 import shlex
@@ -26,6 +25,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from vmssdash.azure.bearer import is_loopback_host
 
 DESCRIPTION = "serve the dashboard to a browser (needs vmssdash[web])"
 TOKEN_ENV = "VMSSDASH_SERVE_TOKEN"
@@ -55,15 +56,6 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     return configure(argparse.ArgumentParser(prog="vmssdash serve", description=DESCRIPTION))
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def encode_target(resource_id: str) -> str:
@@ -200,7 +192,7 @@ def protection(
 ) -> tuple[str | None, str | None]:
     """The token to require (None: none) and a warning to print, for binding ``host``."""
     token = token or env_token or None
-    if is_loopback(host):
+    if is_loopback_host(host):
         return token, None
     warning = (
         f"binding {host} exposes the dashboard (and the identity it signs in with) to the "

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vmssdash.azure.models import format_duration
+from vmssdash.azure.models.durations import format_duration
 from vmssdash.core.journal import Journal, read_records
 from vmssdash.core.plan import Hold, Policy, Wave
 from vmssdash.core.state import VmInfo, VmState

@@ -30,7 +30,7 @@ from typing import Any
 from vmssdash.azure import flexible, graph_queries
 from vmssdash.azure.client import ArmClient
 from vmssdash.azure.errors import ArmConnectionError, ArmError, NotFoundError
-from vmssdash.azure.models import ScaleSetVM
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.azure.resource_graph import ResourceGraph
 from vmssdash.azure.scaleset import ScaleSetApi, list_scale_sets, list_subscriptions
 from vmssdash.core.journal import list_journals

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
-from vmssdash.azure.models import IMAGE_KEYS, ScaleSet
+from vmssdash.azure.models.scaleset import IMAGE_KEYS, ScaleSet
 from vmssdash.core.image_order import Versioned, is_older, split_id
 
 

@@ -19,7 +19,8 @@ from enum import Enum
 from typing import Any
 
 from vmssdash.azure.flexible import is_member_name
-from vmssdash.azure.models import RollingUpgradePolicy, ScaleSet, format_duration
+from vmssdash.azure.models.durations import format_duration
+from vmssdash.azure.models.scaleset import RollingUpgradePolicy, ScaleSet
 from vmssdash.core.snapshot import ScaleSetSnapshot
 from vmssdash.core.state import VmInfo, VmState
 from vmssdash.core.words import count

@@ -17,7 +17,8 @@ from typing import Any, Protocol, TypeVar
 
 from vmssdash.azure.errors import ArmError, NotFoundError
 from vmssdash.azure.flexible import is_flexible
-from vmssdash.azure.models import ScaleSet, ScaleSetVM
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.azure.pacing import Pacing
 from vmssdash.core.read_planner import PACE_FROM, Option, ReadKind, ReadPlanner
 from vmssdash.core.snapshot import ScaleSetSnapshot

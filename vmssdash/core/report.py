@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vmssdash import __version__
-from vmssdash.azure.models import ScaleSet
+from vmssdash.azure.models.scaleset import ScaleSet
 from vmssdash.core.events import OrchestratorEvent
 from vmssdash.core.journal import list_journals, read_records
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from vmssdash.azure.models import ScaleSet
+from vmssdash.azure.models.scaleset import ScaleSet
 from vmssdash.azure.pacing import Pacing
 from vmssdash.core.changes import Accepted, Change, Emit, Outcome, RunContext, RunStarted, Scope
 from vmssdash.core.changes.runs import run_outcome

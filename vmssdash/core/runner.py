@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from vmssdash.azure.lro import Operation
-from vmssdash.azure.models import RollingUpgradeStatus
+from vmssdash.azure.models.operations import RollingUpgradeStatus
 from vmssdash.azure.pacing import Clock, Pacing, Sleep
 from vmssdash.core.events import OrchestratorEvent, RunState
 from vmssdash.core.readings import ObservableApi

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from vmssdash.azure.flexible import is_flexible
-from vmssdash.azure.models import ScaleSet, ScaleSetVM
+from vmssdash.azure.models.scaleset import ScaleSet
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.core.state import VmInfo, VmState, classify
 
 

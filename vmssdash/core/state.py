@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from vmssdash.azure.models import ScaleSetVM
+from vmssdash.azure.models.vm import ScaleSetVM
 from vmssdash.azure.vm_json import StatusJson
 
 

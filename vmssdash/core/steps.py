@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from vmssdash.azure.models import format_duration, parse_duration
+from vmssdash.azure.models.durations import format_duration, parse_duration
 from vmssdash.core.plan import (
     BatchSize,
     Hold,

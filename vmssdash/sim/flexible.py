@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from vmssdash.azure.models import IMAGE_KEYS
+from vmssdash.azure.models.scaleset import IMAGE_KEYS
 from vmssdash.sim import render
 from vmssdash.sim.errors import SimError
 from vmssdash.sim.throttle import Throttle

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from vmssdash.azure.errors import PreconditionFailedError
-from vmssdash.azure.models import ScaleSet
+from vmssdash.azure.models.scaleset import ScaleSet
 from vmssdash.core.changes import ModelPatch
 from vmssdash.core.model_edit import (
     Change,

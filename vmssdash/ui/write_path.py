@@ -18,7 +18,7 @@ from textual.app import App
 from textual.command import CommandPalette
 from textual.screen import ModalScreen
 
-from vmssdash.azure.models import ScaleSet
+from vmssdash.azure.models.scaleset import ScaleSet
 from vmssdash.azure.scaleset import ScaleSetApi
 from vmssdash.config import Settings
 from vmssdash.core.changes import (

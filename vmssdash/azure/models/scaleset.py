@@ -21,10 +21,6 @@ class Sku(ArmModel):
     capacity: int | None = None
 
 
-class SubResource(ArmModel):
-    id: str | None = None
-
-
 class ImageReference(ArmModel):
     """One of the image forms: platform (publisher/offer/sku/version), or an ``id``."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from vmssdash.azure.lro import Operation
-from vmssdash.azure.models import ScaleSet
+from vmssdash.azure.models.scaleset import ScaleSet
 from vmssdash.azure.pacing import Pacing
 from vmssdash.core.events import OrchestratorEvent
 from vmssdash.core.orchestrator import Orchestrator

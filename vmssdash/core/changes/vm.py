@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmssdash.azure.errors import PreconditionFailedError
-from vmssdash.azure.models import ScaleSet
+from vmssdash.azure.models.scaleset import ScaleSet
 from vmssdash.core.changes.base import Accepted, Change, Emit, Outcome, RunContext, Scope, is_large
 from vmssdash.core.model_edit import ImageSpec
 from vmssdash.core.plan import Skip

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vmssdash.azure.models import parse_duration
+from vmssdash.azure.models.durations import parse_duration
 from vmssdash.sim.errors import invalid_parameter
 
 COMPUTE = "Microsoft.Compute"
